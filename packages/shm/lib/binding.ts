@@ -1,0 +1,150 @@
+/**
+ * The one file that loads the native addon and types it. Everything else in
+ * shmkit goes through the functions exported here, which turn the addon's raw
+ * errors into Node system errors.
+ */
+import * as path from 'node:path';
+import { shmError, systemError } from './errors';
+
+/** Strategy numbers as the addon takes them (src/mapping.h). */
+export const enum StrategyCode {
+  Auto = 0,
+  External = 1,
+  Overlay = 2,
+  Copy = 3,
+}
+
+export type ResolvedStrategy = 'external' | 'overlay' | 'copy';
+
+/** A native mapping (src/mapping.h). */
+export interface NativeMapping {
+  /** The ArrayBuffer holding the segment, or undefined for `copy` or after close. */
+  readonly buffer: ArrayBuffer | undefined;
+  /** Where the segment starts inside `buffer`. */
+  readonly byteOffset: number;
+  readonly size: number;
+  readonly strategy: ResolvedStrategy;
+  readonly closed: boolean;
+  close(): void;
+  read(offset: number, target: ArrayBufferView): number;
+  write(offset: number, source: ArrayBufferView): number;
+}
+
+interface RawBinding {
+  Mapping: new (
+    name: string,
+    create: boolean,
+    readonly: boolean,
+    mode: number,
+    size: number,
+    strategy: StrategyCode,
+    populate: boolean,
+  ) => NativeMapping;
+  unlink(name: string): void;
+  setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void;
+  readonly pageSize: number;
+  readonly maxNameLength: number;
+  readonly supported: boolean;
+}
+
+interface RawError {
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  detail?: string;
+  message: string;
+}
+
+function load(): RawBinding {
+  const root = path.join(__dirname, '..');
+  const candidates = [
+    path.join(root, 'build', 'Release', 'shmkit.node'),
+    path.join(root, 'build', 'Debug', 'shmkit.node'),
+  ];
+  const failures: string[] = [];
+  for (const file of candidates) {
+    try {
+      return require(file) as RawBinding;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === 'MODULE_NOT_FOUND') continue;
+      failures.push(`${file}: ${e.message}`);
+    }
+  }
+  const lines = [
+    'Could not load the shmkit native addon (@shmkit/shm).',
+    ...failures.map((f) => `  ${f}`),
+    'Possible solutions:',
+    '- Build it: `npm rebuild @shmkit/shm` (needs python3, make and a C++17 compiler).',
+    '- In Electron, load it from a preload with `sandbox: false`; sandboxed preloads cannot load addons.',
+    `- Runtime: ${process.release.name} ${process.version} on ${process.platform}-${process.arch}; Node-API 9 or later is required.`,
+  ];
+  const error = new Error(lines.join('\n')) as Error & { code: string };
+  error.code = 'ERR_SHM_ADDON_NOT_FOUND';
+  throw error;
+}
+
+const raw: RawBinding = load();
+
+function rethrow(error: unknown): never {
+  const e = error as RawError;
+  if (e && typeof e.errno === 'number' && typeof e.syscall === 'string') {
+    throw systemError(e.errno, e.syscall, e.path ?? '', e.message, e.detail);
+  }
+  throw error;
+}
+
+export interface OpenArgs {
+  name: string;
+  create: boolean;
+  readonly: boolean;
+  mode: number;
+  size: number;
+  strategy: StrategyCode;
+  populate: boolean;
+}
+
+/** Opens (or creates) and maps a segment. Throws system errors. */
+export function openMapping(args: OpenArgs): NativeMapping {
+  if (!raw.supported) {
+    throw shmError(
+      'ERR_SHM_UNSUPPORTED_PLATFORM',
+      `shmkit does not support ${process.platform} yet: POSIX shared memory (Linux, macOS) is required`,
+    );
+  }
+  try {
+    return new raw.Mapping(
+      args.name,
+      args.create,
+      args.readonly,
+      args.mode,
+      args.size,
+      args.strategy,
+      args.populate,
+    );
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** shm_unlink('/' + name). Throws system errors (ENOENT for a missing name). */
+export function unlinkSegment(name: string): void {
+  try {
+    raw.unlink(name);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+export const pageSize: number = raw.pageSize;
+export const maxNameLength: number = raw.maxNameLength;
+export const platformSupported: boolean = raw.supported;
+
+/**
+ * For shmkit's own tests: make this thread behave as if external buffers were
+ * refused (Electron's memory cage) and/or the overlay could not be made.
+ * @internal
+ */
+export function setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void {
+  raw.setTestingFlags(flags);
+}

@@ -1,0 +1,103 @@
+/**
+ * Error shapes used across shmkit. Tests and callers match on `code`, never on
+ * message text.
+ *
+ * - OS failures are Node system errors: `code` (ENOENT, EEXIST, …), `errno`
+ *   (negative, as Node reports it), `syscall` and `path` (the segment name).
+ * - Bad arguments are TypeError/RangeError with Node's codes.
+ * - shmkit's own states use `ERR_SHM_*` codes.
+ */
+import { getSystemErrorName } from 'node:util';
+
+/** Every `code` shmkit itself defines (system errors use the OS's codes). */
+export type ShmErrorCode =
+  | 'ERR_SHM_CLOSED'
+  | 'ERR_SHM_UNSUPPORTED_PLATFORM'
+  | 'ERR_SHM_STRATEGY_UNAVAILABLE'
+  | 'ERR_SHM_ZERO_COPY_UNAVAILABLE'
+  | 'ERR_SHM_MAP_FAILED'
+  | 'ERR_SHM_NAME_EXHAUSTED';
+
+export interface ShmError extends Error {
+  code: ShmErrorCode;
+}
+
+/** The shape of a Node system error as shmkit throws it. */
+export interface ShmSystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path: string;
+}
+
+export function shmError(code: ShmErrorCode, message: string): ShmError {
+  const error = new Error(message) as ShmError;
+  error.code = code;
+  return error;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor;
+    return ctor && ctor.name ? `an instance of ${ctor.name}` : 'an object';
+  }
+  if (typeof value === 'string') {
+    const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+    return `type string (${JSON.stringify(shown)})`;
+  }
+  return `type ${typeof value} (${String(value)})`;
+}
+
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  const error = new TypeError(
+    `The "${name}" argument must be ${expected}. Received ${describe(actual)}`,
+  ) as TypeError & { code: string };
+  error.code = 'ERR_INVALID_ARG_TYPE';
+  return error;
+}
+
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  const error = new TypeError(
+    `The argument '${name}' ${reason}. Received ${describe(value)}`,
+  ) as TypeError & { code: string };
+  error.code = 'ERR_INVALID_ARG_VALUE';
+  return error;
+}
+
+export function outOfRange(name: string, range: string, value: unknown): RangeError {
+  const error = new RangeError(
+    `The value of "${name}" is out of range. It must be ${range}. Received ${describe(value)}`,
+  ) as RangeError & { code: string };
+  error.code = 'ERR_OUT_OF_RANGE';
+  return error;
+}
+
+/**
+ * Builds a Node system error from the addon's raw error (`errno` positive as
+ * the OS reports it, `syscall`, `path`).
+ */
+export function systemError(
+  errno: number,
+  syscall: string,
+  path: string,
+  description: string,
+  detail?: string,
+): ShmSystemError {
+  let code: string;
+  try {
+    code = getSystemErrorName(-errno);
+  } catch {
+    code = `E${errno}`;
+  }
+  const text = description.charAt(0).toLowerCase() + description.slice(1);
+  const extra = detail ? ` (${detail})` : '';
+  const error = new Error(`${code}: ${text}${extra}, ${syscall} '${path}'`) as ShmSystemError;
+  error.code = code;
+  error.errno = -errno;
+  error.syscall = syscall;
+  error.path = path;
+  return error;
+}

@@ -1,0 +1,8 @@
+/**
+ * @shmkit/shm: named shared memory for Node.js and Electron, with the
+ * semantics of Python's multiprocessing.shared_memory.
+ */
+export { SharedMemory, generateName } from './shared-memory';
+export type { SharedMemoryOptions, StrategyOption, BufferStrategy, ViewConstructor } from './shared-memory';
+export type { ShmError, ShmErrorCode, ShmSystemError } from './errors';
+export { maxNameLength, pageSize, platformSupported } from './binding';

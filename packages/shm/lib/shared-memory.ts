@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { openMapping, unlinkSegment, StrategyCode, type NativeMapping, type ResolvedStrategy } from './binding';
+import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
+import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
+
+export type { SharedMemoryOptions, StrategyOption } from './validate';
+export type BufferStrategy = ResolvedStrategy;
+
+/** Constructors `view()` accepts. */
+export type ViewConstructor<T extends ArrayBufferView> = {
+  new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T;
+  readonly BYTES_PER_ELEMENT?: number;
+};
+
+const GENERATED_PREFIX = 'psm_';
+const GENERATED_ATTEMPTS = 100;
+
+/** Views handed out keep their SharedMemory alive through this key. */
+const kOwner = Symbol('shmkit.owner');
+
+const STRATEGY_CODES = {
+  auto: StrategyCode.Auto,
+  external: StrategyCode.External,
+  overlay: StrategyCode.Overlay,
+  copy: StrategyCode.Copy,
+} as const;
+
+/**
+ * Overlay mappings sit on the pages of an ArrayBuffer the addon holds strongly.
+ * When the SharedMemory and every view it gave out are unreachable, close the
+ * mapping so the buffer can be freed (with anonymous memory restored first).
+ */
+const overlayCleanup = new FinalizationRegistry<NativeMapping>((mapping) => {
+  mapping.close();
+});
+
+let copyFallbackWarned = false;
+
+/** `psm_` + 8 random hex digits, the format Python's SharedMemory generates. */
+export function generateName(): string {
+  return GENERATED_PREFIX + randomBytes(4).toString('hex');
+}
+
+/**
+ * A named block of shared memory, with the semantics of Python's
+ * `multiprocessing.shared_memory.SharedMemory`.
+ *
+ * Lifecycle: each process that uses a segment calls `close()` when done with it
+ * (idempotent; it detaches every buffer and view this object gave out, so stale
+ * views read as length 0). Exactly one process calls `unlink()` to remove the
+ * name; existing mappings keep working until they are closed. Close and unlink
+ * may happen in either order. `using shm = …` closes at the end of the scope.
+ */
+export class SharedMemory implements Disposable {
+  readonly #name: string;
+  readonly #size: number;
+  readonly #mapping: NativeMapping;
+  readonly #track: boolean;
+  readonly #readonly: boolean;
+  #buf: Uint8Array | undefined;
+
+  constructor(options?: SharedMemoryOptions) {
+    const o = validateOptions(options);
+    const args = {
+      create: o.create,
+      readonly: o.readonly,
+      mode: o.mode,
+      size: o.size,
+      strategy: STRATEGY_CODES[o.strategy],
+      populate: o.populate,
+    };
+    let mapping: NativeMapping | undefined;
+    let name = o.name;
+    if (name !== undefined) {
+      mapping = openMapping({ name, ...args });
+    } else {
+      // Generated names retry on EEXIST, like Python.
+      for (let attempt = 0; attempt < GENERATED_ATTEMPTS && mapping === undefined; attempt++) {
+        name = generateName();
+        try {
+          mapping = openMapping({ name, ...args });
+        } catch (error) {
+          if ((error as ShmSystemError).code !== 'EEXIST') throw error;
+        }
+      }
+      if (mapping === undefined || name === undefined) {
+        throw shmError('ERR_SHM_NAME_EXHAUSTED', `no free generated name after ${GENERATED_ATTEMPTS} attempts`);
+      }
+    }
+    this.#name = name;
+    this.#mapping = mapping;
+    this.#size = mapping.size;
+    this.#track = o.track;
+    this.#readonly = o.readonly;
+
+    if (mapping.strategy === 'overlay') overlayCleanup.register(this, mapping, this);
+    if (mapping.strategy === 'copy' && o.strategy === 'auto' && !copyFallbackWarned) {
+      copyFallbackWarned = true;
+      process.emitWarning(
+        'shmkit could not map shared memory into an ArrayBuffer in this runtime; ' +
+          'SharedMemory falls back to the copy strategy: `buf` and `view()` throw ' +
+          'ERR_SHM_ZERO_COPY_UNAVAILABLE, use read() and write().',
+        { code: 'SHMKIT_COPY_FALLBACK' },
+      );
+    }
+  }
+
+  /** Creates a new segment of `size` bytes (name generated unless given). */
+  static create(size: number, options?: Omit<SharedMemoryOptions, 'create' | 'size'>): SharedMemory {
+    return new SharedMemory({ ...options, create: true, size });
+  }
+
+  /** Attaches to an existing segment by name, in this or any process. */
+  static attach(name: string, options?: Omit<SharedMemoryOptions, 'create' | 'name'>): SharedMemory {
+    return new SharedMemory({ ...options, name });
+  }
+
+  /**
+   * Removes a segment's name without attaching to it (`shm_unlink`). ENOENT if
+   * it does not exist.
+   */
+  static unlink(name: string): void {
+    unlinkSegment(validateName(name, 'name'));
+  }
+
+  /** The name, without a leading slash (Python's `.name`). Still answers after close. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The true size in bytes, from fstat (page-rounded on macOS). Still answers after close. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** True once `close()` has run (or the mapping was released). */
+  get closed(): boolean {
+    return this.#mapping.closed;
+  }
+
+  /** How `buf` reaches the memory in this process: 'external', 'overlay' or 'copy'. */
+  get strategy(): BufferStrategy {
+    return this.#mapping.strategy;
+  }
+
+  get readonly(): boolean {
+    return this.#readonly;
+  }
+
+  get track(): boolean {
+    return this.#track;
+  }
+
+  /**
+   * A Uint8Array over exactly `size` bytes of the segment; the same object on
+   * every access. Throws ERR_SHM_CLOSED after close().
+   */
+  get buf(): Uint8Array {
+    if (this.#buf !== undefined && !this.#mapping.closed) return this.#buf;
+    this.#buf = this.view(Uint8Array);
+    return this.#buf;
+  }
+
+  /**
+   * A typed view (Int32Array, Float64Array, DataView, …) over the segment.
+   * `byteOffset` must be a multiple of the element size; `length` counts
+   * elements (bytes for DataView) and defaults to the rest of the segment.
+   * Int32Array views work with Atomics.load/store/add across processes.
+   */
+  view<T extends ArrayBufferView>(Ctor: ViewConstructor<T>, byteOffset = 0, length?: number): T {
+    const buffer = this.#zeroCopyBuffer();
+    if (typeof Ctor !== 'function' || !isViewConstructor(Ctor)) {
+      throw invalidArgType('Ctor', 'a TypedArray constructor or DataView', Ctor);
+    }
+    const unit = Ctor.BYTES_PER_ELEMENT ?? 1;
+    validateInteger('byteOffset', byteOffset, 0, this.#size);
+    if (byteOffset % unit !== 0) {
+      throw outOfRange('byteOffset', `a multiple of ${unit} for ${Ctor.name}`, byteOffset);
+    }
+    const room = Math.floor((this.#size - byteOffset) / unit);
+    const count = length === undefined ? room : validateInteger('length', length, 0, room);
+    const start = this.#mapping.byteOffset + byteOffset;
+    // `new Buffer(…)` is deprecated (DEP0005): build Buffers with Buffer.from.
+    const view =
+      (Ctor as unknown) === Buffer ? (Buffer.from(buffer, start, count) as unknown as T) : new Ctor(buffer, start, count);
+    Object.defineProperty(view, kOwner, { value: this, enumerable: false });
+    return view;
+  }
+
+  /**
+   * Copies `target.byteLength` bytes of the segment, from `offset`, into
+   * `target`. Works with every strategy, including 'copy'. Returns the count.
+   */
+  read(target: ArrayBufferView, offset = 0): number {
+    this.#checkOpen();
+    if (!ArrayBuffer.isView(target)) throw invalidArgType('target', 'an ArrayBufferView', target);
+    return this.#mapping.read(this.#copyOffset(offset, target.byteLength), asBytes(target));
+  }
+
+  /**
+   * Copies `source` into the segment at `offset`. Works with every strategy.
+   * Returns the count. In a readonly attach the bytes land in this process's
+   * private copy only.
+   */
+  write(source: ArrayBufferView, offset = 0): number {
+    this.#checkOpen();
+    if (!ArrayBuffer.isView(source)) throw invalidArgType('source', 'an ArrayBufferView', source);
+    return this.#mapping.write(this.#copyOffset(offset, source.byteLength), asBytes(source));
+  }
+
+  /**
+   * Releases this process's mapping and descriptor. Idempotent and always
+   * succeeds; every buffer and view handed out becomes length 0. The segment
+   * itself lives on until unlinked.
+   */
+  close(): void {
+    if (this.#mapping.strategy === 'overlay') overlayCleanup.unregister(this);
+    this.#mapping.close();
+    this.#buf = undefined;
+  }
+
+  /**
+   * Removes the segment's name (`shm_unlink`). Call it once across all
+   * processes; a second call is ENOENT, as in Python. Mappings stay valid.
+   */
+  unlink(): void {
+    unlinkSegment(this.#name);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `SharedMemory(${pyRepr(this.#name)}, size=${this.#size})`;
+  }
+
+  toJSON(): { name: string; size: number } {
+    return { name: this.#name, size: this.#size };
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  #checkOpen(): void {
+    if (this.#mapping.closed) {
+      throw shmError('ERR_SHM_CLOSED', `${this.toString()} is closed`);
+    }
+  }
+
+  #zeroCopyBuffer(): ArrayBuffer {
+    this.#checkOpen();
+    const buffer = this.#mapping.buffer;
+    if (buffer === undefined) {
+      throw shmError(
+        'ERR_SHM_ZERO_COPY_UNAVAILABLE',
+        `${this.toString()} uses the copy strategy: no zero-copy buffer in this runtime; use read() and write()`,
+      );
+    }
+    return buffer;
+  }
+
+  #copyOffset(offset: unknown, byteLength: number): number {
+    const value = validateInteger('offset', offset, 0, this.#size);
+    if (byteLength > this.#size - value) {
+      throw outOfRange('offset', `<= ${this.#size - byteLength} for ${byteLength} bytes`, offset);
+    }
+    return value;
+  }
+}
+
+function asBytes(view: ArrayBufferView): Uint8Array {
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const VIEW_CONSTRUCTORS: ReadonlySet<unknown> = new Set([
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+]);
+
+function isViewConstructor(Ctor: unknown): boolean {
+  if (VIEW_CONSTRUCTORS.has(Ctor) || Ctor === Buffer) return true;
+  // Subclasses of the above (e.g. a user's class extending Uint8Array).
+  let proto = Object.getPrototypeOf(Ctor);
+  while (proto && proto !== Function.prototype) {
+    if (VIEW_CONSTRUCTORS.has(proto)) return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return false;
+}
+
+function pyRepr(text: string): string {
+  return text.includes("'") && !text.includes('"') ? `"${text}"` : `'${text.replace(/'/g, "\\'")}'`;
+}

@@ -1,0 +1,70 @@
+// Registration only: the classes and functions live in their own files.
+#include <napi.h>
+
+#include "addon.h"
+#include "errors.h"
+#include "mapping.h"
+#include "segment.h"
+
+namespace shmkit {
+namespace {
+
+// unlink(name): shm_unlink("/" + name).
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    ThrowArgType(env, "unlink(name: string)");
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  int err = UnlinkSegment(name);
+  if (err != 0) ThrowErrno(env, err, "shm_unlink", name);
+  return env.Undefined();
+}
+
+// setTestingFlags({ refuseExternal, failOverlay }): makes this environment act
+// like a runtime that refuses external buffers and/or cannot overlay, so every
+// fallback path of the strategy choice can be tested on plain Node.
+Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    ThrowArgType(env, "setTestingFlags(flags: object)");
+    return env.Undefined();
+  }
+  Napi::Object flags = info[0].As<Napi::Object>();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  data->simulate_external_refused = flags.Get("refuseExternal").ToBoolean();
+  data->simulate_overlay_failure = flags.Get("failOverlay").ToBoolean();
+  data->external_refused = false;
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  AddonData* data = new AddonData();
+  env.SetInstanceData(data);  // deleted with the environment
+  Napi::Function mapping = Mapping::Init(env);
+  data->mapping_constructor = Napi::Persistent(mapping);
+  exports.Set("Mapping", mapping);
+  exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
+  exports.Set("setTestingFlags",
+              Napi::Function::New<SetTestingFlags>(env, "setTestingFlags"));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));
+  exports.Set("maxNameLength",
+              Napi::Number::New(env, static_cast<double>(MaxNameLength())));
+#if defined(_WIN32)
+  exports.Set("supported", Napi::Boolean::New(env, false));
+#else
+  exports.Set("supported", Napi::Boolean::New(env, true));
+#endif
+  return exports;
+}
+
+}  // namespace shmkit
+
+static Napi::Object InitShmkit(Napi::Env env, Napi::Object exports) {
+  return shmkit::Init(env, exports);
+}
+
+NODE_API_MODULE(shmkit, InitShmkit)

@@ -1,0 +1,26 @@
+// Per-environment state of the addon (one per main thread, worker or Electron
+// context), stored with env.SetInstanceData so nothing is static.
+#ifndef SHMKIT_ADDON_H_
+#define SHMKIT_ADDON_H_
+
+#include <napi.h>
+
+namespace shmkit {
+
+struct AddonData {
+  Napi::FunctionReference mapping_constructor;
+  // Set once napi_create_external_arraybuffer has answered
+  // napi_no_external_buffers_allowed in this environment (Electron's memory
+  // cage); later mappings go straight to the overlay strategy.
+  bool external_refused = false;
+  // Tests set this to make the environment behave as if external buffers were
+  // refused, so the automatic fallback is exercised on plain Node.
+  bool simulate_external_refused = false;
+  // Tests set this to make the overlay strategy fail, so the fallback to the
+  // copy strategy is exercised.
+  bool simulate_overlay_failure = false;
+};
+
+}  // namespace shmkit
+
+#endif  // SHMKIT_ADDON_H_
