@@ -1,0 +1,339 @@
+'use strict';
+// SharedMemory's Python-mirroring behaviour in one process: names, sizes,
+// argument checks (in Python's order), errors, repr. Cross-process behaviour is
+// in 04-cross-process.test.js, Python itself in 05-python-interop.test.js.
+const { test, describe, mock } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const { inspect } = require('node:util');
+const { SharedMemory, maxNameLength, pageSize } = require('@shmkit/shm');
+const { uniqueName, remember, exists, checkNoLeaks } = require('./helpers');
+
+checkNoLeaks();
+
+function createNamed(size = 64, options = {}) {
+  return new SharedMemory({ name: uniqueName(), create: true, size, ...options });
+}
+
+/** Runs fn with a segment that is closed and unlinked afterwards. */
+function withSegment(size, fn) {
+  const shm = createNamed(size);
+  try {
+    return fn(shm);
+  } finally {
+    shm.close();
+    if (exists(shm.name)) shm.unlink();
+  }
+}
+
+describe('create and attach', () => {
+  test('a named segment keeps its name; size and buffer length are as requested', () => {
+    withSegment(1000, (shm) => {
+      assert.match(shm.name, /^shmkit-test-/);
+      assert.equal(shm.size, 1000); // Linux reports the exact size
+      assert.equal(shm.buf.length, 1000);
+      assert.equal(shm.buf.byteLength, shm.size);
+      assert.ok(exists(shm.name));
+    });
+  });
+
+  test('a generated name has Python\'s format psm_ + 8 hex digits', () => {
+    const shm = SharedMemory.create(10);
+    remember(shm.name);
+    try {
+      assert.match(shm.name, /^psm_[0-9a-f]{8}$/);
+      assert.ok(shm.name.length + 1 <= 14, 'at most 14 characters with the slash (FreeBSD)');
+      assert.equal(shm.track, true, 'creators track by default');
+    } finally {
+      shm.close();
+      shm.unlink();
+    }
+  });
+
+  test('a generated name that collides is retried with a new name', () => {
+    const taken = crypto.randomBytes(4);
+    const fresh = crypto.randomBytes(4);
+    const occupied = new SharedMemory({ name: remember(`psm_${taken.toString('hex')}`), create: true, size: 8 });
+    const calls = [];
+    const randomBytes = mock.method(crypto, 'randomBytes', (n) => {
+      calls.push(n);
+      return calls.length === 1 ? taken : fresh;
+    });
+    let shm;
+    try {
+      shm = SharedMemory.create(8);
+      remember(shm.name);
+    } finally {
+      randomBytes.mock.restore();
+      occupied.close();
+      occupied.unlink();
+    }
+    try {
+      assert.equal(calls.length, 2, 'the first name collided, the second was used');
+      assert.equal(shm.name, `psm_${fresh.toString('hex')}`);
+    } finally {
+      shm.close();
+      shm.unlink();
+    }
+  });
+
+  test('a second attach sees writes, both ways', () => {
+    withSegment(4096, (a) => {
+      const b = SharedMemory.attach(a.name);
+      try {
+        a.buf[0] = 42;
+        b.buf[4095] = 7;
+        assert.equal(b.buf[0], 42);
+        assert.equal(a.buf[4095], 7);
+        assert.equal(b.track, false, 'attaching never tracks by default');
+      } finally {
+        b.close();
+      }
+    });
+  });
+
+  test('attach ignores the size argument and reports the true size', () => {
+    withSegment(100, (a) => {
+      const b = new SharedMemory({ name: a.name, size: 1_000_000 });
+      try {
+        assert.equal(b.size, 100);
+        assert.equal(b.buf.length, 100);
+      } finally {
+        b.close();
+      }
+    });
+  });
+
+  test('create of an existing name is EEXIST and leaves the segment intact', () => {
+    withSegment(16, (a) => {
+      a.buf.fill(9);
+      assert.throws(() => new SharedMemory({ name: a.name, create: true, size: 32 }), {
+        code: 'EEXIST',
+        errno: -17,
+        syscall: 'shm_open',
+        path: a.name,
+      });
+      assert.ok(exists(a.name));
+      assert.deepEqual([...a.buf], new Array(16).fill(9));
+    });
+  });
+
+  test('attach of a missing name is ENOENT with Node\'s system-error shape', () => {
+    const name = uniqueName('missing');
+    assert.throws(() => SharedMemory.attach(name), {
+      name: 'Error',
+      code: 'ENOENT',
+      errno: -2,
+      syscall: 'shm_open',
+      path: name,
+    });
+    assert.ok(!exists(name));
+  });
+
+  test('an empty (0-byte) segment cannot be attached and is left as it is', () => {
+    const name = uniqueName('empty');
+    fs.writeFileSync(`/dev/shm/${name}`, '');
+    try {
+      assert.throws(() => SharedMemory.attach(name), { code: 'EINVAL', syscall: 'mmap', path: name });
+      assert.ok(exists(name), 'a failed attach never unlinks');
+    } finally {
+      fs.unlinkSync(`/dev/shm/${name}`);
+    }
+  });
+
+  test('mode sets the permission bits of a created segment (the umask applies)', () => {
+    const shm = createNamed(8, { mode: 0o640 });
+    try {
+      const mode = fs.statSync(`/dev/shm/${shm.name}`).mode & 0o777;
+      assert.equal(mode, 0o640 & ~process.umask());
+    } finally {
+      shm.close();
+      shm.unlink();
+    }
+    const plain = createNamed(8);
+    try {
+      assert.equal(fs.statSync(`/dev/shm/${plain.name}`).mode & 0o777, 0o600 & ~process.umask());
+    } finally {
+      plain.close();
+      plain.unlink();
+    }
+  });
+
+  test('populate gives the same bytes, on create and on attach', () => {
+    const size = 3 * pageSize + 5;
+    const a = createNamed(size, { populate: true });
+    try {
+      assert.ok(a.buf.every((b) => b === 0));
+      a.buf.fill(0xab);
+      const b = SharedMemory.attach(a.name, { populate: true });
+      const r = SharedMemory.attach(a.name, { populate: true, readonly: true });
+      try {
+        assert.ok(b.buf.every((x) => x === 0xab));
+        assert.ok(r.buf.every((x) => x === 0xab));
+      } finally {
+        b.close();
+        r.close();
+      }
+    } finally {
+      a.close();
+      a.unlink();
+    }
+  });
+
+  test('SharedMemory.unlink(name) removes a name without attaching', () => {
+    const a = createNamed(8);
+    a.close();
+    SharedMemory.unlink(a.name);
+    assert.ok(!exists(a.name));
+    assert.throws(() => SharedMemory.unlink(a.name), { code: 'ENOENT', syscall: 'shm_unlink' });
+  });
+});
+
+describe('argument checks, in Python\'s order, before anything is created', () => {
+  const sizeCases = [
+    ['0', 0, 'ERR_OUT_OF_RANGE'],
+    ['-1', -1, 'ERR_OUT_OF_RANGE'],
+    ['NaN', NaN, 'ERR_OUT_OF_RANGE'],
+    ['1.5', 1.5, 'ERR_OUT_OF_RANGE'],
+    ['Infinity', Infinity, 'ERR_OUT_OF_RANGE'],
+    ['2**53', 2 ** 53, 'ERR_OUT_OF_RANGE'],
+    ['a string', '10', 'ERR_INVALID_ARG_TYPE'],
+    ['a bigint', 10n, 'ERR_INVALID_ARG_TYPE'],
+    ['omitted', undefined, 'ERR_OUT_OF_RANGE'],
+  ];
+  for (const [label, size, code] of sizeCases) {
+    test(`create with size ${label} is ${code} and creates nothing`, () => {
+      const name = uniqueName('badsize');
+      assert.throws(() => new SharedMemory({ name, create: true, size }), { code });
+      assert.ok(!exists(name));
+    });
+  }
+
+  test('a negative size is refused even when attaching (Python checks size first)', () => {
+    assert.throws(() => new SharedMemory({ size: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new SharedMemory({ name: uniqueName(), size: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  test('create with size 0 and no name is a size error, not a name error', () => {
+    assert.throws(() => new SharedMemory({ create: true, size: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  test('attach without a name is ERR_INVALID_ARG_VALUE', () => {
+    assert.throws(() => new SharedMemory(), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => new SharedMemory({}), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => new SharedMemory({ name: null }), { code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
+  const nameCases = [
+    ['empty', '', 'ERR_INVALID_ARG_VALUE'],
+    ['"/"', '/', 'ERR_INVALID_ARG_VALUE'],
+    ['a leading slash', '/shmkit-x', 'ERR_INVALID_ARG_VALUE'],
+    ['an inner slash', 'shmkit/x', 'ERR_INVALID_ARG_VALUE'],
+    ['a NUL', 'shmkit\0x', 'ERR_INVALID_ARG_VALUE'],
+    ['non-ASCII', 'shmkit-café', 'ERR_INVALID_ARG_VALUE'],
+    ['a control character', 'shmkit\nx', 'ERR_INVALID_ARG_VALUE'],
+    ['"."', '.', 'ERR_INVALID_ARG_VALUE'],
+    ['".."', '..', 'ERR_INVALID_ARG_VALUE'],
+    ['a number', 42, 'ERR_INVALID_ARG_TYPE'],
+  ];
+  for (const [label, name, code] of nameCases) {
+    test(`a name that is ${label} is ${code}, on create, attach and unlink`, () => {
+      assert.throws(() => new SharedMemory({ name, create: true, size: 8 }), { code });
+      assert.throws(() => new SharedMemory({ name }), { code });
+      assert.throws(() => SharedMemory.unlink(name), { code });
+    });
+  }
+
+  test('a non-ASCII name leaves nothing in /dev/shm (CPython leaks a 0-byte segment)', () => {
+    const base = uniqueName('utf8');
+    const before = fs.readdirSync('/dev/shm').filter((n) => n.startsWith(base));
+    assert.throws(() => new SharedMemory({ name: `${base}-é`, create: true, size: 8 }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    assert.deepEqual(fs.readdirSync('/dev/shm').filter((n) => n.startsWith(base)), before);
+  });
+
+  test('a name longer than the platform allows is ENAMETOOLONG and creates nothing', () => {
+    const name = `${uniqueName('long')}-`.padEnd(maxNameLength + 1, 'x');
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8 }), {
+      code: 'ENAMETOOLONG',
+      syscall: 'shm_open',
+      path: name,
+    });
+    assert.ok(!fs.readdirSync('/dev/shm').some((n) => n.startsWith(name.slice(0, 60))));
+    const longest = `${uniqueName('max')}-`.padEnd(maxNameLength, 'y');
+    const shm = new SharedMemory({ name: longest, create: true, size: 8 });
+    remember(longest);
+    shm.close();
+    shm.unlink();
+  });
+
+  test('a size the OS cannot back fails cleanly and leaves nothing behind', () => {
+    const name = uniqueName('huge');
+    assert.throws(() => new SharedMemory({ name, create: true, size: 2 ** 52 }), (e) => {
+      assert.ok(['ENOMEM', 'EFBIG', 'ENOSPC', 'EINVAL'].includes(e.code), e.code);
+      assert.equal(e.path, name);
+      return true;
+    });
+    assert.ok(!exists(name), 'CPython leaks a 0-byte segment here; shmkit unlinks it');
+  });
+
+  test('with populate, a size larger than /dev/shm has room for is ENOSPC and nothing is left', () => {
+    const { bavail, bsize } = fs.statfsSync('/dev/shm');
+    const name = uniqueName('full');
+    const size = bavail * bsize + 64 * 1024 * 1024;
+    assert.throws(() => new SharedMemory({ name, create: true, size, populate: true }), {
+      code: 'ENOSPC',
+      syscall: 'posix_fallocate',
+    });
+    assert.ok(!exists(name));
+  });
+
+  test('option types are checked', () => {
+    const name = uniqueName('opts');
+    assert.throws(() => new SharedMemory('x'), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => new SharedMemory(null), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => new SharedMemory({ name, create: 1, size: 8 }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, track: 'yes' }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, populate: 1 }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, mode: 0o1777 }), {
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, mode: '600' }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, strategy: 'mmap' }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    assert.throws(() => new SharedMemory({ name, create: true, size: 8, readonly: true }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    assert.ok(!exists(name));
+  });
+});
+
+describe('repr, inspect, JSON', () => {
+  test('toString and inspect read like Python\'s repr', () => {
+    withSegment(123, (shm) => {
+      const expected = `SharedMemory('${shm.name}', size=123)`;
+      assert.equal(String(shm), expected);
+      assert.equal(inspect(shm), expected);
+      assert.deepEqual(JSON.parse(JSON.stringify(shm)), { name: shm.name, size: 123 });
+    });
+  });
+
+  test('name and size still answer after close and unlink', () => {
+    const shm = createNamed(77);
+    const name = shm.name;
+    shm.close();
+    shm.unlink();
+    assert.equal(shm.name, name);
+    assert.equal(shm.size, 77);
+    assert.equal(String(shm), `SharedMemory('${name}', size=77)`);
+  });
+});

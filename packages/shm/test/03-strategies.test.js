@@ -1,0 +1,256 @@
+'use strict';
+// The three buffer strategies (docs/decisions/0001-buffer-strategies.md), each
+// forced on Node; the automatic fallback as Electron's memory cage triggers it
+// (simulated in a child process); release of mappings and descriptors; workers.
+const { test, describe } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { SharedMemory, pageSize } = require('@shmkit/shm');
+const { uniqueName, exists, checkNoLeaks, run, PACKAGE } = require('./helpers');
+
+checkNoLeaks();
+
+const BINDING = path.join(PACKAGE, 'dist', 'binding.js');
+
+/** Runs a script in a child Node with --expose-gc; it prints JSON on its last line. */
+async function child(source, env) {
+  const result = await run(process.execPath, ['--expose-gc', '-e', source], { env });
+  assert.equal(result.code, 0, `child failed:\n${result.stderr}`);
+  const lines = result.stdout.trim().split('\n');
+  return { out: JSON.parse(lines[lines.length - 1]), stderr: result.stderr };
+}
+
+const PRELUDE = `
+const { SharedMemory } = require('@shmkit/shm');
+const fs = require('node:fs');
+const binding = require(${JSON.stringify(BINDING)});
+const mapped = (name) => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('/dev/shm/' + name)).length;
+const settle = async () => { for (let i = 0; i < 6; i++) { global.gc(); await new Promise((r) => setImmediate(r)); await new Promise((r) => setTimeout(r, 5)); } };
+`;
+
+describe('forced strategies', () => {
+  for (const strategy of ['external', 'overlay', 'copy']) {
+    test(`${strategy}: the bytes are shared with an attachment of another strategy`, () => {
+      const a = new SharedMemory({ name: uniqueName(strategy), create: true, size: pageSize * 3 + 1, strategy });
+      const b = SharedMemory.attach(a.name, { strategy: strategy === 'external' ? 'overlay' : 'external' });
+      try {
+        assert.equal(a.strategy, strategy);
+        const pattern = Uint8Array.from({ length: a.size }, (_, i) => (i * 7) & 0xff);
+        a.write(pattern);
+        assert.deepEqual(b.buf, pattern);
+        b.buf.fill(3, 100, 200);
+        const back = new Uint8Array(a.size);
+        a.read(back);
+        assert.ok(back.subarray(100, 200).every((x) => x === 3));
+        if (strategy === 'copy') {
+          assert.throws(() => a.buf, { code: 'ERR_SHM_ZERO_COPY_UNAVAILABLE' });
+          assert.throws(() => a.view(Int32Array), { code: 'ERR_SHM_ZERO_COPY_UNAVAILABLE' });
+        } else {
+          assert.equal(a.buf.length, a.size);
+          assert.equal(a.buf[100], 3);
+        }
+      } finally {
+        a.close();
+        b.close();
+        a.unlink();
+      }
+    });
+  }
+
+  test('auto picks external on Node', () => {
+    const a = new SharedMemory({ name: uniqueName(), create: true, size: 8 });
+    try {
+      assert.equal(a.strategy, 'external');
+    } finally {
+      a.close();
+      a.unlink();
+    }
+  });
+
+  test('overlay views are page-aligned inside their ArrayBuffer, and Atomics work on them', () => {
+    const a = new SharedMemory({ name: uniqueName(), create: true, size: 100, strategy: 'overlay' });
+    try {
+      const ints = a.view(Int32Array);
+      assert.ok(ints.buffer.byteLength >= 100 + pageSize);
+      Atomics.add(ints, 0, 5);
+      assert.equal(Atomics.load(ints, 0), 5);
+      // The view's start is a page boundary: the offset inside the buffer plus
+      // the buffer's (unknown) base is page-aligned; check via a second view.
+      assert.equal(a.buf.byteOffset, ints.byteOffset);
+    } finally {
+      a.close();
+      a.unlink();
+    }
+  });
+});
+
+describe('automatic fallback (external buffers refused, as in Electron)', () => {
+  test('auto falls back to overlay; forcing external is ERR_SHM_STRATEGY_UNAVAILABLE and creates nothing', async () => {
+    const name = uniqueName('cage');
+    const refused = uniqueName('cage-ext');
+    const { out } = await child(`${PRELUDE}
+      binding.setTestingFlags({ refuseExternal: true });
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 5000 });
+      a.buf[4999] = 7;
+      const b = SharedMemory.attach(a.name);
+      let code;
+      try { new SharedMemory({ name: ${JSON.stringify(refused)}, create: true, size: 8, strategy: 'external' }); }
+      catch (e) { code = e.code; }
+      const result = { a: a.strategy, b: b.strategy, seen: b.buf[4999], code, leftover: fs.existsSync('/dev/shm/' + ${JSON.stringify(refused)}) };
+      a.close(); b.close(); a.unlink();
+      console.log(JSON.stringify(result));
+    `);
+    assert.deepEqual(out, { a: 'overlay', b: 'overlay', seen: 7, code: 'ERR_SHM_STRATEGY_UNAVAILABLE', leftover: false });
+  });
+
+  test('when the overlay fails too, auto falls back to copy with one SHMKIT_COPY_FALLBACK warning', async () => {
+    const name = uniqueName('copy');
+    const { out } = await child(`${PRELUDE}
+      binding.setTestingFlags({ refuseExternal: true, failOverlay: true });
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 64 });
+      const b = SharedMemory.attach(a.name);
+      a.write(Buffer.from('hello'), 10);
+      const out = Buffer.alloc(5);
+      b.read(out, 10);
+      let bufCode;
+      try { a.buf; } catch (e) { bufCode = e.code; }
+      let overlayCode;
+      try { new SharedMemory({ name: a.name, strategy: 'overlay' }); } catch (e) { overlayCode = e.code; }
+      setImmediate(() => {
+        const result = { a: a.strategy, b: b.strategy, text: out.toString(), bufCode, overlayCode, warnings };
+        a.close(); b.close(); a.unlink();
+        console.log(JSON.stringify(result));
+      });
+    `);
+    assert.deepEqual(out, {
+      a: 'copy',
+      b: 'copy',
+      text: 'hello',
+      bufCode: 'ERR_SHM_ZERO_COPY_UNAVAILABLE',
+      overlayCode: 'ENOMEM',
+      warnings: ['SHMKIT_COPY_FALLBACK'],
+    });
+  });
+});
+
+describe('release without close()', () => {
+  test('overlay: a kept view keeps the mapping; dropping everything unmaps it (FinalizationRegistry)', async () => {
+    const name = uniqueName('gc-overlay');
+    const { out } = await child(`${PRELUDE}
+      (async () => {
+        const name = ${JSON.stringify(name)};
+        const creator = new SharedMemory({ name, create: true, size: 3 * 4096, strategy: 'overlay' });
+        creator.buf.fill(0x5a);
+        let view = SharedMemory.attach(name, { strategy: 'overlay' }).view(Uint8Array, 4096, 10);
+        await settle();
+        const whileKept = mapped(name);
+        const keptOk = view.length === 10 && view.every((x) => x === 0x5a);
+        view = null;
+        await settle();
+        const afterDrop = mapped(name);
+        // The heap pages under the old overlay are anonymous again: new buffers
+        // never alias the segment.
+        const junk = [];
+        for (let i = 0; i < 64; i++) junk.push(new Uint8Array(3 * 4096 + 4096).fill(0xee));
+        const intact = creator.buf.every((x) => x === 0x5a);
+        creator.close(); creator.unlink();
+        console.log(JSON.stringify({ whileKept, keptOk, afterDrop, intact }));
+      })();
+    `);
+    assert.deepEqual(out, { whileKept: 2, keptOk: true, afterDrop: 1, intact: true });
+  });
+
+  test('external: a buffer kept after the SharedMemory is dropped stays valid; dropping it unmaps', async () => {
+    const name = uniqueName('gc-external');
+    const { out } = await child(`${PRELUDE}
+      (async () => {
+        const name = ${JSON.stringify(name)};
+        const creator = new SharedMemory({ name, create: true, size: 4096 });
+        let raw = SharedMemory.attach(name).buf.buffer; // no link back to its SharedMemory
+        await settle();
+        creator.buf[0] = 77;
+        const keptOk = new Uint8Array(raw)[0] === 77;
+        const whileKept = mapped(name);
+        raw = null;
+        await settle();
+        const afterDrop = mapped(name);
+        creator.close(); creator.unlink();
+        console.log(JSON.stringify({ keptOk, whileKept, afterDrop }));
+      })();
+    `);
+    assert.deepEqual(out, { keptOk: true, whileKept: 2, afterDrop: 1 });
+  });
+
+  for (const strategy of ['external', 'overlay', 'copy']) {
+    test(`${strategy}: 300 open/close cycles leak no descriptor and no mapping`, () => {
+      const name = uniqueName(`fd-${strategy}`);
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('/dev/shm/')).length;
+      const creator = new SharedMemory({ name, create: true, size: 2 * pageSize, strategy });
+      const fdBefore = fds();
+      const mapsBefore = maps();
+      try {
+        for (let i = 0; i < 300; i++) {
+          const b = SharedMemory.attach(name, { strategy });
+          b.write(Uint8Array.of(i & 0xff), i % b.size);
+          b.close();
+        }
+        assert.equal(fds(), fdBefore);
+        assert.equal(maps(), mapsBefore);
+        // A failed attach leaks nothing either.
+        for (let i = 0; i < 50; i++) {
+          assert.throws(() => SharedMemory.attach(`${name}-absent`, { strategy }), { code: 'ENOENT' });
+        }
+        assert.equal(fds(), fdBefore);
+      } finally {
+        creator.close();
+        creator.unlink();
+      }
+      assert.ok(!exists(name));
+    });
+  }
+});
+
+describe('worker threads', () => {
+  for (const strategy of ['external', 'overlay']) {
+    test(`${strategy}: a worker that exits or is terminated without close() leaves the process healthy`, async () => {
+      const { Worker } = require('node:worker_threads');
+      const name = uniqueName(`worker-${strategy}`);
+      const main = new SharedMemory({ name, create: true, size: 8192 });
+      try {
+        const source = `
+          const { parentPort, workerData } = require('node:worker_threads');
+          const { SharedMemory } = require('@shmkit/shm');
+          const shm = SharedMemory.attach(workerData.name, { strategy: workerData.strategy });
+          Atomics.add(shm.view(Int32Array), 0, 1);
+          shm.buf[8191] = 0x42;
+          globalThis.keep = shm.buf; // never closed: released with the worker's environment
+          parentPort.postMessage('attached');
+          if (workerData.hang) setInterval(() => {}, 1000);
+        `;
+        const exitOne = (hang) =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(source, { eval: true, workerData: { name, strategy, hang } });
+            w.on('message', () => {
+              if (hang) w.terminate();
+            });
+            w.on('error', reject);
+            w.on('exit', resolve);
+          });
+        assert.equal(await exitOne(false), 0);
+        assert.equal(await exitOne(true), 1);
+        assert.equal(Atomics.load(main.view(Int32Array), 0), 2);
+        assert.equal(main.buf[8191], 0x42);
+        const junk = Buffer.alloc(1 << 20, 0xee);
+        assert.equal(junk[0], 0xee);
+        assert.equal(main.buf[0], 2, 'no heap data landed in the segment');
+      } finally {
+        main.close();
+        main.unlink();
+      }
+    });
+  }
+});

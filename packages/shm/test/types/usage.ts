@@ -1,0 +1,32 @@
+// Compiled by 00-package.test.js with `tsc --noEmit`: the published types must
+// describe the documented API (this file is never run).
+import { SharedMemory, type SharedMemoryOptions, type ShmSystemError, type BufferStrategy } from '@shmkit/shm';
+
+const options: SharedMemoryOptions = { create: true, size: 1 << 20, mode: 0o600, populate: true };
+const a = new SharedMemory(options);
+const b = SharedMemory.attach(a.name, { readonly: true, strategy: 'auto' });
+const c = SharedMemory.create(64, { name: 'x', track: false });
+const bytes: Uint8Array = a.buf;
+const ints: Int32Array = a.view(Int32Array, 0, 4);
+const dv: DataView = b.view(DataView);
+const strategy: BufferStrategy = c.strategy;
+const n: number = a.read(new Uint8Array(4), 0) + a.write(bytes.subarray(0, 4), 8);
+Atomics.add(ints, 0, n);
+const name: string = a.name;
+const size: number = a.size;
+try {
+  SharedMemory.unlink(name);
+} catch (error) {
+  const e = error as ShmSystemError;
+  const code: string = e.code;
+  void code;
+}
+{
+  using scoped = SharedMemory.create(8);
+  void scoped.buf;
+}
+// @ts-expect-error name and size are read-only
+a.name = 'other';
+// @ts-expect-error sizes are numbers
+new SharedMemory({ create: true, size: '10' });
+void [dv, strategy, size];
