@@ -27,7 +27,9 @@ export interface SharedMemoryOptions {
   track?: boolean | undefined;
   /**
    * Attach without the right to change the shared bytes. Writes from this process
-   * land in private copy-on-write pages and never reach the segment.
+   * land in private copy-on-write pages and never reach the segment (and never
+   * crash it). Pages this process never wrote keep following other processes'
+   * writes; a page it did write becomes its private copy and stops following.
    */
   readonly?: boolean | undefined;
   /** Permission bits for a created segment, before the umask. Default 0o600. */

@@ -223,7 +223,7 @@ describe('worker threads', () => {
       try {
         const source = `
           const { parentPort, workerData } = require('node:worker_threads');
-          const { SharedMemory } = require('@shmkit/shm');
+          const { SharedMemory } = require(workerData.entry);
           const shm = SharedMemory.attach(workerData.name, { strategy: workerData.strategy });
           Atomics.add(shm.view(Int32Array), 0, 1);
           shm.buf[8191] = 0x42;
@@ -233,7 +233,7 @@ describe('worker threads', () => {
         `;
         const exitOne = (hang) =>
           new Promise((resolve, reject) => {
-            const w = new Worker(source, { eval: true, workerData: { name, strategy, hang } });
+            const w = new Worker(source, { eval: true, workerData: { name, strategy, hang, entry: require.resolve('@shmkit/shm') } });
             w.on('message', () => {
               if (hang) w.terminate();
             });

@@ -12,6 +12,8 @@ const { spawn } = require('node:child_process');
 
 // node --test runs every test file as a child of one runner process, so the
 // parent pid identifies this run among others on the machine.
+const PACKAGE = path.join(__dirname, '..');
+
 const RUN_PREFIX = `shmkit-test-${process.ppid}-`;
 const made = new Set();
 
@@ -52,9 +54,10 @@ function checkNoLeaks() {
  * Runs a Node or Python script as a child process and resolves with
  * { code, signal, stdout, stderr }. `input` is written to stdin.
  */
-function run(command, args, { input, env, timeout = 60_000 } = {}) {
+function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
+      cwd, // `node -e` resolves '@shmkit/shm' from its working directory
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -82,7 +85,5 @@ function run(command, args, { input, env, timeout = 60_000 } = {}) {
 function runNode(source, options) {
   return run(process.execPath, ['-e', source], options);
 }
-
-const PACKAGE = path.join(__dirname, '..');
 
 module.exports = { RUN_PREFIX, PACKAGE, uniqueName, remember, exists, cleanup, checkNoLeaks, run, runNode };
