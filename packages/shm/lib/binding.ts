@@ -3,6 +3,7 @@
  * shmkit goes through the functions exported here, which turn the addon's raw
  * errors into Node system errors.
  */
+import { constants } from 'node:os';
 import * as path from 'node:path';
 import { shmError, systemError } from './errors';
 
@@ -25,7 +26,8 @@ export interface NativeMapping {
   readonly size: number;
   readonly strategy: ResolvedStrategy;
   readonly closed: boolean;
-  close(): void;
+  /** False when an overlay buffer had been detached by someone else (its pages were left alone). */
+  close(): boolean;
   read(offset: number, target: ArrayBufferView): number;
   write(offset: number, source: ArrayBufferView): number;
 }
@@ -39,6 +41,7 @@ interface RawBinding {
     size: number,
     strategy: StrategyCode,
     populate: boolean,
+    allocate: (byteLength: number) => ArrayBuffer,
   ) => NativeMapping;
   unlink(name: string): void;
   setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void;
@@ -88,7 +91,9 @@ const raw: RawBinding = load();
 
 function rethrow(error: unknown): never {
   const e = error as RawError;
-  if (e && typeof e.errno === 'number' && typeof e.syscall === 'string') {
+  // Raw addon errors carry a positive errno and no code; anything else (a
+  // system error thrown by allocateOverlay, a TypeError) passes through.
+  if (e && typeof e.errno === 'number' && e.errno > 0 && typeof e.syscall === 'string' && !('code' in e)) {
     throw systemError(e.errno, e.syscall, e.path ?? '', e.message, e.detail);
   }
   throw error;
@@ -102,6 +107,19 @@ export interface OpenArgs {
   size: number;
   strategy: StrategyCode;
   populate: boolean;
+}
+
+/**
+ * The overlay strategy's host buffer is allocated here, in JavaScript, so that a
+ * failed allocation is a catchable RangeError (V8 aborts the process when an
+ * addon's allocation fails).
+ */
+function allocateOverlay(byteLength: number, name: string): ArrayBuffer {
+  try {
+    return new ArrayBuffer(byteLength);
+  } catch {
+    throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'overlay buffer');
+  }
 }
 
 /** Opens (or creates) and maps a segment. Throws system errors. */
@@ -121,6 +139,7 @@ export function openMapping(args: OpenArgs): NativeMapping {
       args.size,
       args.strategy,
       args.populate,
+      (byteLength: number) => allocateOverlay(byteLength, args.name),
     );
   } catch (error) {
     rethrow(error);

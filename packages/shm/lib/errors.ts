@@ -12,6 +12,8 @@ import { getSystemErrorName } from 'node:util';
 /** Every `code` shmkit itself defines (system errors use the OS's codes). */
 export type ShmErrorCode =
   | 'ERR_SHM_CLOSED'
+  | 'ERR_SHM_READONLY'
+  | 'ERR_SHM_UNTRANSFERABLE'
   | 'ERR_SHM_UNSUPPORTED_PLATFORM'
   | 'ERR_SHM_STRATEGY_UNAVAILABLE'
   | 'ERR_SHM_ZERO_COPY_UNAVAILABLE'

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { markAsUntransferable } from 'node:worker_threads';
 import { openMapping, unlinkSegment, StrategyCode, type NativeMapping, type ResolvedStrategy } from './binding';
 import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
 import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
@@ -32,8 +33,37 @@ const STRATEGY_CODES = {
  * mapping so the buffer can be freed (with anonymous memory restored first).
  */
 const overlayCleanup = new FinalizationRegistry<NativeMapping>((mapping) => {
-  mapping.close();
+  closeMapping(mapping, 'an unreachable SharedMemory');
 });
+
+function closeMapping(mapping: NativeMapping, what: string): void {
+  if (!mapping.close()) {
+    process.emitWarning(
+      `${what} used the overlay strategy and its ArrayBuffer had been detached or transferred ` +
+        'before close(); its pages were left alone. Never transfer the buffer of a SharedMemory.',
+      { code: 'SHMKIT_OVERLAY_DETACHED' },
+    );
+  }
+}
+
+/**
+ * An overlay's ArrayBuffer must never be detached by anyone but close():
+ * transferring it would hand pages that alias the segment to the allocator.
+ * Node's postMessage/structuredClone copy a buffer marked untransferable;
+ * `transfer()` is shadowed on the instance.
+ */
+function guardOverlayBuffer(buffer: ArrayBuffer): void {
+  markAsUntransferable(buffer);
+  const refuse = (): never => {
+    throw shmError(
+      'ERR_SHM_UNTRANSFERABLE',
+      'the ArrayBuffer of a SharedMemory cannot be transferred; copy it (slice()) or close() the SharedMemory',
+    );
+  };
+  for (const key of ['transfer', 'transferToFixedLength']) {
+    Object.defineProperty(buffer, key, { value: refuse, writable: false, configurable: false, enumerable: false });
+  }
+}
 
 let copyFallbackWarned = false;
 
@@ -94,7 +124,10 @@ export class SharedMemory implements Disposable {
     this.#track = o.track;
     this.#readonly = o.readonly;
 
-    if (mapping.strategy === 'overlay') overlayCleanup.register(this, mapping, this);
+    if (mapping.strategy === 'overlay') {
+      guardOverlayBuffer(mapping.buffer as ArrayBuffer);
+      overlayCleanup.register(this, mapping, this);
+    }
     if (mapping.strategy === 'copy' && o.strategy === 'auto' && !copyFallbackWarned) {
       copyFallbackWarned = true;
       process.emitWarning(
@@ -200,11 +233,11 @@ export class SharedMemory implements Disposable {
 
   /**
    * Copies `source` into the segment at `offset`. Works with every strategy.
-   * Returns the count. In a readonly attach the bytes land in this process's
-   * private copy only.
+   * Returns the count. ERR_SHM_READONLY on a readonly attach.
    */
   write(source: ArrayBufferView, offset = 0): number {
     this.#checkOpen();
+    if (this.#readonly) throw shmError('ERR_SHM_READONLY', `${this.toString()} is attached readonly`);
     if (!ArrayBuffer.isView(source)) throw invalidArgType('source', 'an ArrayBufferView', source);
     return this.#mapping.write(this.#copyOffset(offset, source.byteLength), asBytes(source));
   }
@@ -216,7 +249,7 @@ export class SharedMemory implements Disposable {
    */
   close(): void {
     if (this.#mapping.strategy === 'overlay') overlayCleanup.unregister(this);
-    this.#mapping.close();
+    closeMapping(this.#mapping, this.toString());
     this.#buf = undefined;
   }
 

@@ -17,6 +17,11 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.find('\0') != std::string::npos ||
+      name.find('/') != std::string::npos) {
+    ThrowArgType(env, "unlink: invalid name");
+    return env.Undefined();
+  }
   int err = UnlinkSegment(name);
   if (err != 0) ThrowErrno(env, err, "shm_unlink", name);
   return env.Undefined();
@@ -44,9 +49,8 @@ Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData* data = new AddonData();
   env.SetInstanceData(data);  // deleted with the environment
-  Napi::Function mapping = Mapping::Init(env);
-  data->mapping_constructor = Napi::Persistent(mapping);
-  exports.Set("Mapping", mapping);
+  (void)data;
+  exports.Set("Mapping", Mapping::Init(env));
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
   exports.Set("setTestingFlags",
               Napi::Function::New<SetTestingFlags>(env, "setTestingFlags"));

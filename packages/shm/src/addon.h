@@ -8,7 +8,6 @@
 namespace shmkit {
 
 struct AddonData {
-  Napi::FunctionReference mapping_constructor;
   // Set once napi_create_external_arraybuffer has answered
   // napi_no_external_buffers_allowed in this environment (Electron's memory
   // cage); later mappings go straight to the overlay strategy.

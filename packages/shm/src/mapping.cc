@@ -35,26 +35,22 @@ void ReleaseRegion(Region* region) {
   if (region->owns_mapping && region->addr != nullptr) {
     munmap(region->addr, region->length);
   }
-  if (region->fd >= 0) close(region->fd);
   delete region;
 }
 
-// Finalizer of an external ArrayBuffer: drops the buffer's share of the region.
+// Finalizer of an external ArrayBuffer: drops the buffer's share of the
+// region. Node may call it synchronously when creating the buffer fails, or
+// later from the event loop; either way it only releases one reference.
 void FinalizeExternal(napi_env /*env*/, void* /*data*/, void* hint) {
   ReleaseRegion(static_cast<Region*>(hint));
 }
 
-// Unmaps (when the region owns its pages) and closes the descriptor now; the
-// Region struct itself lives on until its last reference is released.
-void UnmapRegionNow(Region* region) {
-  if (region->owns_mapping && region->addr != nullptr) {
-    munmap(region->addr, region->length);
-  }
-  region->addr = nullptr;
-  if (region->fd >= 0) {
-    close(region->fd);
-    region->fd = -1;
-  }
+// Maps private anonymous memory over [addr, addr + length): the pages go back
+// to being ordinary process memory, no longer aliasing the segment.
+bool RestoreAnonymous(void* addr, size_t length) {
+  void* back = mmap(addr, length, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  return back != MAP_FAILED;
 }
 
 void Populate(void* addr, size_t length, bool readonly) {
@@ -89,9 +85,10 @@ Napi::Function Mapping::Init(Napi::Env env) {
       });
 }
 
-// new Mapping(name, create, readonly, mode, size, strategy, populate)
-// Arguments are validated in lib/; the checks here keep the addon safe if it is
-// called directly.
+// new Mapping(name, create, readonly, mode, size, strategy, populate, allocate)
+// `allocate(n)` returns a new ArrayBuffer of n bytes (used by the overlay).
+// Arguments are validated in lib/; the checks here keep the addon memory-safe
+// if it is called directly.
 Mapping::Mapping(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Mapping>(info) {
   Napi::Env env = info.Env();
@@ -100,20 +97,29 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
             "shared memory is not supported on Windows yet");
   return;
 #else
-  if (info.Length() < 7 || !info[0].IsString() || !info[1].IsBoolean() ||
+  if (info.Length() < 8 || !info[0].IsString() || !info[1].IsBoolean() ||
       !info[2].IsBoolean() || !info[3].IsNumber() || !info[4].IsNumber() ||
-      !info[5].IsNumber() || !info[6].IsBoolean()) {
-    ThrowArgType(env, "Mapping(name, create, readonly, mode, size, strategy, populate)");
+      !info[5].IsNumber() || !info[6].IsBoolean() || !info[7].IsFunction()) {
+    ThrowArgType(env,
+                 "Mapping(name, create, readonly, mode, size, strategy, "
+                 "populate, allocate)");
     return;
   }
   OpenRequest request;
   request.name = info[0].As<Napi::String>().Utf8Value();
   request.create = info[1].As<Napi::Boolean>().Value();
   request.readonly = info[2].As<Napi::Boolean>().Value() && !request.create;
-  request.mode = info[3].As<Napi::Number>().Uint32Value() & 07777;
+  request.mode = info[3].As<Napi::Number>().Uint32Value() & 0777;
   double size = info[4].As<Napi::Number>().DoubleValue();
   int strategy_arg = info[5].As<Napi::Number>().Int32Value();
   bool populate = info[6].As<Napi::Boolean>().Value();
+  Napi::Function allocate = info[7].As<Napi::Function>();
+  if (request.name.empty() ||
+      request.name.find('\0') != std::string::npos ||
+      request.name.find('/') != std::string::npos) {
+    ThrowArgType(env, "Mapping: invalid name");
+    return;
+  }
   if (!(size >= 0) || size > 9007199254740991.0 || strategy_arg < 0 ||
       strategy_arg > 3) {
     ThrowArgType(env, "Mapping: size or strategy out of range");
@@ -129,71 +135,73 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     ThrowErrno(env, opened.err, opened.syscall, request.name, opened.detail);
     return;
   }
-  if (opened.size > std::numeric_limits<size_t>::max()) {
-    close(opened.fd);
+  const int fd = opened.fd;
+  // Everything below ends with close(fd); a failure also unlinks a name this
+  // call created.
+  auto fail = [&]() {
+    close(fd);
     if (request.create) UnlinkSegment(request.name);
+  };
+  if (opened.size > std::numeric_limits<size_t>::max()) {
+    fail();
     ThrowErrno(env, EFBIG, "mmap", request.name);
     return;
   }
+  const size_t length = static_cast<size_t>(opened.size);
 
-  region_ = new Region();
-  region_->fd = opened.fd;
-  region_->length = static_cast<size_t>(opened.size);
-
-  // readonly: a private copy-on-write mapping of an O_RDONLY descriptor. Pages
-  // are writable in this process, so a stray write from JavaScript changes a
-  // private copy instead of raising SIGSEGV, and it never reaches the segment.
-  // See docs/decisions/0002-readonly.md.
   int prot = PROT_READ | PROT_WRITE;
-  int flags = readonly_ ? MAP_PRIVATE : MAP_SHARED;
+  int flags = MAP_SHARED;
+  Strategy wanted = static_cast<Strategy>(strategy_arg);
+  if (readonly_) {
+#if defined(__APPLE__)
+    // xnu refuses MAP_PRIVATE and PROT_WRITE on a read-only POSIX shm
+    // descriptor, so a stray JS write could only fault: expose no buffer.
+    prot = PROT_READ;
+    if (wanted == Strategy::kExternal || wanted == Strategy::kOverlay) {
+      fail();
+      ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
+                "readonly segments on macOS use the copy strategy only");
+      return;
+    }
+    wanted = Strategy::kCopy;
+#else
+    // A private copy-on-write mapping of an O_RDONLY descriptor: a stray write
+    // from JavaScript changes a private copy instead of raising SIGSEGV, and
+    // never reaches the segment (docs/decisions/0002-readonly.md).
+    flags = MAP_PRIVATE;
+#endif
+  }
 #if defined(__linux__)
-  if (readonly_) flags |= MAP_NORESERVE;
   if (populate && !readonly_) flags |= MAP_POPULATE;
 #endif
 
   AddonData* data = env.GetInstanceData<AddonData>();
-  Strategy wanted = static_cast<Strategy>(strategy_arg);
   bool ok = false;
-  if (wanted == Strategy::kExternal ||
-      (wanted == Strategy::kAuto && !data->external_refused)) {
+  const bool is_auto = wanted == Strategy::kAuto;
+  if (wanted == Strategy::kExternal || (is_auto && !data->external_refused)) {
     bool refused = false;
-    ok = MapExternal(env, prot, flags, &refused);
-    if (!ok && refused) {
-      data->external_refused = true;
-      if (wanted == Strategy::kExternal) {
-        ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
-                  "external ArrayBuffers are not allowed in this runtime "
-                  "(V8 memory cage); use strategy 'auto' or 'overlay'");
-      }
-    }
+    ok = MapExternal(env, fd, length, prot, flags, &refused);
+    if (!ok && refused) data->external_refused = true;
+    if (!ok && is_auto) env.GetAndClearPendingException();
   }
-  if (!ok && !env.IsExceptionPending() &&
-      (wanted == Strategy::kOverlay || wanted == Strategy::kAuto)) {
-    ok = MapOverlay(env, prot, flags);
+  if (!ok && (wanted == Strategy::kOverlay || is_auto)) {
+    ok = MapOverlay(env, allocate, fd, length, prot, flags);
+    // Could not overlay (no memory for the buffer, MAP_FIXED refused): copy.
+    if (!ok && is_auto) env.GetAndClearPendingException();
   }
-  if (!ok && wanted == Strategy::kAuto &&
-      env.IsExceptionPending()) {
-    // The overlay could not be made (no memory for the buffer, MAP_FIXED
-    // refused): fall back to copying. lib/ reports the fallback.
-    env.GetAndClearPendingException();
-  }
-  if (!ok && !env.IsExceptionPending() &&
-      (wanted == Strategy::kCopy || wanted == Strategy::kAuto)) {
-    ok = MapPlain(env, prot, flags);
+  if (!ok && (wanted == Strategy::kCopy || is_auto)) {
+    ok = MapCopy(env, fd, length, prot, flags);
   }
   if (!ok) {
-    // The Map* functions undo their own partial work; what is left is the
-    // descriptor and, for a create, the name.
-    ReleaseRegion(region_);
-    region_ = nullptr;
-    if (request.create) UnlinkSegment(request.name);
+    fail();
     if (!env.IsExceptionPending()) {
       ThrowCode(env, "ERR_SHM_MAP_FAILED", "could not map the segment");
     }
     return;
   }
-  if (populate) Populate(region_->addr, region_->length, readonly_);
-  closed_ = false;
+  close(fd);
+  size_ = length;
+  if (populate) Populate(region_->addr, length, readonly_);
 #endif  // _WIN32
 }
 
@@ -201,78 +209,102 @@ Mapping::~Mapping() {
   // Reached when the wrapper is collected without close(), or when the
   // environment is torn down. With the external strategy the ArrayBuffer may
   // still be alive and keeps the region mapped through its own reference.
-  Release(Env(), /*detach=*/false);
+  Release(Env(), /*from_js=*/false);
 }
 
 #if !defined(_WIN32)
 
-bool Mapping::MapExternal(Napi::Env env, int prot, int flags, bool* refused) {
+bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
+                          int flags, bool* refused) {
   AddonData* data = env.GetInstanceData<AddonData>();
   if (data->simulate_external_refused) {
     *refused = true;
+    ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
+              "external ArrayBuffers are not allowed in this runtime "
+              "(simulated)");
     return false;
   }
-  void* addr = mmap(nullptr, region_->length, prot, flags, region_->fd, 0);
+  void* addr = mmap(nullptr, length, prot, flags, fd, 0);
   if (addr == MAP_FAILED) {
     ThrowErrno(env, errno, "mmap", name_);
     return false;
   }
-  region_->addr = addr;
-  region_->owns_mapping = true;
-  // The buffer takes a reference of its own, released by FinalizeExternal.
-  region_->refs++;
+  Region* region = new Region();
+  region->addr = addr;
+  region->length = length;
+  region->refs = 2;  // this wrapper's share and the buffer's share
   napi_value value;
   napi_status status = napi_create_external_arraybuffer(
-      env, addr, region_->length, FinalizeExternal, region_, &value);
+      env, addr, length, FinalizeExternal, region, &value);
   if (status != napi_ok) {
-    region_->refs--;
-    munmap(addr, region_->length);
-    region_->addr = nullptr;
+    // The buffer's finalizer may already have run, may run later, or never:
+    // unmap now and drop only this wrapper's share, so whichever happens the
+    // Region is freed once and never reused.
+    munmap(addr, length);
+    region->addr = nullptr;
+    ReleaseRegion(region);
     if (status == napi_no_external_buffers_allowed) {
       *refused = true;
-      // node-addon-api is not involved, but some runtimes also set a pending
-      // exception with this status: clear it, the caller falls back.
       if (env.IsExceptionPending()) env.GetAndClearPendingException();
-      return false;
-    }
-    if (!env.IsExceptionPending()) {
+      ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
+                "external ArrayBuffers are not allowed in this runtime "
+                "(V8 memory cage); use strategy 'auto' or 'overlay'");
+    } else if (!env.IsExceptionPending()) {
       ThrowCode(env, "ERR_SHM_MAP_FAILED",
                 "napi_create_external_arraybuffer failed");
     }
     return false;
   }
+  region_ = region;
   buffer_ = Napi::Persistent(Napi::ArrayBuffer(env, value));
   byte_offset_ = 0;
   strategy_ = Strategy::kExternal;
   return true;
 }
 
-bool Mapping::MapOverlay(Napi::Env env, int prot, int flags) {
+bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
+                         size_t length, int prot, int flags) {
+  const size_t page = PageSize();
   if (env.GetInstanceData<AddonData>()->simulate_overlay_failure) {
     ThrowErrno(env, ENOMEM, "mmap", name_, "overlay (simulated)");
     return false;
   }
-  const size_t page = PageSize();
-  const size_t length = region_->length;
-  if (length > std::numeric_limits<size_t>::max() - 2 * page) {
+  if (length > 9007199254740991.0 - 2.0 * page) {
     ThrowErrno(env, EFBIG, "mmap", name_);
     return false;
   }
   const size_t rounded = (length + page - 1) / page * page;
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, rounded + page);
-  if (env.IsExceptionPending()) return false;  // allocation failed
+  const size_t wanted = rounded + page;
+  Napi::Value result =
+      allocate.Call({Napi::Number::New(env, static_cast<double>(wanted))});
+  if (env.IsExceptionPending()) return false;  // e.g. RangeError: no memory
+  if (!result.IsArrayBuffer() ||
+      result.As<Napi::ArrayBuffer>().ByteLength() < wanted) {
+    ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
+    return false;
+  }
+  Napi::ArrayBuffer buffer = result.As<Napi::ArrayBuffer>();
   uintptr_t base = reinterpret_cast<uintptr_t>(buffer.Data());
   uintptr_t aligned = (base + page - 1) / page * page;
   void* target = reinterpret_cast<void*>(aligned);
-  void* addr =
-      mmap(target, length, prot, flags | MAP_FIXED, region_->fd, 0);
+  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
   if (addr == MAP_FAILED) {
-    // MAP_FIXED failing leaves the range as it was (the buffer's own pages).
-    ThrowErrno(env, errno, "mmap", name_, "overlay");
+    int err = errno;
+    // A failed MAP_FIXED may leave the range unmapped or reserved: put
+    // ordinary memory back before the buffer can return to the allocator. If
+    // even that fails, never release the buffer.
+    if (!RestoreAnonymous(target, rounded)) {
+      Napi::Reference<Napi::ArrayBuffer> leak = Napi::Persistent(buffer);
+      leak.SuppressDestruct();
+    }
+    ThrowErrno(env, err, "mmap", name_, "overlay");
     return false;
   }
-  region_->addr = addr;
-  region_->owns_mapping = false;  // the pages belong to `buffer`
+  Region* region = new Region();
+  region->addr = addr;
+  region->length = length;
+  region->owns_mapping = false;  // the pages belong to `buffer`
+  region_ = region;
   overlay_addr_ = addr;
   overlay_length_ = rounded;
   buffer_ = Napi::Persistent(buffer);
@@ -281,64 +313,98 @@ bool Mapping::MapOverlay(Napi::Env env, int prot, int flags) {
   return true;
 }
 
-bool Mapping::MapPlain(Napi::Env env, int prot, int flags) {
-  void* addr = mmap(nullptr, region_->length, prot, flags, region_->fd, 0);
+bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
+                      int flags) {
+  void* addr = mmap(nullptr, length, prot, flags, fd, 0);
   if (addr == MAP_FAILED) {
     ThrowErrno(env, errno, "mmap", name_);
     return false;
   }
-  region_->addr = addr;
-  region_->owns_mapping = true;
+  Region* region = new Region();
+  region->addr = addr;
+  region->length = length;
+  region_ = region;
   strategy_ = Strategy::kCopy;
   return true;
 }
 
-void Mapping::Release(Napi::Env env, bool detach) {
-  if (region_ == nullptr) return;
-  closed_ = true;
-  if (strategy_ == Strategy::kOverlay) {
-    // Put private anonymous memory back under the buffer *before* the buffer
-    // can be detached or freed. If that fails, the buffer must never return to
-    // the allocator: keep the reference forever (a leak, never corruption).
-    void* back = mmap(overlay_addr_, overlay_length_, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (back == MAP_FAILED) {
-      buffer_.SuppressDestruct();
-      region_->addr = nullptr;
-      ReleaseRegion(region_);
-      region_ = nullptr;
-      return;
-    }
-  }
-  if (!buffer_.IsEmpty()) {
-    if (detach) {
-      napi_value value = buffer_.Value();
-      napi_detach_arraybuffer(env, value);
-    }
-    buffer_.Reset();
-  }
-  if (strategy_ == Strategy::kExternal && !detach) {
-    // Destructor path: a live ArrayBuffer may still point at the mapping. Drop
-    // only this wrapper's share; the buffer's finalizer releases the rest.
-    ReleaseRegion(region_);
-  } else {
-    UnmapRegionNow(region_);
-    ReleaseRegion(region_);
-  }
+bool Mapping::Release(Napi::Env env, bool from_js) {
+  if (region_ == nullptr) return true;
+  Region* region = region_;
   region_ = nullptr;
+  bool clean = true;
+
+  // Was the buffer detached behind our back (transferred, or
+  // ArrayBuffer.prototype.transfer)? Only checkable with a HandleScope.
+  bool detached_elsewhere = false;
+  napi_value value = nullptr;
+  if (from_js && !buffer_.IsEmpty()) {
+    value = buffer_.Value();
+    napi_is_detached_arraybuffer(env, value, &detached_elsewhere);
+  }
+
+  switch (strategy_) {
+    case Strategy::kOverlay:
+      if (detached_elsewhere) {
+        // The pages moved to another buffer and may have been freed and
+        // reused: mapping over them could destroy live data. Leave them; lib/
+        // warns. shmkit marks overlay buffers untransferable to prevent this.
+        clean = false;
+      } else if (!RestoreAnonymous(overlay_addr_, overlay_length_)) {
+        // Never let pages that alias the segment return to the allocator.
+        buffer_.SuppressDestruct();
+        region->addr = nullptr;
+        ReleaseRegion(region);
+        return true;
+      } else if (value != nullptr) {
+        napi_detach_arraybuffer(env, value);
+      }
+      buffer_.Reset();
+      region->addr = nullptr;
+      ReleaseRegion(region);
+      break;
+
+    case Strategy::kExternal: {
+      bool unmap_now = false;
+      if (value != nullptr && !detached_elsewhere) {
+        unmap_now = napi_detach_arraybuffer(env, value) == napi_ok;
+      }
+      buffer_.Reset();
+      if (unmap_now) {
+        // No buffer can reach the pages any more: unmap now, not whenever
+        // the garbage collector runs the finalizer.
+        munmap(region->addr, region->length);
+        region->addr = nullptr;
+      }
+      // Otherwise (destructor, or a buffer detached elsewhere) a live buffer
+      // may still point at the pages: its finalizer unmaps them.
+      ReleaseRegion(region);
+      break;
+    }
+
+    case Strategy::kCopy:
+    case Strategy::kAuto:
+      ReleaseRegion(region);
+      break;
+  }
+  return clean;
 }
 
 #else  // _WIN32
 
-bool Mapping::MapExternal(Napi::Env, int, int, bool*) { return false; }
-bool Mapping::MapOverlay(Napi::Env, int, int) { return false; }
-bool Mapping::MapPlain(Napi::Env, int, int) { return false; }
-void Mapping::Release(Napi::Env, bool) {}
+bool Mapping::MapExternal(Napi::Env, int, size_t, int, int, bool*) {
+  return false;
+}
+bool Mapping::MapOverlay(Napi::Env, Napi::Function, int, size_t, int, int) {
+  return false;
+}
+bool Mapping::MapCopy(Napi::Env, int, size_t, int, int) { return false; }
+bool Mapping::Release(Napi::Env, bool) { return true; }
 
 #endif  // _WIN32
 
 Napi::Value Mapping::GetBuffer(const Napi::CallbackInfo& info) {
-  if (closed_ || buffer_.IsEmpty()) return info.Env().Undefined();
+  if (region_ == nullptr || buffer_.IsEmpty()) return info.Env().Undefined();
   return buffer_.Value();
 }
 
@@ -347,8 +413,7 @@ Napi::Value Mapping::GetByteOffset(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Mapping::GetSize(const Napi::CallbackInfo& info) {
-  double size = region_ != nullptr ? static_cast<double>(region_->length) : 0;
-  return Napi::Number::New(info.Env(), size);
+  return Napi::Number::New(info.Env(), static_cast<double>(size_));
 }
 
 Napi::Value Mapping::GetStrategy(const Napi::CallbackInfo& info) {
@@ -356,18 +421,19 @@ Napi::Value Mapping::GetStrategy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Mapping::GetClosed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), closed_);
+  return Napi::Boolean::New(info.Env(), region_ == nullptr);
 }
 
+// close() → true, or false when an overlay buffer had been detached elsewhere.
 Napi::Value Mapping::Close(const Napi::CallbackInfo& info) {
-  Release(info.Env(), /*detach=*/true);
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), Release(info.Env(), /*from_js=*/true));
 }
 
 namespace {
 
 // Resolves (offset, typedArray) against a mapping of `length` bytes. Returns
-// false with an exception pending when they do not fit.
+// false with an exception pending when they do not fit. Works for views over
+// ArrayBuffers and SharedArrayBuffers alike.
 bool ResolveCopy(const Napi::CallbackInfo& info, size_t length,
                  uint8_t** bytes, size_t* offset, size_t* count) {
   Napi::Env env = info.Env();
@@ -376,18 +442,32 @@ bool ResolveCopy(const Napi::CallbackInfo& info, size_t length,
     return false;
   }
   double off = info[0].As<Napi::Number>().DoubleValue();
-  Napi::TypedArray array = info[1].As<Napi::TypedArray>();
-  size_t n = array.ByteLength();
-  if (!(off >= 0) || n > length ||
-      off > static_cast<double>(length - n)) {
+  napi_typedarray_type type;
+  size_t elements;
+  void* data = nullptr;
+  napi_value arraybuffer;
+  size_t view_offset;
+  napi_status status = napi_get_typedarray_info(
+      env, info[1], &type, &elements, &data, &arraybuffer, &view_offset);
+  if (status != napi_ok) {
+    if (!env.IsExceptionPending()) {
+      ThrowArgType(env, "could not read the typed array");
+    }
+    return false;
+  }
+  size_t n = info[1].As<Napi::TypedArray>().ByteLength();
+  if (!(off >= 0) || n > length || off > static_cast<double>(length - n)) {
     Napi::RangeError error =
         Napi::RangeError::New(env, "the range does not fit in the segment");
     error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
     error.ThrowAsJavaScriptException();
     return false;
   }
-  Napi::ArrayBuffer buffer = array.ArrayBuffer();
-  *bytes = static_cast<uint8_t*>(buffer.Data()) + array.ByteOffset();
+  if (n > 0 && data == nullptr) {
+    ThrowCode(env, "ERR_INVALID_STATE", "the typed array is detached");
+    return false;
+  }
+  *bytes = static_cast<uint8_t*>(data);  // already includes the view's offset
   *offset = static_cast<size_t>(off);
   *count = n;
   return true;
@@ -399,7 +479,7 @@ bool ResolveCopy(const Napi::CallbackInfo& info, size_t length,
 // at offset, into target. Works with every strategy.
 Napi::Value Mapping::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closed_) {
+  if (region_ == nullptr) {
     ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
     return env.Undefined();
   }
@@ -417,8 +497,12 @@ Napi::Value Mapping::Read(const Napi::CallbackInfo& info) {
 // write(offset, source): copies source into the segment at offset.
 Napi::Value Mapping::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closed_) {
+  if (region_ == nullptr) {
     ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
+    return env.Undefined();
+  }
+  if (readonly_) {
+    ThrowCode(env, "ERR_SHM_READONLY", "the shared memory is attached readonly");
     return env.Undefined();
   }
   uint8_t* bytes;

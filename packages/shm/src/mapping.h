@@ -6,17 +6,21 @@
 //             finalizer, so memory stays mapped while either is alive, and
 //             close() unmaps it at once after detaching the buffer.
 //   overlay   External buffers are refused (Electron's V8 memory cage). An
-//             ordinary ArrayBuffer one page larger than the segment is
-//             allocated and the segment is mapped MAP_FIXED over its
-//             page-aligned interior. The wrapper holds the buffer strongly until
-//             close(), which maps anonymous memory back over the range *before*
-//             the buffer can be freed; otherwise the allocator would reuse pages
-//             that still alias the segment and heap data would leak into it.
+//             ordinary ArrayBuffer one page larger than the segment (allocated
+//             by JavaScript, so a failed allocation is a catchable RangeError) is
+//             held strongly, and the segment is mapped MAP_FIXED over its
+//             page-aligned interior. close() maps anonymous memory back over the
+//             range *before* the buffer can be detached or freed; otherwise the
+//             allocator would reuse pages that still alias the segment and heap
+//             data would leak into it.
 //   copy      Neither works: the segment is mapped but no buffer is exposed;
 //             read()/write() copy bytes in and out.
 //
 // Ownership invariants:
-//   - close() is idempotent; the destructor calls the same release path.
+//   - The descriptor is closed as soon as the segment is mapped: a mapping
+//     keeps the object alive by itself, and descriptors are a scarce resource.
+//   - close() is idempotent; the destructor runs the same release path without
+//     touching JavaScript values.
 //   - After close(), the buffer handed out (if any) is detached, so every view
 //     over it reads as length 0 and nothing can touch unmapped memory.
 //   - A failed constructor leaves nothing mapped or open, and unlinks the name
@@ -28,16 +32,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace shmkit {
 
 enum class Strategy { kAuto = 0, kExternal = 1, kOverlay = 2, kCopy = 3 };
 
-// The OS resources behind a mapping. Reference-counted because, with the
-// external strategy, the ArrayBuffer can outlive the wrapper (a view kept after
-// the SharedMemory object was dropped must stay valid).
+// The pages of one mapping. Reference-counted because, with the external
+// strategy, the ArrayBuffer can outlive the wrapper (a view kept after the
+// SharedMemory object was dropped must stay valid). One Region per map
+// attempt: a failed attempt's Region is never reused.
 struct Region {
-  int fd = -1;
   void* addr = nullptr;  // start of the shared mapping; nullptr once unmapped
   size_t length = 0;     // segment size in bytes
   bool owns_mapping = true;  // false for overlay: the pages belong to a buffer
@@ -61,22 +66,28 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
 
-  bool MapExternal(Napi::Env env, int prot, int flags, bool* refused);
-  bool MapOverlay(Napi::Env env, int prot, int flags);
-  bool MapPlain(Napi::Env env, int prot, int flags);
+  // Each returns true on success, or false with a JS exception pending and
+  // nothing left mapped. `refused` reports napi_no_external_buffers_allowed.
+  bool MapExternal(Napi::Env env, int fd, size_t length, int prot, int flags,
+                   bool* refused);
+  bool MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
+                  size_t length, int prot, int flags);
+  bool MapCopy(Napi::Env env, int fd, size_t length, int prot, int flags);
 
-  // Releases everything. `detach` is false when called from the destructor,
-  // where no JavaScript can reach the buffer any more.
-  void Release(Napi::Env env, bool detach);
+  // Releases everything. `from_js` is false in the destructor, where no
+  // HandleScope exists and JavaScript values must not be touched. Returns
+  // false if the overlay buffer had been detached by someone else (its pages
+  // may belong to another allocation now, so they were left alone).
+  bool Release(Napi::Env env, bool from_js);
 
-  Region* region_ = nullptr;
+  Region* region_ = nullptr;  // nullptr when closed
   Strategy strategy_ = Strategy::kCopy;
   Napi::Reference<Napi::ArrayBuffer> buffer_;  // strong while open
-  size_t byte_offset_ = 0;   // where the segment starts inside buffer_
+  size_t byte_offset_ = 0;        // where the segment starts inside buffer_
   void* overlay_addr_ = nullptr;  // page-aligned start of the overlay
   size_t overlay_length_ = 0;     // page-rounded length of the overlay
+  size_t size_ = 0;               // segment size, kept after close
   bool readonly_ = false;
-  bool closed_ = true;
   std::string name_;
 };
 

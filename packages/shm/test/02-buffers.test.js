@@ -234,10 +234,11 @@ describe('readonly', () => {
         const probe = new Uint8Array(1);
         r.read(probe, pageSize);
         assert.equal(probe[0], 2, 'sees the writer');
-        // Writing from JS must not crash (a PROT_READ page would SIGSEGV) and
-        // must not reach the segment.
-        r.write(new Uint8Array([99]), 0);
+        // write() refuses; writing through buf from JS must not crash (a
+        // PROT_READ page would SIGSEGV) and must not reach the segment.
+        assert.throws(() => r.write(new Uint8Array([99]), 0), { code: 'ERR_SHM_READONLY' });
         if (strategy !== 'copy') {
+          r.buf[0] = 99;
           r.buf[1] = 98;
           r.view(Int32Array)[pageSize / 4] = -1;
         }

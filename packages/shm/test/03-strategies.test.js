@@ -136,6 +136,78 @@ describe('automatic fallback (external buffers refused, as in Electron)', () => 
   });
 });
 
+describe('overlay buffers cannot be taken away', () => {
+  test('transfer() is refused and postMessage/structuredClone with a transfer list copy', async () => {
+    const a = new SharedMemory({ name: uniqueName('xfer'), create: true, size: 3 * pageSize, strategy: 'overlay' });
+    try {
+      a.buf.fill(0x11);
+      const buffer = a.buf.buffer;
+      assert.throws(() => buffer.transfer(), { code: 'ERR_SHM_UNTRANSFERABLE' });
+      assert.throws(() => buffer.transferToFixedLength(), { code: 'ERR_SHM_UNTRANSFERABLE' });
+      const clone = structuredClone(buffer, { transfer: [buffer] });
+      assert.notEqual(clone, buffer);
+      assert.equal(a.buf.length, a.size, 'the original is still attached');
+      const { port1, port2 } = new MessageChannel();
+      const received = new Promise((resolve) => port2.once('message', resolve));
+      port1.postMessage(a.buf, [buffer]);
+      const copy = await received;
+      port1.close();
+      port2.close();
+      assert.equal(a.buf.length, a.size, 'still attached after postMessage');
+      assert.equal(copy.length, a.size);
+      copy.fill(0x22);
+      assert.equal(a.buf[0], 0x11, 'the receiver got a copy, not the segment');
+    } finally {
+      a.close();
+      a.unlink();
+    }
+  });
+
+  test('a size the overlay cannot allocate is ENOMEM when forced and copy under auto', async () => {
+    const forced = uniqueName('big-overlay');
+    assert.throws(() => new SharedMemory({ name: forced, create: true, size: 2 ** 40, strategy: 'overlay' }), {
+      code: 'ENOMEM',
+      syscall: 'mmap',
+      path: forced,
+    });
+    assert.ok(!exists(forced));
+    const name = uniqueName('big-auto');
+    const { out } = await child(`${PRELUDE}
+      binding.setTestingFlags({ refuseExternal: true });
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 2 ** 40 });
+      a.write(Uint8Array.of(9), 2 ** 40 - 1);
+      const last = new Uint8Array(1);
+      a.read(last, 2 ** 40 - 1);
+      const result = { strategy: a.strategy, last: last[0] };
+      a.close(); a.unlink();
+      console.log(JSON.stringify(result));
+    `);
+    assert.deepEqual(out, { strategy: 'copy', last: 9 });
+  });
+});
+
+describe('read() and write() with any view', () => {
+  for (const strategy of ['external', 'overlay', 'copy']) {
+    test(`${strategy}: views over a SharedArrayBuffer and detached views are handled`, () => {
+      const a = new SharedMemory({ name: uniqueName('sab'), create: true, size: 64, strategy });
+      try {
+        const sab = new Uint8Array(new SharedArrayBuffer(16), 4, 8);
+        sab.set([1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.equal(a.write(sab, 10), 8);
+        const back = new Int32Array(new SharedArrayBuffer(8));
+        assert.equal(a.read(back, 10), 8);
+        assert.deepEqual([...new Uint8Array(back.buffer)], [1, 2, 3, 4, 5, 6, 7, 8]);
+        const gone = new Uint8Array(16);
+        structuredClone(gone.buffer, { transfer: [gone.buffer] });
+        assert.equal(a.write(gone, 0), 0, 'a detached view has no bytes to copy');
+      } finally {
+        a.close();
+        a.unlink();
+      }
+    });
+  }
+});
+
 describe('release without close()', () => {
   test('overlay: a kept view keeps the mapping; dropping everything unmaps it (FinalizationRegistry)', async () => {
     const name = uniqueName('gc-overlay');

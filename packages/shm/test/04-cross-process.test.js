@@ -486,10 +486,11 @@ test("a readonly attach in a child sees the parent's later writes; its own write
       const ctl = SharedMemory.attach(V.ctlName).view(Int32Array);
       const seen = { readonly: ro.readonly, size: ro.size };
       seen.initial = Buffer.from(ro.buf.subarray(0, 5)).toString();
-      // Stray writes on the second page: buf, a typed view, Atomics and write().
+      // Stray writes on the second page: buf, a typed view, Atomics; write() refuses.
       ro.buf.fill(0xee, V.pageSize);
       Atomics.store(ro.view(Int32Array, V.pageSize, 1), 0, 123456);
-      ro.write(Buffer.from('private'), V.pageSize + 64);
+      try { ro.write(Buffer.from('private'), V.pageSize + 64); } catch (e) { seen.writeCode = e.code; }
+      ro.buf.set(Buffer.from('private'), V.pageSize + 64);
       const own = Buffer.alloc(7);
       ro.read(own, V.pageSize + 64);
       seen.ownWriteLocal = own.toString();
@@ -517,6 +518,7 @@ test("a readonly attach in a child sees the parent's later writes; its own write
       readonly: true,
       size,
       initial: 'first',
+      writeCode: 'ERR_SHM_READONLY',
       ownWriteLocal: 'private',
       ownWordLocal: 123456,
       later: 'second',
