@@ -38,11 +38,19 @@ void ReleaseRegion(Region* region) {
   delete region;
 }
 
-// Finalizer of an external ArrayBuffer: drops the buffer's share of the
-// region. Node may call it synchronously when creating the buffer fails, or
-// later from the event loop; either way it only releases one reference.
+// Finalizer of an external ArrayBuffer's backing store: drops its share of
+// the region. Node may call it synchronously when creating the buffer fails,
+// or later from the event loop; either way it only releases one reference.
 void FinalizeExternal(napi_env /*env*/, void* /*data*/, void* hint) {
   ReleaseRegion(static_cast<Region*>(hint));
+}
+
+// Finalizer of the external ArrayBuffer *object*. Asynchronous operations
+// (fs.read, crypto.randomFill, zlib…) keep the views they write through alive
+// until they complete, and every view keeps this object alive, so while it
+// lives an operation may still hold a raw pointer into the pages.
+void FinalizeBufferObject(napi_env /*env*/, void* data, void* /*hint*/) {
+  ReleaseRegion(static_cast<Region*>(data));
 }
 
 // Maps private anonymous memory over [addr, addr + length): the pages go back
@@ -232,7 +240,7 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
   Region* region = new Region();
   region->addr = addr;
   region->length = length;
-  region->refs = 2;  // this wrapper's share and the buffer's share
+  region->refs = 2;  // this wrapper's share and the backing store's share
   napi_value value;
   napi_status status = napi_create_external_arraybuffer(
       env, addr, length, FinalizeExternal, region, &value);
@@ -254,6 +262,12 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
                 "napi_create_external_arraybuffer failed");
     }
     return false;
+  }
+  // The buffer object's own share: see FinalizeBufferObject.
+  region->refs++;
+  if (napi_add_finalizer(env, value, region, FinalizeBufferObject, nullptr,
+                         nullptr) != napi_ok) {
+    region->refs--;
   }
   region_ = region;
   buffer_ = Napi::Persistent(Napi::ArrayBuffer(env, value));
@@ -364,23 +378,22 @@ bool Mapping::Release(Napi::Env env, bool from_js) {
       ReleaseRegion(region);
       break;
 
-    case Strategy::kExternal: {
-      bool unmap_now = false;
+    case Strategy::kExternal:
       if (value != nullptr && !detached_elsewhere) {
-        unmap_now = napi_detach_arraybuffer(env, value) == napi_ok;
+        // Drop the segment's pages now, not whenever the garbage collector
+        // runs the finalizers: anonymous memory takes their place, so an
+        // asynchronous operation still writing through a raw pointer lands in
+        // harmless private memory. The placeholder is unmapped when the buffer
+        // object and its backing store are gone (the last ReleaseRegion).
+        // Then detach, so every view reads as length 0.
+        RestoreAnonymous(region->addr, region->length);
+        napi_detach_arraybuffer(env, value);
       }
+      // Destructor, or a buffer detached elsewhere: a live buffer may still
+      // point at the pages; the finalizers unmap them.
       buffer_.Reset();
-      if (unmap_now) {
-        // No buffer can reach the pages any more: unmap now, not whenever
-        // the garbage collector runs the finalizer.
-        munmap(region->addr, region->length);
-        region->addr = nullptr;
-      }
-      // Otherwise (destructor, or a buffer detached elsewhere) a live buffer
-      // may still point at the pages: its finalizer unmaps them.
       ReleaseRegion(region);
       break;
-    }
 
     case Strategy::kCopy:
     case Strategy::kAuto:

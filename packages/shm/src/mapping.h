@@ -2,9 +2,11 @@
 // JavaScript by one of three strategies (docs/decisions/0001-buffer-strategies.md).
 //
 //   external  The mapping is wrapped as an external ArrayBuffer (Node). The
-//             Region below is shared by this wrapper and the ArrayBuffer's
-//             finalizer, so memory stays mapped while either is alive, and
-//             close() unmaps it at once after detaching the buffer.
+//             Region below is shared by this wrapper, the buffer's backing
+//             store and the buffer object, so the range stays mapped while any
+//             of them is alive. close() swaps the segment's pages for
+//             anonymous memory at once and detaches the buffer; the address
+//             range itself is unmapped when the finalizers have run.
 //   overlay   External buffers are refused (Electron's V8 memory cage). An
 //             ordinary ArrayBuffer one page larger than the segment (allocated
 //             by JavaScript, so a failed allocation is a catchable RangeError) is
