@@ -109,12 +109,39 @@ export interface OpenArgs {
   populate: boolean;
 }
 
+/** The parts of WebAssembly.Memory used here (not in the ES or Node type libraries). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(delta: number): number;
+}
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+};
+
+const WASM_PAGE = 65536;
+const WASM_MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+
 /**
- * The overlay strategy's host buffer is allocated here, in JavaScript, so that a
- * failed allocation is a catchable RangeError (V8 aborts the process when an
- * addon's allocation fails).
+ * Allocates the overlay strategy's host buffer (docs/decisions/0001). First
+ * choice: the buffer of a fixed-size WebAssembly.Memory. Such a buffer cannot
+ * be detached by anyone but its memory (transfer lists copy it, BYOB reads and
+ * transfer() refuse it), it is 64 KiB-aligned, and its pages come from V8's
+ * page allocator, not malloc. When that is impossible (over 4 GiB, or the
+ * address space for wasm memories is exhausted) an ordinary ArrayBuffer is
+ * used. Allocation happens in JavaScript so that failure is a catchable
+ * RangeError (V8 aborts the process when an addon's allocation fails).
  */
-function allocateOverlay(byteLength: number, name: string): ArrayBuffer {
+function allocateOverlay(byteLength: number, name: string, host: OverlayHost): ArrayBuffer {
+  const pages = Math.ceil(byteLength / WASM_PAGE);
+  if (pages <= WASM_MAX_PAGES && !testing.plainOverlay) {
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      host.memory = memory;
+      return memory.buffer;
+    } catch {
+      // Address space for wasm memories exhausted: use an ArrayBuffer.
+    }
+  }
   try {
     return new ArrayBuffer(byteLength);
   } catch {
@@ -122,8 +149,18 @@ function allocateOverlay(byteLength: number, name: string): ArrayBuffer {
   }
 }
 
-/** Opens (or creates) and maps a segment. Throws system errors. */
-export function openMapping(args: OpenArgs): NativeMapping {
+/** What hosts an overlay mapping: a WebAssembly.Memory, or (undefined) a plain ArrayBuffer. */
+export interface OverlayHost {
+  memory?: WasmMemory;
+}
+
+/**
+ * Opens (or creates) and maps a segment. Throws system errors. `host.memory`
+ * is set when the overlay lives in a WebAssembly.Memory: after close(), call
+ * `host.memory.grow(0)` to detach the views (its buffer is not detachable
+ * otherwise).
+ */
+export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMapping {
   if (!raw.supported) {
     throw shmError(
       'ERR_SHM_UNSUPPORTED_PLATFORM',
@@ -139,7 +176,7 @@ export function openMapping(args: OpenArgs): NativeMapping {
       args.size,
       args.strategy,
       args.populate,
-      (byteLength: number) => allocateOverlay(byteLength, args.name),
+      (byteLength: number) => allocateOverlay(byteLength, args.name, host),
     );
   } catch (error) {
     rethrow(error);
@@ -164,6 +201,19 @@ export const platformSupported: boolean = raw.supported;
  * refused (Electron's memory cage) and/or the overlay could not be made.
  * @internal
  */
-export function setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void {
+export function setTestingFlags(flags: TestingFlags): void {
   raw.setTestingFlags(flags);
+  testing.plainOverlay = flags.plainOverlay === true;
 }
+
+/** @internal */
+export interface TestingFlags {
+  /** Act as if external ArrayBuffers were refused (Electron's memory cage). */
+  refuseExternal?: boolean;
+  /** Make the overlay strategy fail. */
+  failOverlay?: boolean;
+  /** Host overlays in plain ArrayBuffers, as when no WebAssembly.Memory can be had. */
+  plainOverlay?: boolean;
+}
+
+const testing = { plainOverlay: false };

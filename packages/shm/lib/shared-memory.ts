@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { openMapping, unlinkSegment, StrategyCode, type NativeMapping, type ResolvedStrategy } from './binding';
+import {
+  openMapping,
+  unlinkSegment,
+  StrategyCode,
+  type NativeMapping,
+  type OverlayHost,
+  type ResolvedStrategy,
+} from './binding';
 import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
 import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
 
@@ -32,12 +39,17 @@ const STRATEGY_CODES = {
  * When the SharedMemory and every view it gave out are unreachable, close the
  * mapping so the buffer can be freed (with anonymous memory restored first).
  */
-const overlayCleanup = new FinalizationRegistry<NativeMapping>((mapping) => {
-  closeMapping(mapping, 'an unreachable SharedMemory');
+const overlayCleanup = new FinalizationRegistry<{ mapping: NativeMapping; host: OverlayHost }>(({ mapping, host }) => {
+  closeMapping(mapping, host, 'an unreachable SharedMemory');
 });
 
-function closeMapping(mapping: NativeMapping, what: string): void {
-  if (!mapping.close()) {
+function closeMapping(mapping: NativeMapping, host: OverlayHost, what: string): void {
+  const wasOpen = !mapping.closed;
+  const clean = mapping.close();
+  // A WebAssembly.Memory's buffer is detached only by growing the memory; the
+  // addon has already put anonymous memory back under it.
+  if (wasOpen && host.memory !== undefined) host.memory.grow(0);
+  if (!clean) {
     process.emitWarning(
       `${what} used the overlay strategy and its ArrayBuffer had been detached or transferred ` +
         'before close(); its pages were left alone. Never transfer the buffer of a SharedMemory.',
@@ -86,6 +98,7 @@ export class SharedMemory implements Disposable {
   readonly #name: string;
   readonly #size: number;
   readonly #mapping: NativeMapping;
+  readonly #host: OverlayHost = {};
   readonly #track: boolean;
   readonly #readonly: boolean;
   #buf: Uint8Array | undefined;
@@ -103,13 +116,13 @@ export class SharedMemory implements Disposable {
     let mapping: NativeMapping | undefined;
     let name = o.name;
     if (name !== undefined) {
-      mapping = openMapping({ name, ...args });
+      mapping = openMapping({ name, ...args }, this.#host);
     } else {
       // Generated names retry on EEXIST, like Python.
       for (let attempt = 0; attempt < GENERATED_ATTEMPTS && mapping === undefined; attempt++) {
         name = generateName();
         try {
-          mapping = openMapping({ name, ...args });
+          mapping = openMapping({ name, ...args }, this.#host);
         } catch (error) {
           if ((error as ShmSystemError).code !== 'EEXIST') throw error;
         }
@@ -125,8 +138,8 @@ export class SharedMemory implements Disposable {
     this.#readonly = o.readonly;
 
     if (mapping.strategy === 'overlay') {
-      guardOverlayBuffer(mapping.buffer as ArrayBuffer);
-      overlayCleanup.register(this, mapping, this);
+      if (this.#host.memory === undefined) guardOverlayBuffer(mapping.buffer as ArrayBuffer);
+      overlayCleanup.register(this, { mapping, host: this.#host }, this);
     }
     if (mapping.strategy === 'copy' && o.strategy === 'auto' && !copyFallbackWarned) {
       copyFallbackWarned = true;
@@ -249,7 +262,7 @@ export class SharedMemory implements Disposable {
    */
   close(): void {
     if (this.#mapping.strategy === 'overlay') overlayCleanup.unregister(this);
-    closeMapping(this.#mapping, this.toString());
+    closeMapping(this.#mapping, this.#host, this.toString());
     this.#buf = undefined;
   }
 
