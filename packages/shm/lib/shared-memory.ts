@@ -26,6 +26,8 @@ const GENERATED_ATTEMPTS = 100;
 
 /** Views handed out keep their SharedMemory alive through this key. */
 const kOwner = Symbol('shmkit.owner');
+/** An overlay's buffer keeps its WebAssembly.Memory alive through this key. */
+const kHost = Symbol('shmkit.host');
 
 const STRATEGY_CODES = {
   auto: StrategyCode.Auto,
@@ -138,7 +140,13 @@ export class SharedMemory implements Disposable {
     this.#readonly = o.readonly;
 
     if (mapping.strategy === 'overlay') {
-      if (this.#host.memory === undefined) guardOverlayBuffer(mapping.buffer as ArrayBuffer);
+      const buffer = mapping.buffer as ArrayBuffer;
+      if (this.#host.memory === undefined) guardOverlayBuffer(buffer);
+      // Every view, even one the user derives (subarray), keeps the buffer and
+      // so the memory alive: after close() an asynchronous operation still
+      // writing through a view lands in the memory's private pages, never in
+      // pages returned to the system.
+      else Object.defineProperty(buffer, kHost, { value: this.#host.memory });
       overlayCleanup.register(this, { mapping, host: this.#host }, this);
     }
     if (mapping.strategy === 'copy' && o.strategy === 'auto' && !copyFallbackWarned) {

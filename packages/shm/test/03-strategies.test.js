@@ -332,26 +332,34 @@ describe('release without close()', () => {
   }
 });
 
-describe('close() while an asynchronous operation writes into buf (external)', () => {
-  test('crypto.randomFill into buf, then close(): the process survives, the callback runs', async () => {
-    const name = uniqueName('inflight');
-    const { out } = await child(`${PRELUDE}
-      const crypto = require('node:crypto');
-      const name = ${JSON.stringify(name)};
-      const keeper = new SharedMemory({ name, create: true, size: 32 << 20 });
-      const shm = SharedMemory.attach(name);
-      crypto.randomFill(shm.buf, (error) => {
-        keeper.buf[0] = 1; // the other mapping of the segment is unaffected
-        const ok = keeper.buf[0] === 1;
-        keeper.close(); keeper.unlink();
-        console.log(JSON.stringify({ error: error && error.code, ok, strategy: shm.strategy, closed: shm.closed }));
-      });
-      // The thread pool may still be writing: without a placeholder this
-      // close() would unmap the pages under it (SIGSEGV).
-      shm.close();
-    `);
-    assert.deepEqual(out, { error: null, ok: true, strategy: 'external', closed: true });
-  });
+describe('close() while an asynchronous operation writes into buf', () => {
+  for (const strategy of ['external', 'overlay']) {
+    test(`${strategy}: randomFill into a derived view, close() and drop everything: no crash`, async () => {
+      const name = uniqueName(`inflight-${strategy}`);
+      const { out } = await child(`${PRELUDE}
+        const crypto = require('node:crypto');
+        const name = ${JSON.stringify(name)};
+        const keeper = new SharedMemory({ name, create: true, size: 32 << 20 });
+        let shm = SharedMemory.attach(name, { strategy: ${JSON.stringify(strategy)} });
+        const view = shm.buf.subarray(0); // derived by the user: no link to shm
+        crypto.randomFill(view, (error) => {
+          keeper.buf[0] = 1; // the other mapping of the segment is unaffected
+          const ok = keeper.buf[0] === 1;
+          keeper.close(); keeper.unlink();
+          console.log(JSON.stringify({ error: error && error.code, ok, strategy, closed }));
+        });
+        const strategy = shm.strategy;
+        // The thread pool may still be writing: close() must not pull the
+        // pages from under it, nor may collecting the SharedMemory.
+        shm.close();
+        const closed = shm.closed;
+        shm = null;
+        global.gc();
+        setImmediate(() => global.gc());
+      `);
+      assert.deepEqual(out, { error: null, ok: true, strategy, closed: true });
+    });
+  }
 });
 
 describe('worker threads', () => {
