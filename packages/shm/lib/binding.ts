@@ -131,7 +131,7 @@ const WASM_MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
  * used. Allocation happens in JavaScript so that failure is a catchable
  * RangeError (V8 aborts the process when an addon's allocation fails).
  */
-function allocateOverlay(byteLength: number, name: string, host: OverlayHost): ArrayBuffer {
+function allocateOverlay(byteLength: number, name: string, host: OverlayHost, allowPlain: boolean): ArrayBuffer {
   const pages = Math.ceil(byteLength / WASM_PAGE);
   if (pages <= WASM_MAX_PAGES && !testing.plainOverlay) {
     try {
@@ -139,8 +139,13 @@ function allocateOverlay(byteLength: number, name: string, host: OverlayHost): A
       host.memory = memory;
       return memory.buffer;
     } catch {
-      // Address space for wasm memories exhausted: use an ArrayBuffer.
+      // Address space for wasm memories exhausted, or no WebAssembly (--jitless).
     }
+  }
+  if (!allowPlain) {
+    // 'auto' never picks the plain host: a BYOB read could detach it (see
+    // docs/decisions/0001); the caller falls back to the copy strategy.
+    throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'no WebAssembly.Memory host');
   }
   try {
     return new ArrayBuffer(byteLength);
@@ -176,7 +181,7 @@ export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMappi
       args.size,
       args.strategy,
       args.populate,
-      (byteLength: number) => allocateOverlay(byteLength, args.name, host),
+      (byteLength: number) => allocateOverlay(byteLength, args.name, host, args.strategy === StrategyCode.Overlay),
     );
   } catch (error) {
     rethrow(error);

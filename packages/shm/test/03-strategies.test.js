@@ -254,6 +254,28 @@ describe('read() and write() with any view', () => {
   }
 });
 
+describe('automatic fallback when no WebAssembly.Memory can host an overlay', () => {
+  test('auto falls back to copy, never to a detachable plain-ArrayBuffer overlay; forcing overlay uses one', async () => {
+    const name = uniqueName('nowasm');
+    const { out } = await child(`${PRELUDE}
+      binding.setTestingFlags({ refuseExternal: true, plainOverlay: true });
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 64 });
+      const b = SharedMemory.attach(a.name, { strategy: 'overlay' });
+      b.buf[3] = 4;
+      const seen = new Uint8Array(1);
+      a.read(seen, 3);
+      setImmediate(() => {
+        const result = { auto: a.strategy, forced: b.strategy, seen: seen[0], warnings };
+        a.close(); b.close(); a.unlink();
+        console.log(JSON.stringify(result));
+      });
+    `);
+    assert.deepEqual(out, { auto: 'copy', forced: 'overlay', seen: 4, warnings: ['SHMKIT_COPY_FALLBACK'] });
+  });
+});
+
 describe('release without close()', () => {
   test('overlay: a kept view keeps the mapping; dropping everything unmaps it (FinalizationRegistry)', async () => {
     const name = uniqueName('gc-overlay');
