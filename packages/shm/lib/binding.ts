@@ -166,12 +166,7 @@ export interface OverlayHost {
  * otherwise).
  */
 export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMapping {
-  if (!raw.supported) {
-    throw shmError(
-      'ERR_SHM_UNSUPPORTED_PLATFORM',
-      `shmkit does not support ${process.platform} yet: POSIX shared memory (Linux, macOS) is required`,
-    );
-  }
+  checkPlatform();
   try {
     return new raw.Mapping(
       args.name,
@@ -188,8 +183,18 @@ export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMappi
   }
 }
 
+function checkPlatform(): void {
+  if (!raw.supported) {
+    throw shmError(
+      'ERR_SHM_UNSUPPORTED_PLATFORM',
+      `shmkit does not support ${process.platform} yet: POSIX shared memory (Linux, macOS) is required`,
+    );
+  }
+}
+
 /** shm_unlink('/' + name). Throws system errors (ENOENT for a missing name). */
 export function unlinkSegment(name: string): void {
+  checkPlatform();
   try {
     raw.unlink(name);
   } catch (error) {

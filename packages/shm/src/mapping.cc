@@ -491,30 +491,21 @@ bool ResolveCopy(const Napi::CallbackInfo& info, size_t length,
 // read(offset, target): copies target.byteLength bytes of the segment, starting
 // at offset, into target. Works with every strategy.
 Napi::Value Mapping::Read(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (region_ == nullptr) {
-    ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
-    return env.Undefined();
-  }
-  uint8_t* bytes;
-  size_t offset, count;
-  if (!ResolveCopy(info, region_->length, &bytes, &offset, &count)) {
-    return env.Undefined();
-  }
-  if (count > 0) {
-    std::memmove(bytes, static_cast<uint8_t*>(region_->addr) + offset, count);
-  }
-  return Napi::Number::New(env, static_cast<double>(count));
+  return Copy(info, /*into_segment=*/false);
 }
 
 // write(offset, source): copies source into the segment at offset.
 Napi::Value Mapping::Write(const Napi::CallbackInfo& info) {
+  return Copy(info, /*into_segment=*/true);
+}
+
+Napi::Value Mapping::Copy(const Napi::CallbackInfo& info, bool into_segment) {
   Napi::Env env = info.Env();
   if (region_ == nullptr) {
     ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
     return env.Undefined();
   }
-  if (readonly_) {
+  if (into_segment && readonly_) {
     ThrowCode(env, "ERR_SHM_READONLY", "the shared memory is attached readonly");
     return env.Undefined();
   }
@@ -523,8 +514,14 @@ Napi::Value Mapping::Write(const Napi::CallbackInfo& info) {
   if (!ResolveCopy(info, region_->length, &bytes, &offset, &count)) {
     return env.Undefined();
   }
+  uint8_t* segment = static_cast<uint8_t*>(region_->addr) + offset;
   if (count > 0) {
-    std::memmove(static_cast<uint8_t*>(region_->addr) + offset, bytes, count);
+    // memmove: the view may itself lie over this segment.
+    if (into_segment) {
+      std::memmove(segment, bytes, count);
+    } else {
+      std::memmove(bytes, segment, count);
+    }
   }
   return Napi::Number::New(env, static_cast<double>(count));
 }

@@ -67,6 +67,7 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Copy(const Napi::CallbackInfo& info, bool into_segment);
 
   // Each returns true on success, or false with a JS exception pending and
   // nothing left mapped. `refused` reports napi_no_external_buffers_allowed.
