@@ -6,6 +6,7 @@
       "sources": [
         "src/addon.cc",
         "src/errors.cc",
+        "src/futex.cc",
         "src/mapping.cc",
         "src/segment.cc"
       ],
@@ -26,7 +27,7 @@
         "VCCLCompilerTool": { "ExceptionHandling": 0 }
       },
       "conditions": [
-        ["OS=='linux'", { "libraries": ["-lrt"] }],
+        ["OS=='linux'", { "libraries": ["-lrt", "-pthread"], "cflags_cc": ["-pthread"] }],
         ["OS=='linux' and shmkit_asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],
           "ldflags": ["-fsanitize=address"]

@@ -17,6 +17,10 @@ export const enum StrategyCode {
 
 export type ResolvedStrategy = 'external' | 'overlay' | 'copy';
 
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+/** What the addon reports for an asynchronous wait (src/futex.cc). */
+export type AsyncWaitResult = WaitResult | 'closed' | 'cancelled' | 'fault';
+
 /** A native mapping (src/mapping.h). */
 export interface NativeMapping {
   /** The ArrayBuffer holding the segment, or undefined for `copy` or after close. */
@@ -44,6 +48,16 @@ interface RawBinding {
     allocate: (byteLength: number) => ArrayBuffer,
   ) => NativeMapping;
   unlink(name: string): void;
+  wait(mapping: NativeMapping, byteOffset: number, expected: number, timeoutMs: number): WaitResult;
+  waitAsync(
+    mapping: NativeMapping,
+    byteOffset: number,
+    expected: number,
+    timeoutMs: number,
+    callback: (result: AsyncWaitResult) => void,
+  ): number;
+  cancelWait(id: number): void;
+  notify(mapping: NativeMapping, byteOffset: number, count: number): number;
   setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void;
   readonly pageSize: number;
   readonly maxNameLength: number;
@@ -201,6 +215,40 @@ export function unlinkSegment(name: string): void {
     rethrow(error);
   }
 }
+
+/** The futex functions, for lib/wait.ts only. Errors are converted like the rest. */
+export const futex = {
+  wait(mapping: NativeMapping, byteOffset: number, expected: number, timeoutMs: number): WaitResult {
+    try {
+      return raw.wait(mapping, byteOffset, expected, timeoutMs);
+    } catch (error) {
+      rethrow(error);
+    }
+  },
+  waitAsync(
+    mapping: NativeMapping,
+    byteOffset: number,
+    expected: number,
+    timeoutMs: number,
+    callback: (result: AsyncWaitResult) => void,
+  ): number {
+    try {
+      return raw.waitAsync(mapping, byteOffset, expected, timeoutMs, callback);
+    } catch (error) {
+      rethrow(error);
+    }
+  },
+  cancel(id: number): void {
+    raw.cancelWait(id);
+  },
+  notify(mapping: NativeMapping, byteOffset: number, count: number): number {
+    try {
+      return raw.notify(mapping, byteOffset, count);
+    } catch (error) {
+      rethrow(error);
+    }
+  },
+};
 
 export const pageSize: number = raw.pageSize;
 export const maxNameLength: number = raw.maxNameLength;

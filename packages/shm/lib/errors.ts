@@ -18,7 +18,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_STRATEGY_UNAVAILABLE'
   | 'ERR_SHM_ZERO_COPY_UNAVAILABLE'
   | 'ERR_SHM_MAP_FAILED'
-  | 'ERR_SHM_NAME_EXHAUSTED';
+  | 'ERR_SHM_NAME_EXHAUSTED'
+  | 'ERR_SHM_WAIT_FAILED';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

@@ -1,4 +1,13 @@
 // ES module entry: re-exports the CommonJS entry, so `import` and `require`
 // share one addon instance and one set of classes.
-export { SharedMemory, generateName, maxNameLength, pageSize, platformSupported } from './index.js';
+export {
+  SharedMemory,
+  generateName,
+  maxNameLength,
+  pageSize,
+  platformSupported,
+  wait,
+  waitAsync,
+  notify,
+} from './index.js';
 export type * from './index.js';

@@ -6,3 +6,5 @@ export { SharedMemory, generateName } from './shared-memory';
 export type { SharedMemoryOptions, StrategyOption, BufferStrategy, ViewConstructor } from './shared-memory';
 export type { ShmError, ShmErrorCode, ShmSystemError } from './errors';
 export { maxNameLength, pageSize, platformSupported } from './binding';
+export { wait, waitAsync, notify } from './wait';
+export type { WaitResult, WaitAsyncOptions } from './wait';

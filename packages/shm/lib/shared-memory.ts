@@ -81,6 +81,16 @@ function guardOverlayBuffer(buffer: ArrayBuffer): void {
 
 let copyFallbackWarned = false;
 
+/** Native mapping of each SharedMemory, for shmkit's own modules (wait/notify). */
+const mappings = new WeakMap<SharedMemory, NativeMapping>();
+
+/** @internal The native mapping behind `shm` (throws ERR_INVALID_ARG_TYPE for anything else). */
+export function nativeMappingOf(shm: unknown, argName = 'shm'): NativeMapping {
+  const mapping = typeof shm === 'object' && shm !== null ? mappings.get(shm as SharedMemory) : undefined;
+  if (mapping === undefined) throw invalidArgType(argName, 'an instance of SharedMemory', shm);
+  return mapping;
+}
+
 /** `psm_` + 8 random hex digits, the format Python's SharedMemory generates. */
 export function generateName(): string {
   return GENERATED_PREFIX + randomBytes(4).toString('hex');
@@ -138,6 +148,7 @@ export class SharedMemory implements Disposable {
     this.#size = mapping.size;
     this.#track = o.track;
     this.#readonly = o.readonly;
+    mappings.set(this, mapping);
 
     if (mapping.strategy === 'overlay') {
       const buffer = mapping.buffer as ArrayBuffer;

@@ -3,6 +3,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "futex.h"
 #include "mapping.h"
 #include "segment.h"
 
@@ -49,8 +50,10 @@ Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData* data = new AddonData();
   env.SetInstanceData(data);  // deleted with the environment
-  (void)data;
-  exports.Set("Mapping", Mapping::Init(env));
+  Napi::Function mapping = Mapping::Init(env);
+  data->mapping_constructor = Napi::Persistent(mapping);
+  exports.Set("Mapping", mapping);
+  InitFutex(env, exports);
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
   exports.Set("setTestingFlags",
               Napi::Function::New<SetTestingFlags>(env, "setTestingFlags"));

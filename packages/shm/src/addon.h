@@ -5,9 +5,17 @@
 
 #include <napi.h>
 
+#include <cstdint>
+#include <unordered_map>
+
 namespace shmkit {
 
 struct AddonData {
+  // Mapping's constructor, to tell a real Mapping from any other object.
+  Napi::FunctionReference mapping_constructor;
+  // Asynchronous waits in flight (src/futex.cc owns the Waiter objects).
+  std::unordered_map<uint32_t, void*> waiters;
+  uint32_t last_waiter_id = 0;
   // Set once napi_create_external_arraybuffer has answered
   // napi_no_external_buffers_allowed in this environment (Electron's memory
   // cage); later mappings go straight to the overlay strategy.

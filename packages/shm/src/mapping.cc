@@ -1,12 +1,14 @@
 #include "mapping.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 
 #include "addon.h"
 #include "errors.h"
+#include "futex.h"
 #include "segment.h"
 
 #if !defined(_WIN32)
@@ -91,6 +93,29 @@ Napi::Function Mapping::Init(Napi::Env env) {
           InstanceMethod<&Mapping::Read>("read"),
           InstanceMethod<&Mapping::Write>("write"),
       });
+}
+
+Mapping* Mapping::FromValue(Napi::Env env, Napi::Value value) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!value.IsObject() ||
+      !value.As<Napi::Object>().InstanceOf(data->mapping_constructor.Value())) {
+    if (!env.IsExceptionPending()) ThrowArgType(env, "expected a Mapping");
+    return nullptr;
+  }
+  return Mapping::Unwrap(value.As<Napi::Object>());
+}
+
+void* Mapping::Word(double byte_offset, size_t bytes) const {
+  if (region_ == nullptr || region_->addr == nullptr) return nullptr;
+  if (!(byte_offset >= 0) || byte_offset != std::floor(byte_offset) ||
+      region_->length < bytes ||
+      byte_offset > static_cast<double>(region_->length - bytes)) {
+    return nullptr;
+  }
+  size_t offset = static_cast<size_t>(byte_offset);
+  uint8_t* addr = static_cast<uint8_t*>(region_->addr) + offset;
+  if (reinterpret_cast<uintptr_t>(addr) % bytes != 0) return nullptr;
+  return addr;
 }
 
 // new Mapping(name, create, readonly, mode, size, strategy, populate, allocate)
@@ -344,6 +369,7 @@ bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
 
 bool Mapping::Release(Napi::Env env, bool from_js) {
   if (region_ == nullptr) return true;
+  CancelWaitsOf(env, this);  // they see 'closed' within one slice
   Region* region = region_;
   region_ = nullptr;
   bool clean = true;

@@ -55,6 +55,14 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
  public:
   static Napi::Function Init(Napi::Env env);
 
+  // The Mapping wrapped by `value`, or nullptr with a TypeError pending.
+  static Mapping* FromValue(Napi::Env env, Napi::Value value);
+
+  // Address of `bytes` bytes at `byte_offset`, aligned to `bytes`, or nullptr
+  // when closed, misaligned or out of range.
+  void* Word(double byte_offset, size_t bytes) const;
+  bool IsClosed() const { return region_ == nullptr; }
+
   explicit Mapping(const Napi::CallbackInfo& info);
   ~Mapping() override;
 

@@ -1,0 +1,120 @@
+/**
+ * Cross-process wait/notify on a 32-bit word of a SharedMemory.
+ *
+ * `Atomics.wait` throws on memory that is not a SharedArrayBuffer, and a
+ * segment's buffer never is one, so processes sharing a segment need another
+ * way to wake each other. These functions use the Linux futex on the shared
+ * mapping: any process that maps the segment can wake the others.
+ *
+ * The protocol is Atomics': change the word (Atomics.store/add on an
+ * Int32Array view), then `notify()`. A waiter sleeps only while the word
+ * still holds `expected`, so a change made before it went to sleep is never
+ * missed.
+ */
+import { futex, type AsyncWaitResult, type WaitResult } from './binding';
+import { invalidArgType, outOfRange, shmError } from './errors';
+import { nativeMappingOf, type SharedMemory } from './shared-memory';
+import { validateInteger } from './validate';
+
+export type { WaitResult } from './binding';
+
+export interface WaitAsyncOptions {
+  /** Aborting rejects the promise with an AbortError and ends the wait. */
+  signal?: AbortSignal | undefined;
+}
+
+function checkOffset(shm: SharedMemory, byteOffset: unknown): number {
+  const offset = validateInteger('byteOffset', byteOffset, 0, Math.max(0, shm.size - 4));
+  if (offset % 4 !== 0) throw outOfRange('byteOffset', 'a multiple of 4', byteOffset);
+  return offset;
+}
+
+function checkExpected(expected: unknown): number {
+  if (typeof expected !== 'number') throw invalidArgType('expected', 'of type number', expected);
+  return expected | 0; // ToInt32, as Atomics.wait does
+}
+
+function checkTimeout(timeoutMs: unknown): number {
+  if (typeof timeoutMs !== 'number') throw invalidArgType('timeoutMs', 'of type number', timeoutMs);
+  if (Number.isNaN(timeoutMs)) return Infinity; // as Atomics.wait
+  return Math.max(0, timeoutMs);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}
+
+/**
+ * Blocks this thread while the int32 at `byteOffset` holds `expected`, until
+ * notified or `timeoutMs` passes. For workers; on the main thread it blocks
+ * the event loop (use waitAsync there). Returns 'not-equal' at once if the
+ * word differs.
+ */
+export function wait(shm: SharedMemory, byteOffset: number, expected: number, timeoutMs = Infinity): WaitResult {
+  const mapping = nativeMappingOf(shm);
+  return futex.wait(mapping, checkOffset(shm, byteOffset), checkExpected(expected), checkTimeout(timeoutMs));
+}
+
+/**
+ * Waits without blocking the event loop (each pending wait sleeps on a thread
+ * of its own). Resolves 'ok' when notified (or when the word changed while it
+ * waited), 'not-equal' if the word did not hold `expected` to begin with,
+ * 'timed-out'. Rejects with an AbortError when `options.signal` aborts and
+ * with ERR_SHM_CLOSED when the segment is closed; either frees the thread
+ * within 50 ms.
+ */
+export function waitAsync(
+  shm: SharedMemory,
+  byteOffset: number,
+  expected: number,
+  timeoutMs = Infinity,
+  options: WaitAsyncOptions = {},
+): Promise<WaitResult> {
+  const mapping = nativeMappingOf(shm);
+  const offset = checkOffset(shm, byteOffset);
+  const value = checkExpected(expected);
+  const timeout = checkTimeout(timeoutMs);
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  }
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise<WaitResult>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const id = futex.waitAsync(mapping, offset, value, timeout, (result: AsyncWaitResult) => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      switch (result) {
+        case 'ok':
+        case 'not-equal':
+        case 'timed-out':
+          resolve(result);
+          break;
+        case 'cancelled':
+          reject(signal ? abortError(signal) : shmError('ERR_SHM_CLOSED', 'the wait was cancelled'));
+          break;
+        default:
+          reject(shmError('ERR_SHM_CLOSED', `${shm} was closed while waiting`));
+      }
+    });
+    if (signal) {
+      onAbort = () => futex.cancel(id);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+/**
+ * Wakes up to `count` waiters (default: all) on the int32 at `byteOffset`, in
+ * every process. Returns how many were woken.
+ */
+export function notify(shm: SharedMemory, byteOffset: number, count = Infinity): number {
+  const mapping = nativeMappingOf(shm);
+  const offset = checkOffset(shm, byteOffset);
+  if (typeof count !== 'number') throw invalidArgType('count', 'of type number', count);
+  if (count !== Infinity) validateInteger('count', count, 0, 2 ** 31 - 1);
+  return futex.notify(mapping, offset, count === Infinity ? 2 ** 31 - 1 : count);
+}

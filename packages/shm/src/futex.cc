@@ -1,0 +1,342 @@
+#include "futex.h"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <thread>
+#include <unordered_map>
+
+#include "addon.h"
+#include "errors.h"
+#include "mapping.h"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace shmkit {
+
+namespace {
+
+enum WaitResult : int32_t {
+  kOk = 0,
+  kNotEqual = 1,
+  kTimedOut = 2,
+  kClosed = 3,     // close() of the segment
+  kCancelled = 4,  // cancelWait(): an AbortSignal
+  kFault = 5,      // the word's pages are gone
+};
+
+constexpr int64_t kSliceMs = 50;
+
+using Clock = std::chrono::steady_clock;
+
+#if defined(__linux__)
+
+// One FUTEX_WAIT of at most `ms` milliseconds (negative: no limit).
+// Returns 0 when woken, otherwise an errno (EAGAIN, ETIMEDOUT, EINTR, EFAULT).
+int FutexWait(const int32_t* addr, int32_t expected, int64_t ms) {
+  struct timespec ts;
+  struct timespec* timeout = nullptr;
+  if (ms >= 0) {
+    ts.tv_sec = static_cast<time_t>(ms / 1000);
+    ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+    timeout = &ts;
+  }
+  long rc = syscall(SYS_futex, addr, FUTEX_WAIT, expected, timeout, nullptr, 0);
+  return rc == 0 ? 0 : errno;
+}
+
+int32_t FutexWake(const int32_t* addr, int32_t count) {
+  long rc = syscall(SYS_futex, addr, FUTEX_WAKE, count, nullptr, nullptr, 0);
+  return rc < 0 ? -errno : static_cast<int32_t>(rc);
+}
+
+#endif
+
+struct Waiter {
+  uint32_t id = 0;
+  const void* owner = nullptr;  // the Mapping whose word this is
+  const int32_t* addr = nullptr;
+  int32_t expected = 0;
+  double timeout_ms = 0;  // Infinity: no limit
+  std::atomic<int32_t> cancel{-1};  // -1, or kClosed / kCancelled
+  int32_t result = kOk;
+  std::thread thread;
+  napi_threadsafe_function tsfn = nullptr;
+  AddonData* data = nullptr;
+};
+
+// The waiting thread. Touches only the Waiter's plain fields and the tsfn.
+void RunWaiter(Waiter* w) {
+#if defined(__linux__)
+  const bool forever = std::isinf(w->timeout_ms);
+  const Clock::time_point deadline =
+      forever ? Clock::time_point::max()
+              : Clock::now() + std::chrono::microseconds(
+                                   static_cast<int64_t>(w->timeout_ms * 1000));
+  bool first = true;
+  for (;;) {
+    int32_t cancelled = w->cancel.load();
+    if (cancelled >= 0) {
+      w->result = cancelled;
+      break;
+    }
+    int64_t slice = kSliceMs;
+    if (!forever) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - Clock::now())
+                      .count();
+      if (left <= 0) {
+        w->result = kTimedOut;
+        break;
+      }
+      if (left < slice) slice = left;
+    }
+    int err = FutexWait(w->addr, w->expected, slice);
+    if (err == 0) {
+      w->result = kOk;
+      break;
+    }
+    if (err == EAGAIN) {
+      // The word no longer holds `expected`. Before the first sleep that is
+      // "not-equal"; later it means it changed while we waited: "ok".
+      w->result = first ? kNotEqual : kOk;
+      break;
+    }
+    if (err == EFAULT) {
+      w->result = kFault;
+      break;
+    }
+    first = false;  // ETIMEDOUT (a slice ended) or EINTR: go round again
+  }
+#else
+  w->result = kFault;
+#endif
+  napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking);
+}
+
+const char* ResultName(int32_t result) {
+  switch (result) {
+    case kOk: return "ok";
+    case kNotEqual: return "not-equal";
+    case kTimedOut: return "timed-out";
+    case kClosed: return "closed";
+    case kCancelled: return "cancelled";
+    default: return "fault";
+  }
+}
+
+// On the JS thread: report the result and release the tsfn.
+void CallJs(napi_env env, napi_value callback, void* /*context*/, void* data) {
+  Waiter* w = static_cast<Waiter*>(data);
+  if (env != nullptr && callback != nullptr) {
+    napi_value result;
+    napi_create_string_utf8(env, ResultName(w->result), NAPI_AUTO_LENGTH,
+                            &result);
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 1, &result, nullptr);
+  }
+  napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+}
+
+// The tsfn's finalizer: the thread has called (or, at teardown, will never
+// call) back; join it and free the Waiter.
+void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
+  Waiter* w = static_cast<Waiter*>(data);
+  w->cancel.store(kCancelled);
+  if (w->thread.joinable()) w->thread.join();
+  if (w->data != nullptr) w->data->waiters.erase(w->id);
+  delete w;
+}
+
+// Resolves (mapping, byteOffset) to the address of an open, aligned int32 word.
+const int32_t* WordOf(const Napi::CallbackInfo& info, const void** owner) {
+  Napi::Env env = info.Env();
+  Mapping* mapping = Mapping::FromValue(env, info[0]);
+  if (mapping == nullptr) return nullptr;
+  if (!info[1].IsNumber()) {
+    ThrowArgType(env, "byteOffset must be a number");
+    return nullptr;
+  }
+  double offset = info[1].As<Napi::Number>().DoubleValue();
+  void* word = mapping->Word(offset, 4);
+  if (word == nullptr) {
+    if (mapping->IsClosed()) {
+      ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
+    } else {
+      Napi::RangeError error = Napi::RangeError::New(
+          env, "byteOffset must be a multiple of 4 inside the segment");
+      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      error.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
+  *owner = mapping;
+  return static_cast<const int32_t*>(word);
+}
+
+bool Unsupported(Napi::Env env) {
+#if defined(__linux__)
+  (void)env;
+  return false;
+#else
+  ThrowCode(env, "ERR_SHM_UNSUPPORTED_PLATFORM",
+            "cross-process wait/notify needs Linux futexes");
+  return true;
+#endif
+}
+
+// wait(mapping, byteOffset, expected, timeoutMs) → 'ok' | 'not-equal' | 'timed-out'
+Napi::Value Wait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (Unsupported(env)) return env.Undefined();
+  const void* owner;
+  const int32_t* addr = WordOf(info, &owner);
+  if (addr == nullptr) return env.Undefined();
+  int32_t expected = info[2].As<Napi::Number>().Int32Value();
+  double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
+  int32_t result = kTimedOut;
+#if defined(__linux__)
+  const bool forever = std::isinf(timeout_ms);
+  const Clock::time_point deadline =
+      forever ? Clock::time_point::max()
+              : Clock::now() + std::chrono::microseconds(
+                                   static_cast<int64_t>(timeout_ms * 1000));
+  bool first = true;
+  for (;;) {
+    int64_t ms = -1;
+    if (!forever) {
+      ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+               deadline - Clock::now())
+               .count();
+      if (ms < 0) ms = 0;
+    }
+    int err = FutexWait(addr, expected, ms);
+    if (err == 0) { result = kOk; break; }
+    if (err == EAGAIN) { result = first ? kNotEqual : kOk; break; }
+    if (err == EFAULT) { result = kFault; break; }
+    if (err == ETIMEDOUT && !forever && Clock::now() >= deadline) {
+      result = kTimedOut;
+      break;
+    }
+    first = false;  // EINTR (or a timeout rounded short): wait again
+  }
+#endif
+  if (result == kFault) {
+    ThrowCode(env, "ERR_SHM_CLOSED", "the word's pages are no longer mapped");
+    return env.Undefined();
+  }
+  return Napi::String::New(env, ResultName(result));
+}
+
+// waitAsync(mapping, byteOffset, expected, timeoutMs, callback) → id
+Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (Unsupported(env)) return env.Undefined();
+  const void* owner;
+  const int32_t* addr = WordOf(info, &owner);
+  if (addr == nullptr) return env.Undefined();
+  if (!info[4].IsFunction()) {
+    ThrowArgType(env, "callback must be a function");
+    return env.Undefined();
+  }
+  AddonData* data = env.GetInstanceData<AddonData>();
+  Waiter* w = new Waiter();
+  w->id = ++data->last_waiter_id;
+  w->owner = owner;
+  w->addr = addr;
+  w->expected = info[2].As<Napi::Number>().Int32Value();
+  w->timeout_ms = info[3].As<Napi::Number>().DoubleValue();
+  w->data = data;
+  napi_value name;
+  napi_create_string_utf8(env, "shmkit.waitAsync", NAPI_AUTO_LENGTH, &name);
+  napi_status status = napi_create_threadsafe_function(
+      env, info[4], nullptr, name, 0, 1, w, FinalizeWaiter, nullptr, CallJs,
+      &w->tsfn);
+  if (status != napi_ok) {
+    delete w;
+    ThrowCode(env, "ERR_SHM_WAIT_FAILED", "could not create the waiter");
+    return env.Undefined();
+  }
+  data->waiters[w->id] = w;
+  w->thread = std::thread(RunWaiter, w);
+  return Napi::Number::New(env, w->id);
+}
+
+// cancelWait(id): the wait reports 'cancelled' within one slice.
+Napi::Value CancelWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  auto it = data->waiters.find(id);
+  if (it != data->waiters.end()) {
+    int32_t none = -1;
+    static_cast<Waiter*>(it->second)->cancel.compare_exchange_strong(none, kCancelled);
+  }
+  return env.Undefined();
+}
+
+// notify(mapping, byteOffset, count) → number of waiters woken, in any process.
+Napi::Value Notify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (Unsupported(env)) return env.Undefined();
+  const void* owner;
+  const int32_t* addr = WordOf(info, &owner);
+  if (addr == nullptr) return env.Undefined();
+  double count = info[2].As<Napi::Number>().DoubleValue();
+  int32_t n = count >= 2147483647.0 ? 2147483647 : static_cast<int32_t>(count);
+  int32_t woken = 0;
+#if defined(__linux__)
+  woken = FutexWake(addr, n);
+  if (woken < 0) {
+    ThrowErrno(env, -woken, "futex", "");
+    return env.Undefined();
+  }
+#endif
+  return Napi::Number::New(env, woken);
+}
+
+// Environment teardown (a worker exiting, the process ending): no waiting
+// thread may outlive the environment.
+void CancelAllOnTeardown(void* arg) {
+  AddonData* data = static_cast<AddonData*>(arg);
+  for (auto& entry : data->waiters) {
+    Waiter* w = static_cast<Waiter*>(entry.second);
+    w->cancel.store(kCancelled);
+  }
+  for (auto& entry : data->waiters) {
+    Waiter* w = static_cast<Waiter*>(entry.second);
+    if (w->thread.joinable()) w->thread.join();
+    w->data = nullptr;  // the map is going away with the environment
+  }
+  data->waiters.clear();
+}
+
+}  // namespace
+
+void CancelWaitsOf(Napi::Env env, const void* owner) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data == nullptr) return;
+  for (auto& entry : data->waiters) {
+    Waiter* w = static_cast<Waiter*>(entry.second);
+    int32_t none = -1;
+    if (w->owner == owner) w->cancel.compare_exchange_strong(none, kClosed);
+  }
+}
+
+void InitFutex(Napi::Env env, Napi::Object exports) {
+  exports.Set("wait", Napi::Function::New<Wait>(env, "wait"));
+  exports.Set("waitAsync", Napi::Function::New<WaitAsync>(env, "waitAsync"));
+  exports.Set("cancelWait", Napi::Function::New<CancelWait>(env, "cancelWait"));
+  exports.Set("notify", Napi::Function::New<Notify>(env, "notify"));
+  napi_add_env_cleanup_hook(env, CancelAllOnTeardown,
+                            env.GetInstanceData<AddonData>());
+}
+
+}  // namespace shmkit
