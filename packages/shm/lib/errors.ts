@@ -19,7 +19,10 @@ export type ShmErrorCode =
   | 'ERR_SHM_ZERO_COPY_UNAVAILABLE'
   | 'ERR_SHM_MAP_FAILED'
   | 'ERR_SHM_NAME_EXHAUSTED'
-  | 'ERR_SHM_WAIT_FAILED';
+  | 'ERR_SHM_WAIT_FAILED'
+  | 'ERR_SHM_RING_STATE'
+  | 'ERR_SHM_RING_FORMAT'
+  | 'ERR_SHM_RING_WRITER_GONE';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

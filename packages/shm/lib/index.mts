@@ -9,5 +9,7 @@ export {
   wait,
   waitAsync,
   notify,
+  FrameRing,
+  PIXEL_FORMATS,
 } from './index.js';
 export type * from './index.js';

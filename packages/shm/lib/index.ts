@@ -8,3 +8,13 @@ export type { ShmError, ShmErrorCode, ShmSystemError } from './errors';
 export { maxNameLength, pageSize, platformSupported } from './binding';
 export { wait, waitAsync, notify } from './wait';
 export type { WaitResult, WaitAsyncOptions } from './wait';
+export { FrameRing, PIXEL_FORMATS } from './frame-ring';
+export type {
+  Frame,
+  FrameMeta,
+  FramesOptions,
+  FrameRingAttachOptions,
+  FrameRingCreateOptions,
+  PixelFormat,
+  WritableSlot,
+} from './frame-ring';

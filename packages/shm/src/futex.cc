@@ -165,7 +165,7 @@ const int32_t* WordOf(const Napi::CallbackInfo& info, const void** owner) {
     return nullptr;
   }
   double offset = info[1].As<Napi::Number>().DoubleValue();
-  void* word = mapping->Word(offset, 4);
+  void* word = mapping->WaitWord(offset);
   if (word == nullptr) {
     if (mapping->IsClosed()) {
       ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");

@@ -118,6 +118,29 @@ void* Mapping::Word(double byte_offset, size_t bytes) const {
   return addr;
 }
 
+void* Mapping::WaitWord(double byte_offset) {
+  void* word = Word(byte_offset, 4);
+  if (word == nullptr || !readonly_) return word;
+#if !defined(_WIN32)
+  // A readonly mapping is private copy-on-write. The kernel resolves a futex
+  // address by first asking for write access, which on a private writable
+  // page makes a private copy: the word would stop following the segment and
+  // other processes could never wake the waiter. So readonly mappings wait
+  // and notify through a second, PROT_READ shared mapping of the segment.
+  if (shadow_ == nullptr) {
+    if (shadow_fd_ < 0) return nullptr;
+    void* addr = mmap(nullptr, region_->length, PROT_READ, MAP_SHARED,
+                      shadow_fd_, 0);
+    if (addr == MAP_FAILED) return nullptr;
+    shadow_ = addr;
+  }
+  return static_cast<uint8_t*>(shadow_) +
+         (static_cast<uint8_t*>(word) - static_cast<uint8_t*>(region_->addr));
+#else
+  return nullptr;
+#endif
+}
+
 // new Mapping(name, create, readonly, mode, size, strategy, populate, allocate)
 // `allocate(n)` returns a new ArrayBuffer of n bytes (used by the overlay).
 // Arguments are validated in lib/; the checks here keep the addon memory-safe
@@ -232,7 +255,12 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     }
     return;
   }
-  close(fd);
+  if (readonly_) {
+    // Kept for futex waits: see WaitWord().
+    shadow_fd_ = fd;
+  } else {
+    close(fd);
+  }
   size_ = length;
   if (populate) Populate(region_->addr, length, readonly_);
 #endif  // _WIN32
@@ -370,6 +398,12 @@ bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
 bool Mapping::Release(Napi::Env env, bool from_js) {
   if (region_ == nullptr) return true;
   CancelWaitsOf(env, this);  // they see 'closed' within one slice
+  // A waiting thread may still sleep on the shadow: the futex then reports
+  // EFAULT, never a crash.
+  if (shadow_ != nullptr) munmap(shadow_, region_->length);
+  shadow_ = nullptr;
+  if (shadow_fd_ >= 0) close(shadow_fd_);
+  shadow_fd_ = -1;
   Region* region = region_;
   region_ = nullptr;
   bool clean = true;

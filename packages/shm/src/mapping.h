@@ -19,8 +19,10 @@
 //             read()/write() copy bytes in and out.
 //
 // Ownership invariants:
-//   - The descriptor is closed as soon as the segment is mapped: a mapping
-//     keeps the object alive by itself, and descriptors are a scarce resource.
+//   - The descriptor is closed as soon as the segment is mapped (a mapping
+//     keeps the object alive by itself, and descriptors are a scarce
+//     resource), except for readonly mappings, which keep it to map a shared
+//     PROT_READ shadow for futex waits (WaitWord) and close it in close().
 //   - close() is idempotent; the destructor runs the same release path without
 //     touching JavaScript values.
 //   - After close(), the buffer handed out (if any) is detached, so every view
@@ -61,6 +63,9 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // Address of `bytes` bytes at `byte_offset`, aligned to `bytes`, or nullptr
   // when closed, misaligned or out of range.
   void* Word(double byte_offset, size_t bytes) const;
+  // The address to futex-wait on / wake for the int32 at `byte_offset`
+  // (a shared PROT_READ shadow mapping for readonly segments), or nullptr.
+  void* WaitWord(double byte_offset);
   bool IsClosed() const { return region_ == nullptr; }
 
   explicit Mapping(const Napi::CallbackInfo& info);
@@ -99,6 +104,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   size_t overlay_length_ = 0;     // page-rounded length of the overlay
   size_t size_ = 0;               // segment size, kept after close
   bool readonly_ = false;
+  int shadow_fd_ = -1;        // readonly only: kept to map shadow_
+  void* shadow_ = nullptr;    // readonly only: PROT_READ shared mapping
   std::string name_;
 };
 

@@ -1,0 +1,545 @@
+/**
+ * FrameRing: a single-producer, many-consumer ring of frame slots in one
+ * shared-memory segment, for streaming video frames between processes at
+ * memory speed. The binary layout is documented, versioned and readable from
+ * any language: docs/frame-ring-layout.md.
+ *
+ * Each slot is guarded by a seqlock word, so a reader never uses a torn or
+ * overwritten frame without knowing it (`frame.valid()`); the writer never
+ * waits for readers; a slow reader skips to the newest frame and counts the
+ * frames it dropped. Readers sleep on a futex word until the writer publishes.
+ */
+import { invalidArgType, invalidArgValue, outOfRange, shmError } from './errors';
+import { SharedMemory, type SharedMemoryOptions } from './shared-memory';
+import { validateInteger } from './validate';
+import { notify, waitAsync } from './wait';
+
+const MAGIC = 0x474e5246; // 'FRNG'
+const VERSION = 1;
+const HEADER_BYTES = 128;
+const SLOT_HEADER_BYTES = 64;
+const ALIGN = 4096;
+
+// Header offsets (bytes).
+const H_MAGIC = 0;
+const H_VERSION = 4;
+const H_HEADER_BYTES = 6;
+const H_SLOT_COUNT = 8;
+const H_SLOT_HEADER_BYTES = 12;
+const H_SLOT_BYTES = 16;
+const H_SLOT_STRIDE = 24;
+const H_PAYLOAD_OFFSET = 32;
+const H_PUBLISH_WORD = 40;
+const H_WRITER_PID = 44;
+const H_WRITER_STATE = 48;
+const H_LATEST_SLOT = 52;
+const H_PUBLISH_COUNT = 56;
+const H_WRITER_START = 64;
+
+// Slot header offsets (bytes, relative to the slot header).
+const S_SEQ = 0;
+const S_PIXEL_FORMAT = 4;
+const S_FRAME_NUMBER = 8;
+const S_TIMESTAMP = 16;
+const S_WIDTH = 24;
+const S_HEIGHT = 28;
+const S_STRIDE = 32;
+const S_BYTE_LENGTH = 40;
+
+const WRITER_OPEN = 1;
+const WRITER_CLOSED = 2;
+
+/** How often a reader waiting for a frame checks that the writer still exists. */
+const LIVENESS_INTERVAL_MS = 500;
+
+export const PIXEL_FORMATS = {
+  raw: 0,
+  rgba8: 1,
+  bgra8: 2,
+  rgb8: 3,
+  gray8: 4,
+  yuv420p: 5,
+  nv12: 6,
+} as const;
+export type PixelFormat = keyof typeof PIXEL_FORMATS;
+const FORMAT_NAMES = new Map<number, PixelFormat>(
+  Object.entries(PIXEL_FORMATS).map(([name, code]) => [code, name as PixelFormat]),
+);
+
+export interface FrameMeta {
+  width?: number | undefined;
+  height?: number | undefined;
+  /** Bytes per row; default width × bytes per pixel (or byteLength for raw). */
+  stride?: number | undefined;
+  /** A name from PIXEL_FORMATS, or a numeric code ≥ 256 of the application's. Default 'raw'. */
+  pixelFormat?: PixelFormat | number | undefined;
+  /** Milliseconds; default performance.timeOrigin + performance.now(). */
+  timestamp?: number | undefined;
+  /** Payload bytes in use; default the whole slot. */
+  byteLength?: number | undefined;
+}
+
+/** A frame as a reader sees it: metadata plus a zero-copy view of the payload. */
+export interface Frame {
+  readonly frameNumber: number;
+  readonly timestamp: number;
+  readonly width: number;
+  readonly height: number;
+  readonly stride: number;
+  /** The name, or the numeric code for codes shmkit does not name. */
+  readonly pixelFormat: PixelFormat | number;
+  readonly byteLength: number;
+  /** The payload, in place in shared memory: check `valid()` after using it. */
+  readonly data: Uint8Array;
+  /** Frames skipped since the previous frame this reader received (frames() only). */
+  readonly dropped: number;
+  /** True while the writer has not started to overwrite this slot (seqlock check). */
+  valid(): boolean;
+}
+
+/** A slot handed out by `acquire()`, to fill and `publish()`. */
+export interface WritableSlot {
+  readonly index: number;
+  /** The whole payload area of the slot (slotBytes bytes), writable. */
+  readonly data: Uint8Array;
+}
+
+export interface FrameRingCreateOptions {
+  /** Number of slots, ≥ 2. More slots give slow readers longer before a frame is overwritten. */
+  slots: number;
+  /** Capacity of each slot in bytes. */
+  slotBytes: number;
+  /** Segment name; generated (psm_…) if omitted. */
+  name?: string | undefined;
+  /** Pre-fault the pages (recommended for large frames). Default true. */
+  populate?: boolean | undefined;
+  mode?: number | undefined;
+  strategy?: SharedMemoryOptions['strategy'];
+}
+
+export interface FrameRingAttachOptions {
+  /**
+   * Attach readonly (default true): this reader can never change frames other
+   * readers see. Set false to attach read-write.
+   */
+  readonly?: boolean | undefined;
+  strategy?: SharedMemoryOptions['strategy'];
+}
+
+export interface FramesOptions {
+  /** Ends the iteration (the pending wait is cancelled) when aborted. */
+  signal?: AbortSignal | undefined;
+  /** Start with the newest frame already published (default true), or only new ones. */
+  includeLatest?: boolean | undefined;
+}
+
+/** A slot's fields as read under its seqlock. */
+interface RawFrame {
+  seqIndex: number;
+  seq: number;
+  index: number;
+  pixelFormat: number;
+  frameNumber: number;
+  timestamp: number;
+  width: number;
+  height: number;
+  stride: number;
+  byteLength: number;
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function bytesPerPixel(format: number): number | undefined {
+  switch (format) {
+    case PIXEL_FORMATS.rgba8:
+    case PIXEL_FORMATS.bgra8:
+      return 4;
+    case PIXEL_FORMATS.rgb8:
+      return 3;
+    case PIXEL_FORMATS.gray8:
+    case PIXEL_FORMATS.yuv420p:
+    case PIXEL_FORMATS.nv12:
+      return 1;
+    default:
+      return undefined;
+  }
+}
+
+
+/**
+ * Either end of a ring. `FrameRing.create()` makes the writer's end;
+ * `FrameRing.attach()` a reader's. Close each end with `close()`; the writer
+ * (creator) also `unlink()`s when the stream is over.
+ */
+export class FrameRing implements Disposable {
+  /** The segment holding the ring. */
+  readonly shm: SharedMemory;
+  readonly slotCount: number;
+  readonly slotBytes: number;
+  readonly isWriter: boolean;
+  readonly #header: Int32Array;
+  readonly #header64: BigInt64Array;
+  readonly #headerView: DataView;
+  readonly #slotWords: Int32Array; // seq words, one every 16 int32s
+  readonly #slotView: DataView;
+  readonly #payloads: Uint8Array[];
+  #acquired: number = -1;
+  #received = 0;
+  #dropped = 0;
+  #rejected = 0;
+  #lastDelivered = -1;
+
+  private constructor(shm: SharedMemory, isWriter: boolean) {
+    this.shm = shm;
+    this.isWriter = isWriter;
+    const header = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
+    if (header.getUint32(H_MAGIC, true) !== MAGIC) {
+      throw shmError('ERR_SHM_RING_FORMAT', `${shm} is not a FrameRing (bad magic)`);
+    }
+    const version = header.getUint16(H_VERSION, true);
+    if (version !== VERSION) {
+      throw shmError('ERR_SHM_RING_FORMAT', `${shm} has FrameRing layout version ${version}; this reader knows ${VERSION}`);
+    }
+    this.slotCount = header.getUint32(H_SLOT_COUNT, true);
+    this.slotBytes = Number(header.getBigUint64(H_SLOT_BYTES, true));
+    const stride = Number(header.getBigUint64(H_SLOT_STRIDE, true));
+    const payloadOffset = Number(header.getBigUint64(H_PAYLOAD_OFFSET, true));
+    if (
+      header.getUint16(H_HEADER_BYTES, true) !== HEADER_BYTES ||
+      header.getUint32(H_SLOT_HEADER_BYTES, true) !== SLOT_HEADER_BYTES ||
+      this.slotCount < 2 ||
+      payloadOffset < HEADER_BYTES + SLOT_HEADER_BYTES * this.slotCount ||
+      stride < this.slotBytes ||
+      payloadOffset + stride * this.slotCount > shm.size
+    ) {
+      throw shmError('ERR_SHM_RING_FORMAT', `${shm} has an inconsistent FrameRing header`);
+    }
+    this.#header = shm.view(Int32Array, 0, HEADER_BYTES / 4);
+    this.#header64 = shm.view(BigInt64Array, 0, HEADER_BYTES / 8);
+    this.#headerView = shm.view(DataView, 0, HEADER_BYTES);
+    this.#slotWords = shm.view(Int32Array, HEADER_BYTES, (SLOT_HEADER_BYTES / 4) * this.slotCount);
+    this.#slotView = shm.view(DataView, HEADER_BYTES, SLOT_HEADER_BYTES * this.slotCount);
+    this.#payloads = [];
+    for (let i = 0; i < this.slotCount; i++) {
+      this.#payloads.push(shm.view(Uint8Array, payloadOffset + i * stride, this.slotBytes));
+    }
+  }
+
+  /** Creates a ring and becomes its writer. */
+  static create(options: FrameRingCreateOptions): FrameRing {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const slots = validateInteger('options.slots', options.slots, 2, 2 ** 20);
+    const slotBytes = validateInteger('options.slotBytes', options.slotBytes, 1, Number.MAX_SAFE_INTEGER);
+    const payloadOffset = roundUp(HEADER_BYTES + SLOT_HEADER_BYTES * slots, ALIGN);
+    const stride = roundUp(slotBytes, ALIGN);
+    const size = payloadOffset + stride * slots;
+    if (!Number.isSafeInteger(size)) throw outOfRange('options.slotBytes', 'small enough for slots × slotBytes to fit', slotBytes);
+    const shm = new SharedMemory({
+      name: options.name,
+      create: true,
+      size,
+      populate: options.populate ?? true,
+      mode: options.mode,
+      strategy: options.strategy,
+    });
+    try {
+      const h = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
+      h.setUint16(H_VERSION, VERSION, true);
+      h.setUint16(H_HEADER_BYTES, HEADER_BYTES, true);
+      h.setUint32(H_SLOT_COUNT, slots, true);
+      h.setUint32(H_SLOT_HEADER_BYTES, SLOT_HEADER_BYTES, true);
+      h.setBigUint64(H_SLOT_BYTES, BigInt(slotBytes), true);
+      h.setBigUint64(H_SLOT_STRIDE, BigInt(stride), true);
+      h.setBigUint64(H_PAYLOAD_OFFSET, BigInt(payloadOffset), true);
+      h.setUint32(H_WRITER_PID, process.pid, true);
+      h.setFloat64(H_WRITER_START, Date.now() - performance.now(), true);
+      // The magic goes last: a reader attaching mid-initialisation sees no ring.
+      Atomics.store(shm.view(Int32Array, 0, 1), 0, MAGIC | 0);
+      const ring = new FrameRing(shm, true);
+      Atomics.store(ring.#header, H_WRITER_STATE / 4, WRITER_OPEN);
+      return ring;
+    } catch (error) {
+      shm.close();
+      shm.unlink();
+      throw error;
+    }
+  }
+
+  /** Attaches to a ring by name, as a reader. */
+  static attach(name: string, options: FrameRingAttachOptions = {}): FrameRing {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const shm = SharedMemory.attach(name, { readonly: options.readonly ?? true, strategy: options.strategy });
+    try {
+      return new FrameRing(shm, false);
+    } catch (error) {
+      shm.close();
+      throw error;
+    }
+  }
+
+  get name(): string {
+    return this.shm.name;
+  }
+
+  /** Frames published so far. */
+  get publishCount(): number {
+    return Number(Atomics.load(this.#header64, H_PUBLISH_COUNT / 8));
+  }
+
+  /** Reader statistics: frames received by frames()/latest(), skipped, and rejected as torn. */
+  get stats(): { received: number; dropped: number; rejected: number } {
+    return { received: this.#received, dropped: this.#dropped, rejected: this.#rejected };
+  }
+
+  get writerPid(): number {
+    return this.#headerView.getUint32(H_WRITER_PID, true);
+  }
+
+  /** False once the writer closed the ring, or its process no longer exists. */
+  get writerAlive(): boolean {
+    if (this.shm.closed) return false;
+    if (Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED) return false;
+    try {
+      process.kill(this.writerPid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  /** True once the writer closed the ring cleanly. */
+  get writerClosed(): boolean {
+    return Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED;
+  }
+
+  /** Writer: the next slot to fill. Readers reject it until publish(). */
+  acquire(): WritableSlot {
+    this.#checkWriter();
+    if (this.#acquired >= 0) throw shmError('ERR_SHM_RING_STATE', 'a slot is already acquired: publish() it first');
+    const index = this.publishCount % this.slotCount;
+    const seqIndex = (index * SLOT_HEADER_BYTES) / 4 + S_SEQ / 4;
+    const seq = Atomics.load(this.#slotWords, seqIndex);
+    Atomics.store(this.#slotWords, seqIndex, (seq & 1) === 0 ? seq + 1 : seq + 2); // odd: being written
+    this.#acquired = index;
+    return { index, data: this.#payloads[index] as Uint8Array };
+  }
+
+  /** Writer: makes the acquired slot the newest frame and wakes the readers. Returns its frame number. */
+  publish(slot: WritableSlot, meta: FrameMeta = {}): number {
+    this.#checkWriter();
+    if (slot === null || typeof slot !== 'object' || slot.index !== this.#acquired) {
+      throw shmError('ERR_SHM_RING_STATE', 'publish() takes the slot returned by the last acquire()');
+    }
+    const m = this.#checkMeta(meta);
+    const index = slot.index;
+    const frameNumber = this.publishCount;
+    const base = index * SLOT_HEADER_BYTES;
+    const v = this.#slotView;
+    v.setUint32(base + S_PIXEL_FORMAT, m.pixelFormat, true);
+    v.setBigUint64(base + S_FRAME_NUMBER, BigInt(frameNumber), true);
+    v.setFloat64(base + S_TIMESTAMP, m.timestamp, true);
+    v.setUint32(base + S_WIDTH, m.width, true);
+    v.setUint32(base + S_HEIGHT, m.height, true);
+    v.setUint32(base + S_STRIDE, m.stride, true);
+    v.setBigUint64(base + S_BYTE_LENGTH, BigInt(m.byteLength), true);
+    const seqIndex = base / 4 + S_SEQ / 4;
+    Atomics.add(this.#slotWords, seqIndex, 1); // even: stable
+    Atomics.store(this.#header, H_LATEST_SLOT / 4, index);
+    Atomics.add(this.#header64, H_PUBLISH_COUNT / 8, 1n);
+    Atomics.add(this.#header, H_PUBLISH_WORD / 4, 1);
+    this.#acquired = -1;
+    notify(this.shm, H_PUBLISH_WORD);
+    return frameNumber;
+  }
+
+  /** Writer: acquire(), copy `bytes` in, publish(). Returns the frame number. */
+  write(bytes: ArrayBufferView, meta: FrameMeta = {}): number {
+    if (!ArrayBuffer.isView(bytes)) throw invalidArgType('bytes', 'an ArrayBufferView', bytes);
+    if (bytes.byteLength > this.slotBytes) {
+      throw outOfRange('bytes.byteLength', `<= slotBytes (${this.slotBytes})`, bytes.byteLength);
+    }
+    const slot = this.acquire();
+    slot.data.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return this.publish(slot, { byteLength: bytes.byteLength, ...meta });
+  }
+
+  /**
+   * Reader: the newest complete frame (zero-copy), or null if none has been
+   * published. Call `frame.valid()` after using `frame.data`.
+   */
+  latest(): Frame | null {
+    this.#checkOpen();
+    const raw = this.#readNewest();
+    return raw === null ? null : this.#deliver(raw);
+  }
+
+  /**
+   * Reader: every new frame, as it is published; a slow consumer skips to the
+   * newest (`frame.dropped` counts the skipped ones). Sleeps on the ring's
+   * futex word between frames, without polling. Ends when the writer closes
+   * the ring or `signal` aborts; throws ERR_SHM_RING_WRITER_GONE if the
+   * writer's process disappears without closing.
+   */
+  async *frames(options: FramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+    this.#checkOpen();
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+    }
+    if (options.includeLatest === false) this.#lastDelivered = Math.max(this.#lastDelivered, this.publishCount - 1);
+    while (!signal?.aborted) {
+      const word = Atomics.load(this.#header, H_PUBLISH_WORD / 4);
+      const frame = this.#next();
+      if (frame !== null) {
+        yield frame;
+        continue;
+      }
+      if (this.writerClosed) return;
+      if (!this.writerAlive) {
+        throw shmError('ERR_SHM_RING_WRITER_GONE', `the writer of ${this.name} (pid ${this.writerPid}) is gone`);
+      }
+      try {
+        await waitAsync(this.shm, H_PUBLISH_WORD, word, LIVENESS_INTERVAL_MS, { signal });
+      } catch (error) {
+        if ((error as { name?: string }).name === 'AbortError') return;
+        throw error;
+      }
+    }
+  }
+
+  /** Writer: marks the ring closed (readers' frames() end) and closes the segment. Readers: closes. */
+  close(): void {
+    if (this.shm.closed) return;
+    if (this.isWriter) {
+      Atomics.store(this.#header, H_WRITER_STATE / 4, WRITER_CLOSED);
+      Atomics.add(this.#header, H_PUBLISH_WORD / 4, 1);
+      notify(this.shm, H_PUBLISH_WORD);
+    }
+    this.shm.close();
+  }
+
+  /** Removes the ring's name (the writer does this when the stream is over). */
+  unlink(): void {
+    this.shm.unlink();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `FrameRing('${this.name}', slots=${this.slotCount}, slotBytes=${this.slotBytes})`;
+  }
+
+  /** The newest frame newer than the last one delivered, or null. */
+  #next(): Frame | null {
+    if (this.publishCount - 1 <= this.#lastDelivered) return null;
+    const raw = this.#readNewest();
+    if (raw === null || raw.frameNumber <= this.#lastDelivered) return null;
+    return this.#deliver(raw);
+  }
+
+  /** The newest published slot, read under its seqlock; null if none is stable now. */
+  #readNewest(): RawFrame | null {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      if (this.publishCount === 0) return null;
+      const index = Atomics.load(this.#header, H_LATEST_SLOT / 4);
+      if (index < 0 || index >= this.slotCount) throw shmError('ERR_SHM_RING_FORMAT', 'latestSlot out of range');
+      const raw = this.#readSlot(index);
+      if (raw !== null) return raw;
+    }
+    return null; // the writer kept overwriting under us: no stable frame right now
+  }
+
+  #readSlot(index: number): RawFrame | null {
+    const base = index * SLOT_HEADER_BYTES;
+    const seqIndex = base / 4 + S_SEQ / 4;
+    const s1 = Atomics.load(this.#slotWords, seqIndex);
+    if (s1 & 1) return null;
+    const v = this.#slotView;
+    const raw: RawFrame = {
+      seqIndex,
+      seq: s1,
+      index,
+      pixelFormat: v.getUint32(base + S_PIXEL_FORMAT, true),
+      frameNumber: Number(v.getBigUint64(base + S_FRAME_NUMBER, true)),
+      timestamp: v.getFloat64(base + S_TIMESTAMP, true),
+      width: v.getUint32(base + S_WIDTH, true),
+      height: v.getUint32(base + S_HEIGHT, true),
+      stride: v.getUint32(base + S_STRIDE, true),
+      byteLength: Number(v.getBigUint64(base + S_BYTE_LENGTH, true)),
+    };
+    if (Atomics.load(this.#slotWords, seqIndex) !== s1 || raw.byteLength > this.slotBytes) return null;
+    return raw;
+  }
+
+  /** Turns a stable slot into a Frame and counts it (and the frames skipped before it). */
+  #deliver(raw: RawFrame): Frame {
+    const previous = this.#lastDelivered;
+    const dropped = previous >= 0 && raw.frameNumber > previous + 1 ? raw.frameNumber - previous - 1 : 0;
+    if (raw.frameNumber > previous) {
+      this.#lastDelivered = raw.frameNumber;
+      this.#received++;
+      this.#dropped += dropped;
+    }
+    const words = this.#slotWords;
+    const shm = this.shm;
+    const onTorn = () => this.#rejected++;
+    return {
+      frameNumber: raw.frameNumber,
+      timestamp: raw.timestamp,
+      width: raw.width,
+      height: raw.height,
+      stride: raw.stride,
+      pixelFormat: FORMAT_NAMES.get(raw.pixelFormat) ?? raw.pixelFormat,
+      byteLength: raw.byteLength,
+      data: (this.#payloads[raw.index] as Uint8Array).subarray(0, raw.byteLength),
+      dropped,
+      valid(): boolean {
+        const ok = !shm.closed && Atomics.load(words, raw.seqIndex) === raw.seq;
+        if (!ok) onTorn();
+        return ok;
+      },
+    };
+  }
+
+  #checkOpen(): void {
+    if (this.shm.closed) throw shmError('ERR_SHM_CLOSED', `${this} is closed`);
+  }
+
+  #checkWriter(): void {
+    this.#checkOpen();
+    if (!this.isWriter) throw shmError('ERR_SHM_RING_STATE', 'only the writer (FrameRing.create) can publish');
+  }
+
+  #checkMeta(meta: FrameMeta): Required<{ [K in keyof FrameMeta]: number }> {
+    if (meta === null || typeof meta !== 'object') throw invalidArgType('meta', 'of type object', meta);
+    let pixelFormat = 0;
+    if (meta.pixelFormat !== undefined) {
+      if (typeof meta.pixelFormat === 'string') {
+        const code = PIXEL_FORMATS[meta.pixelFormat];
+        if (code === undefined) {
+          throw invalidArgValue('meta.pixelFormat', meta.pixelFormat, `must be one of ${Object.keys(PIXEL_FORMATS).join(', ')}`);
+        }
+        pixelFormat = code;
+      } else {
+        pixelFormat = validateInteger('meta.pixelFormat', meta.pixelFormat, 0, 0xffffffff);
+      }
+    }
+    const u32 = (name: string, value: unknown, fallback: number) =>
+      value === undefined ? fallback : validateInteger(`meta.${name}`, value, 0, 0xffffffff);
+    const width = u32('width', meta.width, 0);
+    const height = u32('height', meta.height, 0);
+    const byteLength =
+      meta.byteLength === undefined ? this.slotBytes : validateInteger('meta.byteLength', meta.byteLength, 0, this.slotBytes);
+    const bpp = bytesPerPixel(pixelFormat);
+    const stride = u32('stride', meta.stride, bpp !== undefined ? width * bpp : 0);
+    let timestamp: number;
+    if (meta.timestamp === undefined) timestamp = performance.timeOrigin + performance.now();
+    else if (typeof meta.timestamp !== 'number') throw invalidArgType('meta.timestamp', 'of type number', meta.timestamp);
+    else timestamp = meta.timestamp;
+    return { width, height, stride, pixelFormat, timestamp, byteLength };
+  }
+}
