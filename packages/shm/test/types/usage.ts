@@ -1,6 +1,17 @@
 // Compiled by 00-package.test.js with `tsc --noEmit`: the published types must
 // describe the documented API (this file is never run).
-import { SharedMemory, type SharedMemoryOptions, type ShmSystemError, type BufferStrategy } from '@shmkit/shm';
+import {
+  SharedMemory,
+  FrameRing,
+  waitAsync,
+  wait,
+  notify,
+  type SharedMemoryOptions,
+  type ShmSystemError,
+  type BufferStrategy,
+  type Frame,
+  type WaitResult,
+} from '@shmkit/shm';
 
 const options: SharedMemoryOptions = { create: true, size: 1 << 20, mode: 0o600, populate: true };
 const a = new SharedMemory(options);
@@ -30,3 +41,23 @@ a.name = 'other';
 // @ts-expect-error sizes are numbers
 new SharedMemory({ create: true, size: '10' });
 void [dv, strategy, size];
+
+async function stream(signal: AbortSignal): Promise<void> {
+  const ring = FrameRing.create({ slots: 3, slotBytes: 1024 });
+  const slot = ring.acquire();
+  slot.data.fill(1);
+  const n: number = ring.publish(slot, { width: 16, height: 16, pixelFormat: 'rgba8' });
+  const reader = FrameRing.attach(ring.name);
+  for await (const frame of reader.frames({ signal })) {
+    const f: Frame = frame;
+    const ok: boolean = f.valid();
+    void [ok, n];
+  }
+  const r: WaitResult = await waitAsync(a, 0, 0, 100, { signal });
+  const s: WaitResult = wait(a, 0, 0, 0);
+  const woken: number = notify(a, 0);
+  // @ts-expect-error unknown pixel formats are refused by the types
+  ring.publish(ring.acquire(), { pixelFormat: 'rgb565' });
+  void [r, s, woken];
+}
+void stream;
