@@ -64,7 +64,10 @@ export function wait(shm: SharedMemory, byteOffset: number, expected: number, ti
  * waited), 'not-equal' if the word did not hold `expected` to begin with,
  * 'timed-out'. Rejects with an AbortError when `options.signal` aborts and
  * with ERR_SHM_CLOSED when the segment is closed; either frees the thread
- * within 50 ms.
+ * within 50 ms. Bad arguments and a closed segment throw synchronously.
+ * A pending wait keeps the process alive, as a pending timer does: pass a
+ * signal (or a timeout) to let a process exit while a wait is pending.
+ * Timeouts above 1e12 ms count as Infinity.
  */
 export function waitAsync(
   shm: SharedMemory,
@@ -83,28 +86,35 @@ export function waitAsync(
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   }
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise<WaitResult>((resolve, reject) => {
-    let onAbort: (() => void) | undefined;
-    const id = futex.waitAsync(mapping, offset, value, timeout, (result: AsyncWaitResult) => {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      switch (result) {
-        case 'ok':
-        case 'not-equal':
-        case 'timed-out':
-          resolve(result);
-          break;
-        case 'cancelled':
-          reject(signal ? abortError(signal) : shmError('ERR_SHM_CLOSED', 'the wait was cancelled'));
-          break;
-        default:
-          reject(shmError('ERR_SHM_CLOSED', `${shm} was closed while waiting`));
-      }
-    });
-    if (signal) {
-      onAbort = () => futex.cancel(id);
-      signal.addEventListener('abort', onAbort, { once: true });
+  let resolve!: (result: WaitResult) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<WaitResult>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  let onAbort: (() => void) | undefined;
+  // Outside the executor: a closed segment throws here, synchronously, like
+  // every other argument error.
+  const id = futex.waitAsync(mapping, offset, value, timeout, (result: AsyncWaitResult) => {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    switch (result) {
+      case 'ok':
+      case 'not-equal':
+      case 'timed-out':
+        resolve(result);
+        break;
+      case 'cancelled':
+        reject(signal ? abortError(signal) : shmError('ERR_SHM_CLOSED', 'the wait was cancelled'));
+        break;
+      default:
+        reject(shmError('ERR_SHM_CLOSED', `${shm} was closed while waiting`));
     }
   });
+  if (signal) {
+    onAbort = () => futex.cancel(id);
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return promise;
 }
 
 /**
@@ -116,5 +126,6 @@ export function notify(shm: SharedMemory, byteOffset: number, count = Infinity):
   const offset = checkOffset(shm, byteOffset);
   if (typeof count !== 'number') throw invalidArgType('count', 'of type number', count);
   if (count !== Infinity) validateInteger('count', count, 0, 2 ** 31 - 1);
+  if (count === 0) return 0; // FUTEX_WAKE would wake one for 0; Atomics.notify wakes none
   return futex.notify(mapping, offset, count === Infinity ? 2 ** 31 - 1 : count);
 }

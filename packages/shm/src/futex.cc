@@ -35,6 +35,17 @@ constexpr int64_t kSliceMs = 50;
 
 using Clock = std::chrono::steady_clock;
 
+// Timeouts above this (about 31 years) are waits without a limit: larger ones
+// would overflow the clock's arithmetic.
+constexpr double kMaxTimeoutMs = 1e12;
+
+bool IsForever(double timeout_ms) { return !(timeout_ms <= kMaxTimeoutMs); }
+
+Clock::time_point DeadlineAfter(double timeout_ms) {
+  return Clock::now() + std::chrono::microseconds(
+                            static_cast<int64_t>(timeout_ms * 1000));
+}
+
 #if defined(__linux__)
 
 // One FUTEX_WAIT of at most `ms` milliseconds (negative: no limit).
@@ -74,11 +85,9 @@ struct Waiter {
 // The waiting thread. Touches only the Waiter's plain fields and the tsfn.
 void RunWaiter(Waiter* w) {
 #if defined(__linux__)
-  const bool forever = std::isinf(w->timeout_ms);
+  const bool forever = IsForever(w->timeout_ms);
   const Clock::time_point deadline =
-      forever ? Clock::time_point::max()
-              : Clock::now() + std::chrono::microseconds(
-                                   static_cast<int64_t>(w->timeout_ms * 1000));
+      forever ? Clock::time_point::max() : DeadlineAfter(w->timeout_ms);
   bool first = true;
   for (;;) {
     int32_t cancelled = w->cancel.load();
@@ -91,13 +100,21 @@ void RunWaiter(Waiter* w) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       deadline - Clock::now())
                       .count();
-      if (left <= 0) {
+      // The word is always compared once, however short the timeout.
+      if (left <= 0 && !first) {
         w->result = kTimedOut;
         break;
       }
-      if (left < slice) slice = left;
+      if (left < slice) slice = left < 0 ? 0 : left;
     }
     int err = FutexWait(w->addr, w->expected, slice);
+    // close() sets the flag before it swaps the pages: a thread that compared
+    // against the placeholder sees the flag here, so closing always wins.
+    cancelled = w->cancel.load();
+    if (cancelled >= 0) {
+      w->result = cancelled;
+      break;
+    }
     if (err == 0) {
       w->result = kOk;
       break;
@@ -192,7 +209,20 @@ bool Unsupported(Napi::Env env) {
 #endif
 }
 
+// True while this environment may still run JavaScript. A worker being
+// terminated (or a process exiting) refuses calls into JS: a blocking wait
+// that sees this gives up instead of holding the thread forever.
+bool CanRunJs(Napi::Env env, napi_value noop) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_status status = napi_call_function(env, undefined, noop, 0, nullptr, nullptr);
+  return status == napi_ok;
+}
+
+void Noop(const Napi::CallbackInfo&) {}
+
 // wait(mapping, byteOffset, expected, timeoutMs) → 'ok' | 'not-equal' | 'timed-out'
+// Sleeps in slices, so that terminating a worker blocked here still works.
 Napi::Value Wait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (Unsupported(env)) return env.Undefined();
@@ -203,29 +233,29 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   int32_t result = kTimedOut;
 #if defined(__linux__)
-  const bool forever = std::isinf(timeout_ms);
+  Napi::Function noop = Napi::Function::New<Noop>(env);
+  const bool forever = IsForever(timeout_ms);
   const Clock::time_point deadline =
-      forever ? Clock::time_point::max()
-              : Clock::now() + std::chrono::microseconds(
-                                   static_cast<int64_t>(timeout_ms * 1000));
+      forever ? Clock::time_point::max() : DeadlineAfter(timeout_ms);
   bool first = true;
   for (;;) {
-    int64_t ms = -1;
+    int64_t slice = kSliceMs;
     if (!forever) {
-      ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-               deadline - Clock::now())
-               .count();
-      if (ms < 0) ms = 0;
+      int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         deadline - Clock::now())
+                         .count();
+      if (left <= 0 && !first) {
+        result = kTimedOut;
+        break;
+      }
+      if (left < slice) slice = left < 0 ? 0 : left;
     }
-    int err = FutexWait(addr, expected, ms);
+    int err = FutexWait(addr, expected, slice);
     if (err == 0) { result = kOk; break; }
     if (err == EAGAIN) { result = first ? kNotEqual : kOk; break; }
     if (err == EFAULT) { result = kFault; break; }
-    if (err == ETIMEDOUT && !forever && Clock::now() >= deadline) {
-      result = kTimedOut;
-      break;
-    }
-    first = false;  // EINTR (or a timeout rounded short): wait again
+    first = false;  // a slice ended (ETIMEDOUT) or EINTR
+    if (!CanRunJs(env, noop)) return env.Undefined();  // terminating
   }
 #endif
   if (result == kFault) {

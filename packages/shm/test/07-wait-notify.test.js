@@ -1,0 +1,1135 @@
+'use strict';
+// Cross-process wait/notify (lib/wait.ts, src/futex.cc): waiters and notifiers
+// in real child processes and worker threads, notify counts, cancellation and
+// the threads it frees, argument checks, every buffer strategy and readonly
+// attaches.
+//
+// Synchronisation, never timing: a waiter says "about to wait" through another
+// word, and the other side retries notify() until it returns 1 (the word is
+// left unchanged, so only a notify can end that wait). Where a test needs to
+// know that a waiter has really gone to sleep without waking it, it looks for
+// the thread blocked in FUTEX_WAIT on the word's address in /proc/<pid>/task.
+// Every wait that a missed wake-up would leave hanging has a safety timeout of
+// DEADLINE_MS and fails as 'timed-out'; nothing asserts how long anything took.
+const { test, describe, before } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { once, getEventListeners } = require('node:events');
+const { Worker } = require('node:worker_threads');
+const { setTimeout: sleep } = require('node:timers/promises');
+const helpers = require('./helpers');
+const { SharedMemory, pageSize, wait, waitAsync, notify } = require('@shmkit/shm');
+
+helpers.checkNoLeaks();
+
+const DEADLINE_MS = 10_000;
+const STRATEGIES = ['external', 'overlay', 'copy'];
+const ENTRY = require.resolve('@shmkit/shm');
+
+// `node -e` resolves '@shmkit/shm' from its working directory; NODE_PATH makes
+// the workspace's copy resolvable wherever the tests are started from.
+const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
+
+// Int32 indexes of the control words (byte offsets 64 and up, away from the
+// word under test at byte 0).
+const WORD = 0;
+const READY = 16;
+const ASLEEP = 17;
+const GO = 18;
+const DONE = 19;
+const WAITS = 20;
+const INDEXES = { WORD, READY, ASLEEP, GO, DONE, WAITS };
+
+// futex(2) as /proc/<pid>/task/<tid>/syscall names it.
+const FUTEX_SYSCALL = { x64: 202, arm64: 98, ia32: 240, arm: 240 }[process.arch];
+const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
+
+/**
+ * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
+ * `byteOffset` of segment `name` (through any of the process's mappings of
+ * it). Uses only `fs` and FUTEX_SYSCALL, so children get it by toString().
+ */
+function sleepersOn(pid, name, byteOffset) {
+  const addresses = new Set();
+  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
+    if (!m || m[4].replace(/ \(deleted\)$/, '') !== `/dev/shm/${name}`) continue;
+    const start = BigInt(`0x${m[1]}`);
+    const address = start + BigInt(byteOffset) - BigInt(`0x${m[3]}`);
+    if (address >= start && address < BigInt(`0x${m[2]}`)) addresses.add(address);
+  }
+  const tids = [];
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let fields;
+    try {
+      fields = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim().split(' ');
+    } catch (error) {
+      if (error.code === 'ENOENT' || error.code === 'ESRCH') continue; // the thread has ended
+      throw error;
+    }
+    if (Number(fields[0]) !== FUTEX_SYSCALL || fields.length < 3) continue;
+    const op = Number(BigInt(fields[2]));
+    const shared = (op & 128) === 0; // no FUTEX_PRIVATE_FLAG
+    const waiting = (op & 127) === 0 || (op & 127) === 9; // FUTEX_WAIT, FUTEX_WAIT_BITSET
+    if (shared && waiting && addresses.has(BigInt(fields[1]))) tids.push(tid);
+  }
+  return tids;
+}
+
+/** Resolves once `count` distinct threads of this process have been seen asleep on the word. */
+async function untilAsleep(name, byteOffset, count) {
+  const seen = new Set();
+  const end = Date.now() + DEADLINE_MS;
+  while (seen.size < count) {
+    for (const tid of sleepersOn(process.pid, name, byteOffset)) seen.add(tid);
+    if (seen.size >= count) break;
+    if (Date.now() > end) assert.fail(`only ${seen.size} of ${count} waiters were seen asleep`);
+    await sleep(2);
+  }
+}
+
+// Shared by every child script. `V` holds the variables the test passes in.
+const PRELUDE = `
+'use strict';
+const fs = require('node:fs');
+const { SharedMemory, wait, waitAsync, notify } = require('@shmkit/shm');
+const V = JSON.parse(process.env.SHMKIT_TEST_VARS);
+const { WORD, READY, ASLEEP, GO, DONE, WAITS } = ${JSON.stringify(INDEXES)};
+const DEADLINE_MS = ${DEADLINE_MS};
+const FUTEX_SYSCALL = ${JSON.stringify(FUTEX_SYSCALL)};
+function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
+function fail(why) { console.error('child: ' + why); process.exit(3); }
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
+function waitFor(view, index, value) {
+  const end = Date.now() + DEADLINE_MS;
+  while (Atomics.load(view, index) !== value) {
+    if (Date.now() > end) fail('timed out waiting for word ' + index);
+    pause(1);
+  }
+}
+function notifyUntilWoken(shm, byteOffset, count = Infinity) {
+  const end = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const woken = notify(shm, byteOffset, count);
+    if (woken !== 0) return woken;
+    if (Date.now() > end) fail('nobody to wake at ' + byteOffset);
+    pause(1);
+  }
+}
+${sleepersOn.toString()}
+async function untilAsleep(name, byteOffset) {
+  const end = Date.now() + DEADLINE_MS;
+  while (sleepersOn(process.pid, name, byteOffset).length === 0) {
+    if (Date.now() > end) fail('the wait was never seen asleep');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+`;
+
+/** Runs a child script with PRELUDE; resolves with { code, signal, stdout, stderr, out }. */
+async function child(body, vars = {}) {
+  const result = await helpers.runNode(PRELUDE + body, {
+    env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
+  });
+  const lines = result.stdout.trim().split('\n').filter(Boolean);
+  result.out = lines.length ? JSON.parse(lines[lines.length - 1]) : undefined;
+  return result;
+}
+
+function assertExitedCleanly(result) {
+  assert.equal(result.signal, null, `child was killed by ${result.signal}\n${result.stderr}`);
+  assert.equal(result.code, 0, `child exited with ${result.code}\n${result.stderr}`);
+}
+
+/** Starts a child and tracks whether it has ended, for waitFor(). */
+function startChild(body, vars) {
+  const handle = { done: false };
+  handle.promise = child(body, vars).finally(() => {
+    handle.done = true;
+  });
+  handle.promise.catch(() => {}); // awaited by the test; not unhandled if the test failed first
+  return handle;
+}
+
+async function failIfEnded(handle, what) {
+  if (handle && handle.done) {
+    const r = await handle.promise;
+    assert.fail(`child ended (code ${r.code}, signal ${r.signal}) before ${what}\n${r.stderr}`);
+  }
+}
+
+/** Waits until view[index] === value; fails early if `handle`'s child ended. */
+async function waitFor(view, index, value, handle, what) {
+  const end = Date.now() + DEADLINE_MS;
+  while (Atomics.load(view, index) !== value) {
+    await failIfEnded(handle, what);
+    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** Retries notify() until it wakes someone; returns the count it reported. */
+async function notifyUntilWoken(shm, byteOffset, count, handle) {
+  const end = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const woken = notify(shm, byteOffset, count);
+    if (woken !== 0) return woken;
+    await failIfEnded(handle, 'a waiter went to sleep');
+    if (Date.now() > end) assert.fail(`nobody was ever asleep at byte ${byteOffset}`);
+    await sleep(1);
+  }
+}
+
+/**
+ * The error a call is refused with, whether thrown or (waitAsync) returned as
+ * a rejected promise: waitAsync throws for arguments lib/ checks and rejects
+ * for those the addon checks (closed, a segment too small for a word).
+ */
+async function refusal(fn) {
+  let result;
+  try {
+    result = fn();
+  } catch (error) {
+    return error;
+  }
+  if (result instanceof Promise) {
+    try {
+      await result;
+    } catch (error) {
+      return error;
+    }
+  }
+  return assert.fail(`not refused: ${String(result)}`);
+}
+
+async function assertRefused(fn, code) {
+  const error = await refusal(fn);
+  assert.equal(error.code, code, `${code} expected, got ${error.code}: ${error.message}`);
+}
+
+/**
+ * The ids of this process's threads. Tests compare sets rather than counts, so
+ * a thread of an earlier test that is still exiting cannot skew them.
+ */
+function threadIds() {
+  return new Set(fs.readdirSync('/proc/self/task'));
+}
+
+/** Threads that did not exist in `baseline`. */
+function newThreads(baseline) {
+  return [...threadIds()].filter((tid) => !baseline.has(tid));
+}
+
+/** Resolves once every thread started since `baseline` has ended. */
+async function newThreadsGone(baseline) {
+  const end = Date.now() + DEADLINE_MS;
+  for (let left = newThreads(baseline); left.length > 0; left = newThreads(baseline)) {
+    if (Date.now() > end) assert.fail(`${left.length} threads started by the waits are still there`);
+    await sleep(5);
+  }
+}
+
+/** 'pending', or how the promise settled, without waiting on it. */
+async function stateOf(promise) {
+  const tag = {};
+  const settled = await Promise.race([
+    promise.then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    ),
+    new Promise((resolve) => setImmediate(resolve, tag)),
+  ]);
+  return settled === tag ? 'pending' : settled;
+}
+
+before(async () => {
+  // Start libuv's thread pool now, so it cannot appear in the middle of a
+  // thread count.
+  await fs.promises.stat(__filename);
+});
+
+describe('across processes', () => {
+  test("the parent's notify wakes a child's waitAsync and counts it; store + notify ends its next wait", { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('wake-child');
+    const shm = SharedMemory.create(128, { name });
+    try {
+      const ctl = shm.view(Int32Array);
+      const handle = startChild(
+        `
+        (async () => {
+          const shm = SharedMemory.attach(V.name);
+          const ctl = shm.view(Int32Array);
+          const results = [];
+          Atomics.store(ctl, READY, 1);                           // about to wait
+          results.push(await waitAsync(shm, 0, 0, DEADLINE_MS));  // only a notify can end this one
+          const next = waitAsync(shm, 0, 0, DEADLINE_MS);
+          await untilAsleep(V.name, 0);
+          Atomics.store(ctl, ASLEEP, 1);
+          results.push(await next);
+          const seen = Atomics.load(ctl, WORD);
+          shm.close();
+          report({ results, seen });
+        })();
+        `,
+        { name },
+      );
+      await waitFor(ctl, READY, 1, handle, 'the child was about to wait');
+      // The word still holds 0: the child's wait ends only because of this.
+      assert.equal(await notifyUntilWoken(shm, 0, Infinity, handle), 1);
+
+      await waitFor(ctl, ASLEEP, 1, handle, 'the child slept again');
+      Atomics.store(ctl, WORD, 42);
+      // 0 when the child's thread was between two 50 ms slices; it then sees
+      // the new value by itself.
+      assert.ok([0, 1].includes(notify(shm, 0)));
+
+      const result = await handle.promise;
+      assertExitedCleanly(result);
+      assert.deepEqual(result.out, { results: ['ok', 'ok'], seen: 42 });
+      assert.equal(notify(shm, 0), 0, 'nobody is left waiting');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("a child's notify wakes the parent's waitAsync and counts it; the child's store + notify ends the next wait", { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('wake-parent');
+    const shm = SharedMemory.create(128, { name });
+    try {
+      const ctl = shm.view(Int32Array);
+      const handle = startChild(
+        `
+        const shm = SharedMemory.attach(V.name);
+        const ctl = shm.view(Int32Array);
+        waitFor(ctl, READY, 1);                 // the parent is about to wait
+        const probe = notifyUntilWoken(shm, 0);
+        waitFor(ctl, ASLEEP, 1);                // the parent sleeps again
+        Atomics.store(ctl, WORD, 7);
+        const later = notify(shm, 0);
+        shm.close();
+        report({ probe, later });
+        `,
+        { name },
+      );
+      Atomics.store(ctl, READY, 1);
+      const first = await waitAsync(shm, 0, 0, DEADLINE_MS);
+      const next = waitAsync(shm, 0, 0, DEADLINE_MS);
+      await untilAsleep(name, 0, 1);
+      Atomics.store(ctl, ASLEEP, 1);
+      const second = await next;
+
+      const result = await handle.promise;
+      assertExitedCleanly(result);
+      assert.equal(first, 'ok');
+      assert.equal(result.out.probe, 1);
+      assert.equal(second, 'ok');
+      assert.ok([0, 1].includes(result.out.later));
+      assert.equal(Atomics.load(ctl, WORD), 7);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("the parent's event loop keeps running while its waitAsync waits for a child's notify", async () => {
+    const name = helpers.uniqueName('loop-free');
+    const shm = SharedMemory.create(128, { name });
+    let interval;
+    try {
+      const ctl = shm.view(Int32Array);
+      const handle = startChild(
+        `
+        const shm = SharedMemory.attach(V.name);
+        const ctl = shm.view(Int32Array);
+        waitFor(ctl, GO, 1);  // set by the parent's timer, which runs only if its loop is free
+        const woken = notifyUntilWoken(shm, 0);
+        shm.close();
+        report({ woken });
+        `,
+        { name },
+      );
+      let ticks = 0;
+      const pending = waitAsync(shm, 0, 0, DEADLINE_MS).then((result) => ({ result, ticks }));
+      interval = setInterval(() => {
+        if (++ticks === 5) Atomics.store(ctl, GO, 1);
+      }, 1);
+      const { result, ticks: ticksWhileWaiting } = await pending;
+      clearInterval(interval);
+
+      const out = await handle.promise;
+      assertExitedCleanly(out);
+      assert.equal(result, 'ok');
+      assert.equal(out.out.woken, 1);
+      assert.ok(ticksWhileWaiting >= 5, `the timer ticked ${ticksWhileWaiting} times during the wait`);
+      shm.close();
+      shm.unlink();
+    } finally {
+      clearInterval(interval);
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('a sync wait() in a worker thread is woken by another process: notify counts it, store + notify ends the next', { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('worker-sync');
+    const shm = SharedMemory.create(128, { name });
+    let worker;
+    try {
+      const ctl = shm.view(Int32Array);
+      worker = new Worker(
+        `
+        const { workerData, parentPort } = require('node:worker_threads');
+        const { SharedMemory, wait } = require(workerData.entry);
+        const shm = SharedMemory.attach(workerData.name);
+        const ctl = shm.view(Int32Array);
+        const results = [];
+        while (Atomics.load(ctl, ${WORD}) === 0) {
+          Atomics.add(ctl, ${WAITS}, 1);   // about to wait (again)
+          results.push(wait(shm, 0, 0, ${DEADLINE_MS}));
+          if (results[results.length - 1] === 'timed-out') break; // a missed wake-up: give up
+        }
+        shm.close();
+        parentPort.postMessage({ results });
+        `,
+        { eval: true, workerData: { entry: ENTRY, name } },
+      );
+      const message = once(worker, 'message');
+      const exited = once(worker, 'exit');
+      const handle = startChild(
+        `
+        const shm = SharedMemory.attach(V.name);
+        const ctl = shm.view(Int32Array);
+        waitFor(ctl, WAITS, 1);                  // the worker is about to wait
+        const probe = notifyUntilWoken(shm, 0);  // word unchanged: the worker waits again
+        Atomics.store(ctl, DONE, 1);
+        waitFor(ctl, ASLEEP, 1);                 // the worker sleeps in its second wait
+        Atomics.store(ctl, WORD, 9);
+        const woken = notify(shm, 0);
+        shm.close();
+        report({ probe, woken });
+        `,
+        { name },
+      );
+      await waitFor(ctl, DONE, 1, handle, 'the first notify');
+      await waitFor(ctl, WAITS, 2, handle, 'the worker waited again');
+      await untilAsleep(name, 0, 1);
+      Atomics.store(ctl, ASLEEP, 1);
+
+      const result = await handle.promise;
+      assertExitedCleanly(result);
+      const [{ results }] = await message;
+      assert.deepEqual(results, ['ok', 'ok']);
+      assert.equal(result.out.probe, 1);
+      // A sync wait sleeps in one piece, so the second notify finds it.
+      assert.equal(result.out.woken, 1);
+      assert.deepEqual(await exited, [0]);
+      shm.close();
+      shm.unlink();
+    } finally {
+      if (worker) await worker.terminate();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('notify(…, 1) wakes exactly one of several waiters (in this process and a child); notify() wakes the rest', { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('count');
+    const shm = SharedMemory.create(128, { name });
+    const other = SharedMemory.attach(name, { strategy: 'overlay' }); // another address, same word
+    try {
+      const ctl = shm.view(Int32Array);
+      assert.equal(notify(shm, 0), 0, 'nobody waits yet');
+      const handle = startChild(
+        `
+        (async () => {
+          const shm = SharedMemory.attach(V.name);
+          const ctl = shm.view(Int32Array);
+          const pending = waitAsync(shm, 0, 0, DEADLINE_MS);
+          await untilAsleep(V.name, 0);
+          Atomics.store(ctl, READY, 1);
+          const result = await pending;
+          Atomics.store(ctl, DONE, 1);
+          shm.close();
+          report({ result });
+        })();
+        `,
+        { name },
+      );
+      const results = [];
+      const waits = [shm, shm, shm, other].map((s) =>
+        waitAsync(s, 0, 0, DEADLINE_MS).then(
+          (r) => results.push(r),
+          (e) => results.push(e.code),
+        ),
+      );
+      await untilAsleep(name, 0, 4);
+      await waitFor(ctl, READY, 1, handle, 'the child slept');
+      const ended = () => results.length + Atomics.load(ctl, DONE);
+
+      assert.equal(await notifyUntilWoken(shm, 0, 1, handle), 1);
+      const end = Date.now() + DEADLINE_MS;
+      while (ended() < 1) {
+        if (Date.now() > end) assert.fail('the woken waiter never reported');
+        await sleep(2);
+      }
+      // Give any wrongly woken waiter a chance to show up: the word never
+      // changes and no timeout is near, so nothing else may end.
+      await sleep(100);
+      assert.equal(ended(), 1, 'notify(…, 1) ended more than one wait');
+
+      let rest = 0;
+      while (ended() < 5) {
+        rest += notify(shm, 0);
+        if (Date.now() > end) assert.fail(`${ended()} of 5 waits ended`);
+        await sleep(2);
+      }
+      assert.equal(rest, 4, 'every wake counted once');
+      await Promise.all(waits);
+      const result = await handle.promise;
+      assertExitedCleanly(result);
+      assert.deepEqual(results, ['ok', 'ok', 'ok', 'ok']);
+      assert.equal(result.out.result, 'ok');
+      assert.equal(notify(shm, 0), 0, 'nobody is left waiting');
+      assert.equal(notify(other, 0, 3), 0);
+      other.close();
+      shm.close();
+      shm.unlink();
+    } finally {
+      other.close();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+});
+
+describe('results', () => {
+  test("'not-equal' at once when the word differs at the start, for wait() and waitAsync()", async () => {
+    const name = helpers.uniqueName('not-equal');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const ints = shm.view(Int32Array);
+      ints[0] = 5;
+      // With a long timeout, anything but 'not-equal' means it went to sleep.
+      assert.equal(wait(shm, 0, 0, DEADLINE_MS), 'not-equal');
+      assert.equal(await waitAsync(shm, 0, 0, DEADLINE_MS), 'not-equal');
+      assert.equal(wait(shm, 0, 6), 'not-equal');
+      assert.equal(await waitAsync(shm, 0, 6), 'not-equal');
+      // `expected` is converted with ToInt32, as Atomics.wait does.
+      ints[1] = -1;
+      assert.equal(wait(shm, 4, 0xffffffff, 0), 'timed-out');
+      assert.equal(await waitAsync(shm, 4, 0xffffffff, 0), 'timed-out');
+      assert.equal(wait(shm, 8, 2 ** 32, 0), 'timed-out');
+      assert.equal(wait(shm, 8, NaN, 0), 'timed-out');
+      assert.equal(wait(shm, 0, 5.9, 0), 'timed-out');
+      assert.equal(wait(shm, 4, 1, DEADLINE_MS), 'not-equal');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("a small timeout ends with 'timed-out'", async () => {
+    const name = helpers.uniqueName('timed-out');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      assert.equal(wait(shm, 0, 0, 20), 'timed-out');
+      assert.equal(wait(shm, 0, 0, 0), 'timed-out');
+      assert.equal(wait(shm, 0, 0, -5), 'timed-out');
+      assert.equal(await waitAsync(shm, 0, 0, 20), 'timed-out');
+      assert.equal(await waitAsync(shm, 0, 0, 0), 'timed-out');
+      assert.equal(await waitAsync(shm, 0, 0, -Infinity), 'timed-out');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("a change of the word without notify still ends a sleeping waitAsync with 'ok'", { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('no-notify');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const pending = waitAsync(shm, 8, 0, DEADLINE_MS);
+      await untilAsleep(name, 8, 1); // past its first sleep: a change is no longer 'not-equal'
+      Atomics.store(shm.view(Int32Array), 2, 1);
+      assert.equal(await pending, 'ok');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+});
+
+describe('cancellation', () => {
+  test('aborting the signal rejects with an AbortError (ABORT_ERR) carrying the reason', async () => {
+    const name = helpers.uniqueName('abort');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const controller = new AbortController();
+      const pending = waitAsync(shm, 0, 0, Infinity, { signal: controller.signal });
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+      const reason = new Error('stop waiting');
+      controller.abort(reason);
+      await assert.rejects(pending, (error) => {
+        assert.equal(error.name, 'AbortError');
+        assert.equal(error.code, 'ABORT_ERR');
+        assert.equal(error.cause, reason);
+        return true;
+      });
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('an already-aborted signal rejects at once and starts no thread', async () => {
+    const name = helpers.uniqueName('pre-aborted');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const reason = new Error('too late');
+      const before = threadIds();
+      const state = await stateOf(waitAsync(shm, 0, 0, Infinity, { signal: AbortSignal.abort(reason) }));
+      assert.notEqual(state, 'pending', 'it should have rejected before the next turn of the event loop');
+      assert.equal(state.error.name, 'AbortError');
+      assert.equal(state.error.code, 'ABORT_ERR');
+      assert.equal(state.error.cause, reason);
+      assert.deepEqual(newThreads(before), []);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("a signal's listener goes away however its wait ends", async () => {
+    const name = helpers.uniqueName('listeners');
+    const shm = SharedMemory.create(64, { name });
+    const other = SharedMemory.attach(name);
+    try {
+      const { signal } = new AbortController();
+      const ends = [
+        waitAsync(shm, 0, 0, 1, { signal }), // timed-out
+        waitAsync(shm, 0, 1, DEADLINE_MS, { signal }), // not-equal
+        waitAsync(shm, 0, 0, DEADLINE_MS, { signal }), // woken below
+        waitAsync(other, 0, 0, DEADLINE_MS, { signal }).catch((e) => e.code), // closed below
+      ];
+      assert.equal(getEventListeners(signal, 'abort').length, 4);
+      other.close();
+      assert.equal(await ends[3], 'ERR_SHM_CLOSED');
+      assert.deepEqual(await Promise.all(ends.slice(0, 2)), ['timed-out', 'not-equal']);
+      assert.equal(await notifyUntilWoken(shm, 0, 1), 1);
+      assert.equal(await ends[2], 'ok');
+      assert.equal(getEventListeners(signal, 'abort').length, 0);
+      shm.close();
+      shm.unlink();
+    } finally {
+      other.close();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  for (const strategy of STRATEGIES) {
+    const title = `close() (strategy ${strategy}) rejects its waits with ERR_SHM_CLOSED; another attachment's wait goes on`;
+    test(title, async () => {
+      const name = helpers.uniqueName(`close-${strategy}`);
+      const shm = SharedMemory.create(64, { name, strategy });
+      const other = SharedMemory.attach(name);
+      try {
+        const { signal } = new AbortController();
+        const mine = [waitAsync(shm, 0, 0), waitAsync(shm, 0, 0, DEADLINE_MS, { signal }), waitAsync(shm, 60, 0)];
+        const theirs = waitAsync(other, 0, 0, DEADLINE_MS);
+        shm.close();
+        const outcomes = await Promise.allSettled(mine);
+        assert.deepEqual(
+          outcomes.map((o) => o.status === 'rejected' && o.reason.code),
+          ['ERR_SHM_CLOSED', 'ERR_SHM_CLOSED', 'ERR_SHM_CLOSED'],
+        );
+        assert.equal(getEventListeners(signal, 'abort').length, 0);
+        assert.equal(await stateOf(theirs), 'pending');
+        assert.equal(await notifyUntilWoken(other, 0), 1);
+        assert.equal(await theirs, 'ok');
+        other.close();
+        SharedMemory.unlink(name);
+      } finally {
+        shm.close();
+        other.close();
+        helpers.cleanup(name);
+      }
+    });
+  }
+
+  test('cancelling 50 pending waits (signals and close()) frees their 50 threads', async () => {
+    const name = helpers.uniqueName('threads');
+    const shm = SharedMemory.create(64, { name });
+    const other = SharedMemory.attach(name, { strategy: 'overlay' });
+    try {
+      const baseline = threadIds();
+      const controllers = Array.from({ length: 25 }, () => new AbortController());
+      const aborted = controllers.map(({ signal }, i) => waitAsync(shm, (i % 16) * 4, 0, Infinity, { signal }));
+      const closed = Array.from({ length: 25 }, (_, i) => waitAsync(other, (i % 16) * 4, 0));
+      const during = newThreads(baseline).length;
+      assert.ok(during >= 50, `${during} new threads for 50 pending waits`);
+      controllers.forEach((c) => c.abort());
+      other.close();
+      const outcomes = await Promise.allSettled([...aborted, ...closed]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status === 'rejected' && o.reason.code),
+        [...Array(25).fill('ABORT_ERR'), ...Array(25).fill('ERR_SHM_CLOSED')],
+      );
+      await newThreadsGone(baseline);
+      // Ordinary endings free their threads too.
+      const ended = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => waitAsync(shm, 0, i % 2, i % 2 ? DEADLINE_MS : 1)),
+      );
+      assert.deepEqual(ended, Array.from({ length: 10 }, (_, i) => (i % 2 ? 'not-equal' : 'timed-out')));
+      await newThreadsGone(baseline);
+      shm.close();
+      shm.unlink();
+    } finally {
+      other.close();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  // The worker's source, run by the child below (process.exit or terminate()).
+  const PENDING_WORKER = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const fs = require('node:fs');
+    const { SharedMemory, waitAsync } = require(workerData.entry);
+    const shm = SharedMemory.attach(workerData.name);
+    for (let i = 0; i < 20; i++) waitAsync(shm, 0, 0);
+    parentPort.postMessage(fs.readdirSync('/proc/self/task').length);
+    if (workerData.how === 'process.exit') setImmediate(() => process.exit(7));
+  `;
+
+  test('a worker that exits with pending waitAsync calls neither hangs nor crashes the process; its threads are gone', async () => {
+    const name = helpers.uniqueName('worker-exit');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const result = await child(
+        `
+        const { Worker } = require('node:worker_threads');
+        const { once } = require('node:events');
+        const threads = () => fs.readdirSync('/proc/self/task').length;
+        (async () => {
+          await fs.promises.stat('/'); // start libuv's pool before the baseline
+          const baseline = threads();
+          const outcome = {};
+          for (const how of ['process.exit', 'terminate']) {
+            const worker = new Worker(V.source, {
+              eval: true,
+              workerData: { entry: require.resolve('@shmkit/shm'), name: V.name, how },
+            });
+            const exited = once(worker, 'exit');
+            const [during] = await once(worker, 'message');
+            if (how === 'terminate') await worker.terminate();
+            const [code] = await exited;
+            let after = threads();
+            const end = Date.now() + DEADLINE_MS;
+            while (after > baseline && Date.now() < end) {
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              after = threads();
+            }
+            outcome[how] = { code, during: during - baseline, after: after - baseline };
+          }
+          // This thread still waits and wakes normally.
+          const shm = SharedMemory.attach(V.name);
+          const pending = waitAsync(shm, 4, 0, DEADLINE_MS);
+          outcome.woken = notifyUntilWoken(shm, 4);
+          outcome.result = await pending;
+          report(outcome);
+          // And the process may end with waits pending.
+          for (let i = 0; i < 5; i++) waitAsync(shm, 0, 0);
+          process.exit(0);
+        })();
+        `,
+        { name, source: PENDING_WORKER },
+      );
+      assertExitedCleanly(result);
+      const { out } = result;
+      assert.equal(out['process.exit'].code, 7);
+      assert.equal(out.terminate.code, 1);
+      for (const how of ['process.exit', 'terminate']) {
+        assert.ok(out[how].during >= 20, `${how}: ${out[how].during} threads for 20 pending waits`);
+        assert.ok(out[how].after <= 0, `${how}: ${out[how].after} threads left over`);
+      }
+      assert.equal(out.woken, 1);
+      assert.equal(out.result, 'ok');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+});
+
+describe('argument checks', () => {
+  const calls = {
+    wait: (shm, offset, expected, timeout) => wait(shm, offset, expected, timeout),
+    waitAsync: (shm, offset, expected, timeout, options) => waitAsync(shm, offset, expected, timeout, options),
+  };
+
+  test('byteOffset must be a multiple of 4 inside the segment (ERR_OUT_OF_RANGE) and a number (ERR_INVALID_ARG_TYPE)', async () => {
+    const name = helpers.uniqueName('offset');
+    const tinyName = helpers.uniqueName('offset-tiny');
+    const shm = SharedMemory.create(64, { name });
+    const tiny = SharedMemory.create(3, { name: tinyName });
+    try {
+      const before = threadIds();
+      for (const offset of [1, 2, 6, 62, 64, 68, -4, 1.5, NaN, Infinity, 2 ** 53]) {
+        for (const call of Object.values(calls)) await assertRefused(() => call(shm, offset, 0, 0), 'ERR_OUT_OF_RANGE');
+        await assertRefused(() => notify(shm, offset), 'ERR_OUT_OF_RANGE');
+      }
+      for (const offset of ['0', null, undefined, 0n, {}, [0]]) {
+        for (const call of Object.values(calls)) await assertRefused(() => call(shm, offset, 0, 0), 'ERR_INVALID_ARG_TYPE');
+        await assertRefused(() => notify(shm, offset), 'ERR_INVALID_ARG_TYPE');
+      }
+      // A segment too small for one word.
+      for (const call of Object.values(calls)) await assertRefused(() => call(tiny, 0, 0, 0), 'ERR_OUT_OF_RANGE');
+      await assertRefused(() => notify(tiny, 0), 'ERR_OUT_OF_RANGE');
+      assert.deepEqual(newThreads(before), [], 'a refused waitAsync must not start a thread');
+      // The last word is fine.
+      assert.equal(wait(shm, 60, 0, 0), 'timed-out');
+      assert.equal(notify(shm, 60), 0);
+      shm.close();
+      shm.unlink();
+      tiny.close();
+      tiny.unlink();
+    } finally {
+      shm.close();
+      tiny.close();
+      helpers.cleanup(name);
+      helpers.cleanup(tinyName);
+    }
+  });
+
+  test('expected, timeoutMs and count must be numbers (ERR_INVALID_ARG_TYPE); count a non-negative integer', async () => {
+    const name = helpers.uniqueName('numbers');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      for (const bad of ['0', null, undefined, 0n, {}, true]) {
+        for (const call of Object.values(calls)) await assertRefused(() => call(shm, 0, bad, 0), 'ERR_INVALID_ARG_TYPE');
+      }
+      for (const bad of ['10', null, 10n, {}, true]) {
+        for (const call of Object.values(calls)) await assertRefused(() => call(shm, 0, 0, bad), 'ERR_INVALID_ARG_TYPE');
+      }
+      for (const bad of ['1', null, 1n, {}]) await assertRefused(() => notify(shm, 0, bad), 'ERR_INVALID_ARG_TYPE');
+      for (const bad of [-1, 1.5, NaN, -Infinity, 2 ** 31]) await assertRefused(() => notify(shm, 0, bad), 'ERR_OUT_OF_RANGE');
+      assert.equal(notify(shm, 0, Infinity), 0);
+      assert.equal(notify(shm, 0, 2 ** 31 - 1), 0);
+      assert.equal(notify(shm, 0, undefined), 0);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('shm must be a SharedMemory (ERR_INVALID_ARG_TYPE)', async () => {
+    const name = helpers.uniqueName('not-shm');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const impostors = [
+        undefined,
+        null,
+        {},
+        shm.buf,
+        shm.buf.buffer,
+        shm.view(Int32Array),
+        new Int32Array(new SharedArrayBuffer(16)),
+        shm.toJSON(),
+        name,
+        Object.create(SharedMemory.prototype),
+      ];
+      for (const impostor of impostors) {
+        for (const call of Object.values(calls)) await assertRefused(() => call(impostor, 0, 0, 0), 'ERR_INVALID_ARG_TYPE');
+        await assertRefused(() => notify(impostor, 0), 'ERR_INVALID_ARG_TYPE');
+      }
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('a closed SharedMemory is ERR_SHM_CLOSED', async () => {
+    const name = helpers.uniqueName('closed');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      shm.close();
+      for (const call of Object.values(calls)) await assertRefused(() => call(shm, 0, 0, 0), 'ERR_SHM_CLOSED');
+      await assertRefused(() => waitAsync(shm, 0, 0, 0, { signal: new AbortController().signal }), 'ERR_SHM_CLOSED');
+      await assertRefused(() => notify(shm, 0), 'ERR_SHM_CLOSED');
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('options must be an object and options.signal an AbortSignal (ERR_INVALID_ARG_TYPE)', async () => {
+    const name = helpers.uniqueName('signal');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const before = threadIds();
+      const lookalike = { aborted: true, reason: undefined, addEventListener() {}, removeEventListener() {} };
+      const fakes = [{}, null, 'abort', new AbortController(), lookalike];
+      for (const signal of fakes) {
+        await assertRefused(() => waitAsync(shm, 0, 0, 0, { signal }), 'ERR_INVALID_ARG_TYPE');
+      }
+      for (const options of [null, 'signal', 1]) {
+        await assertRefused(() => waitAsync(shm, 0, 0, 0, options), 'ERR_INVALID_ARG_TYPE');
+      }
+      assert.deepEqual(newThreads(before), [], 'a refused waitAsync must not start a thread');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+});
+
+describe('buffer strategies and readonly attaches', () => {
+  for (const strategy of STRATEGIES) {
+    test(`${strategy}: wait, waitAsync and notify reach the same word as another attachment`, async () => {
+      const name = helpers.uniqueName(`local-${strategy}`);
+      const shm = SharedMemory.create(2 * pageSize, { name, strategy });
+      const peer = SharedMemory.attach(name);
+      try {
+        assert.equal(shm.strategy, strategy);
+        const offset = pageSize + 8;
+        shm.write(Int32Array.of(3), offset); // works for 'copy' too
+        assert.equal(wait(shm, offset, 0, DEADLINE_MS), 'not-equal');
+        assert.equal(wait(shm, offset, 3, 1), 'timed-out');
+        assert.equal(await waitAsync(shm, offset, 0, DEADLINE_MS), 'not-equal');
+        assert.equal(await waitAsync(shm, offset, 3, 5), 'timed-out');
+
+        const mine = waitAsync(shm, offset, 3, DEADLINE_MS);
+        assert.equal(await notifyUntilWoken(peer, offset), 1);
+        assert.equal(await mine, 'ok');
+        const theirs = waitAsync(peer, offset, 3, DEADLINE_MS);
+        assert.equal(await notifyUntilWoken(shm, offset), 1);
+        assert.equal(await theirs, 'ok');
+        assert.equal(notify(shm, offset), 0);
+
+        shm.close();
+        await assertRefused(() => wait(shm, offset, 3, 0), 'ERR_SHM_CLOSED');
+        await assertRefused(() => waitAsync(shm, offset, 3, 0), 'ERR_SHM_CLOSED');
+        await assertRefused(() => notify(shm, offset), 'ERR_SHM_CLOSED');
+        assert.equal(notify(peer, offset), 0);
+        peer.close();
+        SharedMemory.unlink(name);
+      } finally {
+        shm.close();
+        peer.close();
+        helpers.cleanup(name);
+      }
+    });
+  }
+
+  for (const readonly of [false, true]) {
+    for (const strategy of STRATEGIES) {
+      const what = `a child's ${readonly ? 'readonly ' : ''}attach (strategy ${strategy})`;
+      test(`${what} waits until the parent writes and notifies, and its notify wakes the parent`, async () => {
+        const name = helpers.uniqueName(`${readonly ? 'ro' : 'rw'}-${strategy}`);
+        const ctlName = helpers.uniqueName(`${readonly ? 'ro' : 'rw'}-${strategy}-ctl`);
+        const shm = SharedMemory.create(2 * pageSize, { name });
+        const ctlShm = SharedMemory.create(128, { name: ctlName });
+        // On the second page, which nobody has touched: the readonly child
+        // waits on the segment's own page, never a private copy.
+        const offset = pageSize + 8;
+        try {
+          const ctl = ctlShm.view(Int32Array);
+          const handle = startChild(
+            `
+            (async () => {
+              const shm = SharedMemory.attach(V.name, { strategy: V.strategy, readonly: V.readonly });
+              const ctlShm = SharedMemory.attach(V.ctl);
+              const ctl = ctlShm.view(Int32Array);
+              const cell = new Int32Array(1);
+              const load = () => (shm.read(cell, V.offset), cell[0]);
+              const results = [];
+              Atomics.store(ctl, READY, 1);                           // about to wait
+              while (load() === 0 && results[results.length - 1] !== 'timed-out') {
+                results.push(await waitAsync(shm, V.offset, 0, DEADLINE_MS));
+              }
+              const seen = load();
+              const woken = notifyUntilWoken(shm, V.offset + 4);      // the parent waits on the next word
+              waitFor(ctl, GO, 1);                                    // the parent wrote again
+              const later = load();                                   // still the segment's page
+              const info = { strategy: shm.strategy, readonly: shm.readonly, results, seen, woken, later };
+              shm.close();
+              ctlShm.close();
+              report(info);
+            })();
+            `,
+            { name, ctl: ctlName, strategy, readonly, offset },
+          );
+          await waitFor(ctl, READY, 1, handle, 'the child was about to wait');
+          assert.equal(await notifyUntilWoken(shm, offset, Infinity, handle), 1); // the word is unchanged: it waits again
+          Atomics.store(shm.view(Int32Array), offset / 4, 42);
+          notify(shm, offset);
+          assert.equal(await waitAsync(shm, offset + 4, 0, DEADLINE_MS), 'ok'); // only the child's notify ends this
+          Atomics.store(shm.view(Int32Array), offset / 4, 43);
+          Atomics.store(ctl, GO, 1);
+
+          const result = await handle.promise;
+          assertExitedCleanly(result);
+          const { out } = result;
+          assert.equal(out.strategy, strategy);
+          assert.equal(out.readonly, readonly);
+          assert.equal(out.results[0], 'ok');
+          for (const r of out.results) assert.ok(['ok', 'not-equal'].includes(r), `unexpected result ${r}`);
+          assert.equal(out.seen, 42);
+          assert.equal(out.woken, 1);
+          assert.equal(out.later, 43, 'waiting must not have given the child a private copy of the page');
+          shm.close();
+          shm.unlink();
+          ctlShm.close();
+          ctlShm.unlink();
+        } finally {
+          shm.close();
+          ctlShm.close();
+          helpers.cleanup(name);
+          helpers.cleanup(ctlName);
+        }
+      });
+    }
+  }
+});
+
+// Edge cases found while writing these tests (each failed before its fix).
+describe('edge cases', () => {
+  test('notify(…, 0) wakes nobody, as Atomics.notify', { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('count-0');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const pending = waitAsync(shm, 0, 0, DEADLINE_MS).catch((e) => e.code);
+      await untilAsleep(name, 0, 1);
+      assert.equal(notify(shm, 0, 0), 0);
+      assert.equal(await notifyUntilWoken(shm, 0), 1, 'the waiter was still there');
+      assert.equal(await pending, 'ok');
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test("waitAsync with timeout 0 (or 1) still compares first: 'not-equal' when the word differs", {
+  }, async () => {
+    const name = helpers.uniqueName('timeout-0');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      shm.view(Int32Array)[0] = 1;
+      assert.equal(wait(shm, 0, 0, 0), 'not-equal'); // the sync wait does
+      assert.deepEqual([await waitAsync(shm, 0, 0, 0), await waitAsync(shm, 0, 0, 1)], ['not-equal', 'not-equal']);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('a timeout too large for the clock (1e13 ms, Number.MAX_VALUE) waits, as Atomics.wait does', {
+  }, async () => {
+    const name = helpers.uniqueName('huge-timeout');
+    const shm = SharedMemory.create(64, { name });
+    let worker;
+    try {
+      // Async: still pending when waits started after them with 20 ms have timed out.
+      const pending = [waitAsync(shm, 0, 0, 1e13), waitAsync(shm, 0, 0, Number.MAX_VALUE)];
+      assert.equal(await waitAsync(shm, 4, 0, 20), 'timed-out');
+      const states = await Promise.all(pending.map(stateOf));
+      for (const state of states) if (state === 'pending') await notifyUntilWoken(shm, 0, 1);
+      assert.deepEqual(states, ['pending', 'pending']);
+      assert.deepEqual(await Promise.all(pending), ['ok', 'ok']);
+
+      // Sync, in a worker: only a notify may end it.
+      worker = new Worker(
+        `
+        const { workerData, parentPort } = require('node:worker_threads');
+        const { SharedMemory, wait } = require(workerData.entry);
+        const shm = SharedMemory.attach(workerData.name);
+        parentPort.postMessage(wait(shm, 8, 0, 1e13));
+        shm.close();
+        `,
+        { eval: true, workerData: { entry: ENTRY, name } },
+      );
+      let result;
+      worker.once('message', (r) => (result = r));
+      const end = Date.now() + DEADLINE_MS;
+      while (result === undefined && notify(shm, 8) === 0) {
+        if (Date.now() > end) assert.fail('the worker never slept');
+        await sleep(1);
+      }
+      await once(worker, 'exit');
+      assert.equal(result, 'ok');
+      shm.close();
+      shm.unlink();
+    } finally {
+      if (worker) await worker.terminate();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  test('worker.terminate() ends a worker blocked in a sync wait(), as it ends Atomics.wait', { skip: NO_PROBE }, async () => {
+    const name = helpers.uniqueName('terminate-sync');
+    const shm = SharedMemory.create(64, { name });
+    try {
+      const result = await child(
+        `
+        const { Worker } = require('node:worker_threads');
+        (async () => {
+          const worker = new Worker(
+            "const { workerData } = require('node:worker_threads');" +
+            "const { SharedMemory, wait } = require(workerData.entry);" +
+            "wait(SharedMemory.attach(workerData.name), 0, 0);",
+            { eval: true, workerData: { entry: require.resolve('@shmkit/shm'), name: V.name } },
+          );
+          await untilAsleep(V.name, 0);
+          const grace = new Promise((resolve) => setTimeout(resolve, 2000, 'hung')).then((x) => x);
+          const outcome = await Promise.race([worker.terminate().then(() => 'terminated'), grace]);
+          report({ outcome });
+          // process.exit() would hang as well, waiting for the worker.
+          if (outcome === 'hung') process.kill(process.pid, 'SIGKILL');
+          process.exit(0);
+        })();
+        `,
+        { name },
+      );
+      assert.equal(result.out && result.out.outcome, 'terminated', result.stderr);
+      assertExitedCleanly(result);
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+});
