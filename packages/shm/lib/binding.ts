@@ -48,6 +48,7 @@ interface RawBinding {
     allocate: (byteLength: number) => ArrayBuffer,
   ) => NativeMapping;
   unlink(name: string): void;
+  fence(): void;
   wait(mapping: NativeMapping, byteOffset: number, expected: number, timeoutMs: number): WaitResult;
   waitAsync(
     mapping: NativeMapping,
@@ -249,6 +250,9 @@ export const futex = {
     }
   },
 };
+
+/** A full memory barrier (std::atomic_thread_fence, seq_cst). */
+export const fence: () => void = raw.fence;
 
 export const pageSize: number = raw.pageSize;
 export const maxNameLength: number = raw.maxNameLength;

@@ -9,6 +9,8 @@
  * waits for readers; a slow reader skips to the newest frame and counts the
  * frames it dropped. Readers sleep on a futex word until the writer publishes.
  */
+import { readFileSync } from 'node:fs';
+import { fence } from './binding';
 import { invalidArgType, invalidArgValue, outOfRange, shmError } from './errors';
 import { SharedMemory, type SharedMemoryOptions } from './shared-memory';
 import { validateInteger } from './validate';
@@ -69,7 +71,7 @@ const FORMAT_NAMES = new Map<number, PixelFormat>(
 export interface FrameMeta {
   width?: number | undefined;
   height?: number | undefined;
-  /** Bytes per row; default width × bytes per pixel (or byteLength for raw). */
+  /** Bytes per row; default width × bytes per pixel (byteLength for raw and application formats). */
   stride?: number | undefined;
   /** A name from PIXEL_FORMATS, or a numeric code ≥ 256 of the application's. Default 'raw'. */
   pixelFormat?: PixelFormat | number | undefined;
@@ -133,6 +135,18 @@ export interface FramesOptions {
   includeLatest?: boolean | undefined;
 }
 
+/** Linux: a process that has exited but was not yet reaped still answers kill(pid, 0). */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
+}
+
 /** A slot's fields as read under its seqlock. */
 interface RawFrame {
   seqIndex: number;
@@ -194,6 +208,9 @@ export class FrameRing implements Disposable {
   private constructor(shm: SharedMemory, isWriter: boolean) {
     this.shm = shm;
     this.isWriter = isWriter;
+    if (shm.size < HEADER_BYTES) {
+      throw shmError('ERR_SHM_RING_FORMAT', `${shm} is too small to be a FrameRing`);
+    }
     const header = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
     if (header.getUint32(H_MAGIC, true) !== MAGIC) {
       throw shmError('ERR_SHM_RING_FORMAT', `${shm} is not a FrameRing (bad magic)`);
@@ -303,10 +320,10 @@ export class FrameRing implements Disposable {
     if (Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED) return false;
     try {
       process.kill(this.writerPid, 0);
-      return true;
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
+    return !isZombie(this.writerPid);
   }
 
   /** True once the writer closed the ring cleanly. */
@@ -322,6 +339,7 @@ export class FrameRing implements Disposable {
     const seqIndex = (index * SLOT_HEADER_BYTES) / 4 + S_SEQ / 4;
     const seq = Atomics.load(this.#slotWords, seqIndex);
     Atomics.store(this.#slotWords, seqIndex, (seq & 1) === 0 ? seq + 1 : seq + 2); // odd: being written
+    fence(); // no payload write may become visible before the odd sequence word
     this.#acquired = index;
     return { index, data: this.#payloads[index] as Uint8Array };
   }
@@ -360,9 +378,11 @@ export class FrameRing implements Disposable {
     if (bytes.byteLength > this.slotBytes) {
       throw outOfRange('bytes.byteLength', `<= slotBytes (${this.slotBytes})`, bytes.byteLength);
     }
+    const full = { byteLength: bytes.byteLength, ...meta };
+    this.#checkMeta(full); // before acquire(): a bad meta must not leave the slot taken
     const slot = this.acquire();
     slot.data.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    return this.publish(slot, { byteLength: bytes.byteLength, ...meta });
+    return this.publish(slot, full);
   }
 
   /**
@@ -382,28 +402,40 @@ export class FrameRing implements Disposable {
    * the ring or `signal` aborts; throws ERR_SHM_RING_WRITER_GONE if the
    * writer's process disappears without closing.
    */
-  async *frames(options: FramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+  frames(options: FramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+    // Checked and positioned now, not at the first next(): a frame published
+    // between frames() and the first next() is not skipped by includeLatest.
     this.#checkOpen();
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
     }
     if (options.includeLatest === false) this.#lastDelivered = Math.max(this.#lastDelivered, this.publishCount - 1);
-    while (!signal?.aborted) {
+    return this.#frames(signal);
+  }
+
+  async *#frames(signal: AbortSignal | undefined): AsyncGenerator<Frame, void, undefined> {
+    while (!signal?.aborted && !this.shm.closed) {
       const word = Atomics.load(this.#header, H_PUBLISH_WORD / 4);
+      // The writer's state is read before looking for a frame, so a frame
+      // published just before the writer closed (or died) is still delivered.
+      const closed = this.writerClosed;
+      const alive = !closed && this.writerAlive;
       const frame = this.#next();
       if (frame !== null) {
         yield frame;
         continue;
       }
-      if (this.writerClosed) return;
-      if (!this.writerAlive) {
+      if (closed) return;
+      if (!alive) {
         throw shmError('ERR_SHM_RING_WRITER_GONE', `the writer of ${this.name} (pid ${this.writerPid}) is gone`);
       }
       try {
         await waitAsync(this.shm, H_PUBLISH_WORD, word, LIVENESS_INTERVAL_MS, { signal });
       } catch (error) {
-        if ((error as { name?: string }).name === 'AbortError') return;
+        const e = error as { name?: string; code?: string };
+        if (e.name === 'AbortError' || (e.code === 'ERR_SHM_CLOSED' && this.shm.closed)) return;
         throw error;
       }
     }
@@ -471,6 +503,7 @@ export class FrameRing implements Disposable {
       stride: v.getUint32(base + S_STRIDE, true),
       byteLength: Number(v.getBigUint64(base + S_BYTE_LENGTH, true)),
     };
+    fence(); // the reads above complete before the sequence word is read again
     if (Atomics.load(this.#slotWords, seqIndex) !== s1 || raw.byteLength > this.slotBytes) return null;
     return raw;
   }
@@ -498,6 +531,7 @@ export class FrameRing implements Disposable {
       data: (this.#payloads[raw.index] as Uint8Array).subarray(0, raw.byteLength),
       dropped,
       valid(): boolean {
+        if (!shm.closed) fence(); // the caller's reads of data complete first
         const ok = !shm.closed && Atomics.load(words, raw.seqIndex) === raw.seq;
         if (!ok) onTorn();
         return ok;
@@ -526,6 +560,9 @@ export class FrameRing implements Disposable {
         pixelFormat = code;
       } else {
         pixelFormat = validateInteger('meta.pixelFormat', meta.pixelFormat, 0, 0xffffffff);
+        if (pixelFormat < 256 && !FORMAT_NAMES.has(pixelFormat)) {
+          throw invalidArgValue('meta.pixelFormat', pixelFormat, 'is a code reserved by shmkit (applications use 256 and up)');
+        }
       }
     }
     const u32 = (name: string, value: unknown, fallback: number) =>
@@ -535,7 +572,8 @@ export class FrameRing implements Disposable {
     const byteLength =
       meta.byteLength === undefined ? this.slotBytes : validateInteger('meta.byteLength', meta.byteLength, 0, this.slotBytes);
     const bpp = bytesPerPixel(pixelFormat);
-    const stride = u32('stride', meta.stride, bpp !== undefined ? width * bpp : 0);
+    const stride = u32('stride', meta.stride, bpp !== undefined ? width * bpp : Math.min(byteLength, 0xffffffff));
+    if (stride > 0xffffffff) throw outOfRange('meta.width', 'small enough for width × bytes per pixel to fit 32 bits', width);
     let timestamp: number;
     if (meta.timestamp === undefined) timestamp = performance.timeOrigin + performance.now();
     else if (typeof meta.timestamp !== 'number') throw invalidArgType('meta.timestamp', 'of type number', meta.timestamp);

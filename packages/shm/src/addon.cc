@@ -1,6 +1,8 @@
 // Registration only: the classes and functions live in their own files.
 #include <napi.h>
 
+#include <atomic>
+
 #include "addon.h"
 #include "errors.h"
 #include "futex.h"
@@ -26,6 +28,15 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   int err = UnlinkSegment(name);
   if (err != 0) ThrowErrno(env, err, "shm_unlink", name);
   return env.Undefined();
+}
+
+// fence(): a full memory barrier. JavaScript's Atomics order only the atomic
+// accesses themselves; a seqlock also needs plain payload accesses ordered
+// against its sequence word on weakly ordered CPUs (arm64). FrameRing calls
+// this after marking a slot odd (writer) and before re-reading it (reader).
+Napi::Value Fence(const Napi::CallbackInfo& info) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return info.Env().Undefined();
 }
 
 // setTestingFlags({ refuseExternal, failOverlay }): makes this environment act
@@ -55,6 +66,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Mapping", mapping);
   InitFutex(env, exports);
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
+  exports.Set("fence", Napi::Function::New<Fence>(env, "fence"));
   exports.Set("setTestingFlags",
               Napi::Function::New<SetTestingFlags>(env, "setTestingFlags"));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));
