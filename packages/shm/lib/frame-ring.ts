@@ -416,23 +416,31 @@ export class FrameRing implements Disposable {
   }
 
   async *#frames(signal: AbortSignal | undefined): AsyncGenerator<Frame, void, undefined> {
+    // Whether the writer's process exists is checked only when no frame came
+    // for a while (a wait timed out, or on entry): it costs a system call and
+    // a /proc read, which must stay off the path of a frame.
+    let checkLiveness = true;
     while (!signal?.aborted && !this.shm.closed) {
       const word = Atomics.load(this.#header, H_PUBLISH_WORD / 4);
       // The writer's state is read before looking for a frame, so a frame
-      // published just before the writer closed (or died) is still delivered.
+      // published just before the writer closed is still delivered.
       const closed = this.writerClosed;
-      const alive = !closed && this.writerAlive;
-      const frame = this.#next();
+      let frame = this.#next();
+      if (frame === null && closed) return;
+      if (frame === null && checkLiveness && !this.writerAlive) {
+        // A frame published before the writer died is visible by now.
+        frame = this.#next();
+        if (frame === null) {
+          throw shmError('ERR_SHM_RING_WRITER_GONE', `the writer of ${this.name} (pid ${this.writerPid}) is gone`);
+        }
+      }
       if (frame !== null) {
         yield frame;
         continue;
       }
-      if (closed) return;
-      if (!alive) {
-        throw shmError('ERR_SHM_RING_WRITER_GONE', `the writer of ${this.name} (pid ${this.writerPid}) is gone`);
-      }
       try {
-        await waitAsync(this.shm, H_PUBLISH_WORD, word, LIVENESS_INTERVAL_MS, { signal });
+        const result = await waitAsync(this.shm, H_PUBLISH_WORD, word, LIVENESS_INTERVAL_MS, { signal });
+        checkLiveness = result === 'timed-out';
       } catch (error) {
         const e = error as { name?: string; code?: string };
         if (e.name === 'AbortError' || (e.code === 'ERR_SHM_CLOSED' && this.shm.closed)) return;
