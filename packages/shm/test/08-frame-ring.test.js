@@ -44,8 +44,7 @@ const MAGIC = 0x474e5246;
 const CTL = { CREATED: 0, READERS: 1, STAGE: 2, PID: 3, READER0: 8, READER1: 9 };
 
 // futex(2) as /proc/<pid>/task/<tid>/syscall names it.
-const FUTEX_SYSCALL = { x64: 202, arm64: 98, ia32: 240, arm: 240 }[process.arch];
-const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
+const { FUTEX_SYSCALL, NO_PROBE, sleepersOn } = helpers;
 
 // ---------------------------------------------------------------------------
 // Frame content derived from the frame number, shared with the children (by
@@ -84,38 +83,6 @@ function stressMeta(k, slotBytes) {
     pixelFormat: k % 4 === 0 ? 'bgra8' : 256 + (k % 1000),
     timestamp: k * 1.5,
   };
-}
-
-/**
- * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
- * `byteOffset` of segment `name` (through any of the process's mappings of
- * it, such as a readonly attach's shadow). Uses only `fs` and FUTEX_SYSCALL.
- */
-function sleepersOn(pid, name, byteOffset) {
-  const addresses = new Set();
-  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
-    if (!m || m[4].replace(/ \(deleted\)$/, '') !== `/dev/shm/${name}`) continue;
-    const start = BigInt(`0x${m[1]}`);
-    const address = start + BigInt(byteOffset) - BigInt(`0x${m[3]}`);
-    if (address >= start && address < BigInt(`0x${m[2]}`)) addresses.add(address);
-  }
-  const tids = [];
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let fields;
-    try {
-      fields = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim().split(' ');
-    } catch (error) {
-      if (error.code === 'ENOENT' || error.code === 'ESRCH') continue; // the thread has ended
-      throw error;
-    }
-    if (Number(fields[0]) !== FUTEX_SYSCALL || fields.length < 3) continue;
-    const op = Number(BigInt(fields[2]));
-    const shared = (op & 128) === 0; // no FUTEX_PRIVATE_FLAG
-    const waiting = (op & 127) === 0 || (op & 127) === 9; // FUTEX_WAIT, FUTEX_WAIT_BITSET
-    if (shared && waiting && addresses.has(BigInt(fields[1]))) tids.push(tid);
-  }
-  return tids;
 }
 
 // ---------------------------------------------------------------------------

@@ -86,4 +86,56 @@ function runNode(source, options) {
   return run(process.execPath, ['-e', source], options);
 }
 
-module.exports = { RUN_PREFIX, PACKAGE, uniqueName, remember, exists, cleanup, checkNoLeaks, run, runNode };
+
+// The futex(2) syscall number, to find threads asleep in a futex through
+// /proc/<pid>/task/*/syscall (tests skip where it is unknown).
+const FUTEX_SYSCALL = { x64: 202, arm64: 98, ia32: 240, arm: 240 }[process.arch];
+const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
+
+/**
+ * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
+ * `byteOffset` of segment `name` (through any of the process's mappings of
+ * it, such as a readonly attach's shadow). Uses only `fs` and FUTEX_SYSCALL,
+ * so child scripts get it by toString() after defining FUTEX_SYSCALL.
+ */
+function sleepersOn(pid, name, byteOffset) {
+  const addresses = new Set();
+  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
+    if (!m || m[4].replace(/ \(deleted\)$/, '') !== `/dev/shm/${name}`) continue;
+    const start = BigInt(`0x${m[1]}`);
+    const address = start + BigInt(byteOffset) - BigInt(`0x${m[3]}`);
+    if (address >= start && address < BigInt(`0x${m[2]}`)) addresses.add(address);
+  }
+  const tids = [];
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let fields;
+    try {
+      fields = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim().split(' ');
+    } catch (error) {
+      if (error.code === 'ENOENT' || error.code === 'ESRCH') continue; // the thread has ended
+      throw error;
+    }
+    if (Number(fields[0]) !== FUTEX_SYSCALL || fields.length < 3) continue;
+    const op = Number(BigInt(fields[2]));
+    const shared = (op & 128) === 0; // no FUTEX_PRIVATE_FLAG
+    const waiting = (op & 127) === 0 || (op & 127) === 9; // FUTEX_WAIT, FUTEX_WAIT_BITSET
+    if (shared && waiting && addresses.has(BigInt(fields[1]))) tids.push(tid);
+  }
+  return tids;
+}
+
+module.exports = {
+  RUN_PREFIX,
+  PACKAGE,
+  FUTEX_SYSCALL,
+  NO_PROBE,
+  uniqueName,
+  remember,
+  exists,
+  cleanup,
+  checkNoLeaks,
+  run,
+  runNode,
+  sleepersOn,
+};
