@@ -22,7 +22,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_WAIT_FAILED'
   | 'ERR_SHM_RING_STATE'
   | 'ERR_SHM_RING_FORMAT'
-  | 'ERR_SHM_RING_WRITER_GONE';
+  | 'ERR_SHM_RING_WRITER_GONE'
+  | 'ERR_SHM_LIST_FORMAT';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

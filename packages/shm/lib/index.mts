@@ -11,5 +11,6 @@ export {
   notify,
   FrameRing,
   PIXEL_FORMATS,
+  ShareableList,
 } from './index.js';
 export type * from './index.js';

@@ -9,6 +9,8 @@ export { maxNameLength, pageSize, platformSupported } from './binding';
 export { wait, waitAsync, notify } from './wait';
 export type { WaitResult, WaitAsyncOptions } from './wait';
 export { FrameRing, PIXEL_FORMATS } from './frame-ring';
+export { ShareableList } from './shareable-list';
+export type { ShareableListOptions, ShareableValue } from './shareable-list';
 export type {
   Frame,
   FrameMeta,
