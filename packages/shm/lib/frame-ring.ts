@@ -117,6 +117,8 @@ export interface FrameRingCreateOptions {
   populate?: boolean | undefined;
   mode?: number | undefined;
   strategy?: SharedMemoryOptions['strategy'];
+  /** Unlink the ring if the writer's process dies without unlinking it (crash cleanup). Default true. */
+  track?: boolean | undefined;
 }
 
 export interface FrameRingAttachOptions {
@@ -260,6 +262,7 @@ export class FrameRing implements Disposable {
       populate: options.populate ?? true,
       mode: options.mode,
       strategy: options.strategy,
+      track: options.track,
     });
     try {
       const h = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);

@@ -10,6 +10,7 @@ import {
   type ResolvedStrategy,
 } from './binding';
 import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
+import * as tracker from './tracker';
 import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
 
 export type { SharedMemoryOptions, StrategyOption } from './validate';
@@ -146,9 +147,11 @@ export class SharedMemory implements Disposable {
     this.#name = name;
     this.#mapping = mapping;
     this.#size = mapping.size;
-    this.#track = o.track;
+    // Only a creator is ever tracked: attaching never registers (CPython's worst bug).
+    this.#track = o.track && o.create;
     this.#readonly = o.readonly;
     mappings.set(this, mapping);
+    if (this.#track) tracker.register(name);
 
     if (mapping.strategy === 'overlay') {
       const buffer = mapping.buffer as ArrayBuffer;
@@ -186,7 +189,7 @@ export class SharedMemory implements Disposable {
    * it does not exist.
    */
   static unlink(name: string): void {
-    unlinkSegment(validateName(name, 'name'));
+    unlinkTracked(validateName(name, 'name'));
   }
 
   /** The name, without a leading slash (Python's `.name`). Still answers after close. */
@@ -290,7 +293,7 @@ export class SharedMemory implements Disposable {
    * processes; a second call is ENOENT, as in Python. Mappings stay valid.
    */
   unlink(): void {
-    unlinkSegment(this.#name);
+    unlinkTracked(this.#name);
   }
 
   [Symbol.dispose](): void {
@@ -334,6 +337,18 @@ export class SharedMemory implements Disposable {
     }
     return value;
   }
+}
+
+/** Unlinks, then stops tracking the name if this process tracks it (close() never does). */
+function unlinkTracked(name: string): void {
+  try {
+    unlinkSegment(name);
+  } catch (error) {
+    // Gone already (another process unlinked it): nothing left to clean up.
+    if ((error as ShmSystemError).code === 'ENOENT') tracker.unregister(name);
+    throw error;
+  }
+  tracker.unregister(name);
 }
 
 function asBytes(view: ArrayBufferView): Uint8Array {

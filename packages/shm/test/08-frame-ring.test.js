@@ -948,7 +948,8 @@ describe('across processes', () => {
       const writer = startChild(
         `
         const ctl = SharedMemory.attach(V.ctlName).view(Int32Array);
-        const ring = FrameRing.create({ slots: 4, slotBytes: V.slotBytes, name: V.name });
+        // track: false: the ring must outlive its SIGKILLed writer for the late reader.
+        const ring = FrameRing.create({ slots: 4, slotBytes: V.slotBytes, name: V.name, track: false });
         for (let k = 0; k < 3; k++) {
           const slot = ring.acquire();
           fillFrame(words(slot.data, V.slotBytes / 4), k, V.slotBytes / 4);

@@ -1,0 +1,482 @@
+'use strict';
+// Crash cleanup (`track`): a creator's tracker process unlinks the segments it
+// left registered when the creator ends without unlinking them, SIGKILL
+// included, with one warning naming them. Attaching never registers. Real child
+// processes; the tracker inherits the child's stderr, so the child's stderr
+// pipe (read here) carries the tracker's warning, and the pipe closes only
+// when the tracker has exited too. Waits poll with generous deadlines; nothing
+// asserts timing.
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { setTimeout: sleep } = require('node:timers/promises');
+const helpers = require('./helpers');
+const { SharedMemory } = require('@shmkit/shm');
+const tracker = require('../dist/tracker.js');
+
+helpers.checkNoLeaks();
+
+const DEADLINE_MS = 15_000;
+const TRACKER_MAIN = path.join(helpers.PACKAGE, 'dist', 'tracker-main.js');
+const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
+const LEAKED = 'SHMKIT_TRACKER_LEAKED';
+const BAD_LINE = 'SHMKIT_TRACKER_BAD_LINE';
+
+/** Every tracker pid seen by this file; all must be gone at the end. */
+const trackerPids = new Set();
+
+const PRELUDE = `
+'use strict';
+const { SharedMemory } = require('@shmkit/shm');
+const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'tracker.js'))});
+const V = JSON.parse(process.env.SHMKIT_TEST_VARS);
+function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
+`;
+
+/** True while `pid` runs (a zombie or a missing /proc entry counts as gone). */
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** True once `pid` has installed handlers for every signal in `signals`. */
+function catches(pid, signals) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mask = BigInt('0x' + /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)[1]);
+  return signals.every((signal) => (mask >> BigInt(require('node:os').constants.signals[signal] - 1)) & 1n);
+}
+
+/** The process group of `pid`, from /proc. */
+function processGroup(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+async function pollUntil(predicate, what) {
+  const end = Date.now() + DEADLINE_MS;
+  while (!predicate()) {
+    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Starts a child script. `closed` resolves with { code, signal, stdout, stderr }
+ * once the child has exited and every holder of its stdout/stderr (its tracker)
+ * has closed them. `line()` resolves with the next JSON line of stdout.
+ */
+function startChild(body, vars = {}, { detached = false } = {}) {
+  const child = spawn(process.execPath, ['-e', PRELUDE + body], {
+    cwd: helpers.PACKAGE,
+    env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+  });
+  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    handle.stdout += d;
+    let newline;
+    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
+      const text = handle.stdout.slice(0, newline);
+      handle.stdout = handle.stdout.slice(newline + 1);
+      if (text.trim()) handle.lines.push(JSON.parse(text));
+    }
+    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
+  });
+  child.stderr.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  handle.closed = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr: handle.stderr, rest: handle.lines });
+    });
+  });
+  handle.line = () =>
+    new Promise((resolve, reject) => {
+      if (handle.lines.length) return resolve(handle.lines.shift());
+      handle.waiters.push(resolve);
+      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
+    });
+  return handle;
+}
+
+function count(text, needle) {
+  return text.split(needle).length - 1;
+}
+
+/** The tracker's warning (exactly one) names exactly `names`. */
+function assertLeakWarning(stderr, names) {
+  assert.equal(count(stderr, LEAKED), 1, `one leak warning expected\n${stderr}`);
+  const warning = stderr.split('\n').find((l) => l.includes(LEAKED));
+  for (const name of names) assert.ok(warning.includes(JSON.stringify(name)), `warning names ${name}\n${stderr}`);
+}
+
+function assertExitedCleanly(result) {
+  assert.equal(result.signal, null, `child was killed by ${result.signal}\n${result.stderr}`);
+  assert.equal(result.code, 0, `child exited with ${result.code}\n${result.stderr}`);
+}
+
+const CREATE_AND_WAIT = `
+const shm = SharedMemory.create(64, { name: V.name });
+shm.buf[0] = 42;
+report({ tracker: tracker.trackerPid(), pgid: process.pid });
+setInterval(() => {}, 1000);
+`;
+
+test('SIGKILL of a creator: its tracked segment is unlinked, with one warning naming it', async () => {
+  const name = helpers.uniqueName('sigkill');
+  const handle = startChild(CREATE_AND_WAIT, { name });
+  const { tracker: pid } = await handle.line();
+  assert.equal(typeof pid, 'number');
+  trackerPids.add(pid);
+  assert.ok(helpers.exists(name));
+  assert.ok(alive(pid));
+  // The tracker runs in its own process group, apart from its creator's.
+  assert.equal(processGroup(pid), pid);
+  assert.notEqual(processGroup(pid), processGroup(handle.child.pid));
+  handle.child.kill('SIGKILL');
+  await pollUntil(() => !helpers.exists(name), 'the tracker to unlink the segment');
+  const result = await handle.closed;
+  assert.equal(result.signal, 'SIGKILL');
+  assertLeakWarning(result.stderr, [name]);
+  await pollUntil(() => !alive(pid), 'the tracker to exit');
+});
+
+test('a creator that exits normally without unlinking: cleaned up, one warning naming every segment', async () => {
+  const a = helpers.uniqueName('exit-a');
+  const b = helpers.uniqueName('exit-b');
+  const handle = startChild(
+    `
+    const a = SharedMemory.create(8, { name: V.a });
+    const b = new SharedMemory({ name: V.b, create: true, size: 8 }); // track defaults to true
+    b.close(); // close() does not unregister
+    report({ tracker: tracker.trackerPid(), track: [a.track, b.track] });
+    `,
+    { a, b },
+  );
+  const out = await handle.line();
+  trackerPids.add(out.tracker);
+  assert.deepEqual(out.track, [true, true]);
+  const result = await handle.closed;
+  assertExitedCleanly(result);
+  assert.ok(!helpers.exists(a) && !helpers.exists(b), 'both segments unlinked');
+  assertLeakWarning(result.stderr, [a, b]);
+  await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
+});
+
+test('attachers never register: their exit (normal or SIGKILL) leaves the segment intact', async () => {
+  const name = helpers.uniqueName('attach');
+  const shm = SharedMemory.create(64, { name }); // tracked by this test process
+  try {
+    shm.buf[0] = 7;
+    trackerPids.add(tracker.trackerPid());
+    const ATTACH = `
+    const a = SharedMemory.attach(V.name);
+    const b = new SharedMemory({ name: V.name, track: true }); // asking does not make an attacher track
+    report({ tracker: tracker.trackerPid() ?? null, seen: a.buf[0], track: [a.track, b.track] });
+    `;
+    const normal = startChild(ATTACH, { name });
+    assert.deepEqual(await normal.line(), { tracker: null, seen: 7, track: [false, false] });
+    const normalResult = await normal.closed;
+    assertExitedCleanly(normalResult);
+    assert.equal(count(normalResult.stderr, LEAKED), 0);
+    assert.ok(helpers.exists(name), 'a normal exit of an attacher leaves the segment');
+
+    const killed = startChild(ATTACH + 'setInterval(() => {}, 1000);', { name });
+    assert.deepEqual(await killed.line(), { tracker: null, seen: 7, track: [false, false] });
+    killed.child.kill('SIGKILL');
+    const killedResult = await killed.closed;
+    assert.equal(killedResult.signal, 'SIGKILL');
+    assert.equal(count(killedResult.stderr, LEAKED), 0);
+    assert.ok(helpers.exists(name), 'a SIGKILLed attacher leaves the segment');
+    assert.equal(shm.buf[0], 7);
+  } finally {
+    shm.close();
+    shm.unlink();
+  }
+  assert.equal(tracker.isTracked(name), false, 'unlink() unregistered it');
+});
+
+test('track: false leaves the segment after the creator exits, and starts no tracker', async () => {
+  const name = helpers.uniqueName('untracked');
+  try {
+    const handle = startChild(
+      `
+      const shm = SharedMemory.create(8, { name: V.name, track: false });
+      report({ tracker: tracker.trackerPid() ?? null, track: shm.track });
+      `,
+      { name },
+    );
+    assert.deepEqual(await handle.line(), { tracker: null, track: false });
+    const result = await handle.closed;
+    assertExitedCleanly(result);
+    assert.equal(count(result.stderr, LEAKED), 0);
+    assert.ok(helpers.exists(name), 'an untracked segment outlives its creator');
+  } finally {
+    helpers.cleanup(name);
+  }
+});
+
+test('unlink() and SharedMemory.unlink(name) unregister: no warning at exit', async () => {
+  const a = helpers.uniqueName('unl-a');
+  const b = helpers.uniqueName('unl-b');
+  const c = helpers.uniqueName('unl-c');
+  const handle = startChild(
+    `
+    const a = SharedMemory.create(8, { name: V.a });
+    const b = SharedMemory.create(8, { name: V.b });
+    const c = SharedMemory.create(8, { name: V.c });
+    const pid = tracker.trackerPid();
+    a.unlink();
+    a.close();
+    b.close();
+    SharedMemory.unlink(V.b);
+    c.close();
+    c.unlink();
+    let second = null;
+    try { c.unlink(); } catch (e) { second = e.code; }
+    report({ tracker: pid, second, tracked: [V.a, V.b, V.c].map(tracker.isTracked) });
+    `,
+    { a, b, c },
+  );
+  const out = await handle.line();
+  trackerPids.add(out.tracker);
+  assert.equal(out.second, 'ENOENT');
+  assert.deepEqual(out.tracked, [false, false, false]);
+  const result = await handle.closed;
+  assertExitedCleanly(result);
+  assert.equal(count(result.stderr, 'SHMKIT_TRACKER'), 0, result.stderr);
+  for (const name of [a, b, c]) assert.ok(!helpers.exists(name));
+  await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
+});
+
+test('a tracker that dies is replaced at the next tracked create, which re-registers every tracked name', async () => {
+  const a = helpers.uniqueName('respawn-a');
+  const b = helpers.uniqueName('respawn-b');
+  const handle = startChild(
+    `
+    SharedMemory.create(8, { name: V.a });
+    const first = tracker.trackerPid();
+    process.kill(first, 'SIGKILL'); // what crash cleanup cannot survive
+    const end = Date.now() + 15000;
+    const timer = setInterval(() => {
+      if (tracker.trackerPid() !== undefined && Date.now() < end) return; // until its exit is seen
+      clearInterval(timer);
+      SharedMemory.create(8, { name: V.b });
+      report({ first, second: tracker.trackerPid() ?? null });
+      setInterval(() => {}, 1000);
+    }, 5);
+    `,
+    { a, b },
+  );
+  const out = await handle.line();
+  trackerPids.add(out.first);
+  assert.equal(typeof out.second, 'number', 'a new tracker');
+  trackerPids.add(out.second);
+  assert.notEqual(out.second, out.first);
+  assert.ok(helpers.exists(a), 'the first tracker was killed before it could clean up');
+  handle.child.kill('SIGKILL');
+  const result = await handle.closed;
+  assert.equal(result.signal, 'SIGKILL');
+  assert.ok(!helpers.exists(a) && !helpers.exists(b), 'the new tracker unlinked both');
+  assertLeakWarning(result.stderr, [a, b]);
+  await pollUntil(() => !alive(out.second), 'the tracker to exit');
+});
+
+test('a segment unlinked by another process is not reported as leaked', async () => {
+  const name = helpers.uniqueName('other-unlink');
+  const handle = startChild(
+    `
+    SharedMemory.create(8, { name: V.name });
+    report({ tracker: tracker.trackerPid() });
+    setInterval(() => {}, 1000);
+    `,
+    { name },
+  );
+  const out = await handle.line();
+  trackerPids.add(out.tracker);
+  SharedMemory.unlink(name); // this process never tracked it: just unlinks
+  handle.child.kill('SIGKILL');
+  const result = await handle.closed;
+  assert.equal(count(result.stderr, 'SHMKIT_TRACKER'), 0, result.stderr);
+  await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
+});
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  test(`${signal} to the creator's process group: the tracker survives and cleans up`, async () => {
+    const name = helpers.uniqueName(`group-${signal.toLowerCase()}`);
+    // The child leads its own process group, like a shell job.
+    const handle = startChild(CREATE_AND_WAIT, { name }, { detached: true });
+    const out = await handle.line();
+    trackerPids.add(out.tracker);
+    // Signals sent straight to the tracker are ignored too (once it has started).
+    await pollUntil(() => catches(out.tracker, ['SIGINT', 'SIGTERM', 'SIGHUP']), 'the tracker to start');
+    for (const direct of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.kill(out.tracker, direct);
+    process.kill(-handle.child.pid, signal);
+    const result = await handle.closed;
+    assert.equal(result.signal, signal);
+    assert.ok(!helpers.exists(name), 'the tracker unlinked the segment');
+    assertLeakWarning(result.stderr, [name]);
+    await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
+  });
+}
+
+/** Runs dist/tracker-main.js directly; `feed(stdin)` writes to it. Resolves with its stderr. */
+function runTracker(feed) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [TRACKER_MAIN, 'a test'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    trackerPids.add(proc.pid);
+    let stderr = '';
+    proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+    proc.stdin.on('error', () => {});
+    Promise.resolve(feed(proc.stdin)).then(
+      () => proc.stdin.end(),
+      (error) => {
+        proc.kill('SIGKILL');
+        reject(error);
+      },
+    );
+  });
+}
+
+function write(stream, data) {
+  return new Promise((resolve) => stream.write(data, () => resolve()));
+}
+
+test('the tracker protocol rejects garbage, one diagnostic per line, and keeps working', async () => {
+  const name = helpers.uniqueName('protocol');
+  const gone = helpers.uniqueName('protocol-unreg');
+  const shm = SharedMemory.create(8, { name, track: false });
+  const other = SharedMemory.create(8, { name: gone, track: false });
+  shm.close();
+  other.close();
+  try {
+    const bad = [
+      'hello\n', // malformed
+      '\n', // empty
+      'FROB x\n', // unknown command
+      'register x\n', // commands are case-sensitive
+      'REGISTER \n', // empty name
+      'REGISTER a/b\n', // invalid name
+      'REGISTER caf\u00e9\n', // not ASCII
+      `REGISTER ${'x'.repeat(2000)}\n`, // oversized, with a newline
+    ];
+    const result = await runTracker(async (stdin) => {
+      for (const line of bad) await write(stdin, line);
+      // A huge line, in pieces, without a newline until much later.
+      for (let i = 0; i < 50; i++) await write(stdin, 'y'.repeat(4096));
+      await write(stdin, '\n');
+      await write(stdin, `UNREGISTER never-registered\n`);
+      // Valid lines still work, even split across writes.
+      await write(stdin, `REGISTER ${gone}\nREGI`);
+      await write(stdin, `STER ${name}\n`);
+      await write(stdin, `UNREGISTER ${gone}\n`);
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(count(result.stderr, BAD_LINE), bad.length + 1, result.stderr);
+    assert.ok(!helpers.exists(name), 'the registered segment was unlinked at EOF');
+    assert.ok(helpers.exists(gone), 'the unregistered segment was left alone');
+    assertLeakWarning(result.stderr, [name]);
+    assert.ok(!result.stderr.includes(JSON.stringify(gone)));
+  } finally {
+    helpers.cleanup(name);
+    helpers.cleanup(gone);
+  }
+});
+
+test('the tracker rejects an unterminated oversized line at EOF and exits', async () => {
+  const result = await runTracker(async (stdin) => {
+    await write(stdin, 'z'.repeat(100_000));
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(count(result.stderr, BAD_LINE), 1, result.stderr);
+  assert.equal(count(result.stderr, LEAKED), 0);
+});
+
+test('the tracker exits quietly at EOF when nothing is registered', async () => {
+  const result = await runTracker(() => {});
+  assert.deepEqual(result, { code: 0, signal: null, stderr: '' });
+});
+
+test('if the tracker cannot start, creating still works and one SHMKIT_TRACKER_UNAVAILABLE warning says so', async () => {
+  const a = helpers.uniqueName('unavail-a');
+  const b = helpers.uniqueName('unavail-b');
+  const handle = startChild(
+    `
+    const codes = [];
+    process.on('warning', (w) => codes.push(w.code));
+    process.execPath = '/nonexistent/shmkit-node';
+    const a = SharedMemory.create(8, { name: V.a });
+    const b = SharedMemory.create(8, { name: V.b });
+    const made = [a.track, b.track, a.size];
+    a.unlink(); b.unlink();
+    setImmediate(() => report({ codes, made, tracker: tracker.trackerPid() ?? null }));
+    `,
+    { a, b },
+  );
+  const out = await handle.line();
+  assertExitedCleanly(await handle.closed);
+  assert.deepEqual(out, { codes: ['SHMKIT_TRACKER_UNAVAILABLE'], made: [true, true, 8], tracker: null });
+});
+
+test('a worker thread has its own tracker: what it created and left is unlinked when the worker ends', async () => {
+  const { Worker } = require('node:worker_threads');
+  const name = helpers.uniqueName('worker');
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { SharedMemory } = require(workerData.pkg);
+    const tracker = require(workerData.trackerModule);
+    SharedMemory.create(8, { name: workerData.name });
+    parentPort.postMessage(tracker.trackerPid());
+    `,
+    {
+      eval: true,
+      // The tracker inherits this process's stderr: its warning shows in the test output.
+      workerData: { name, pkg: helpers.PACKAGE, trackerModule: path.join(helpers.PACKAGE, 'dist', 'tracker.js') },
+    },
+  );
+  const [pid] = await Promise.all([
+    new Promise((resolve) => worker.once('message', resolve)),
+    new Promise((resolve) => worker.once('exit', resolve)),
+  ]);
+  assert.equal(typeof pid, 'number');
+  trackerPids.add(pid);
+  assert.notEqual(pid, tracker.trackerPid(), "not the main thread's tracker");
+  await pollUntil(() => !helpers.exists(name), "the worker's tracker to unlink the segment");
+  await pollUntil(() => !alive(pid), "the worker's tracker to exit");
+});
+
+test("the test process's own tracker ends once its registry stays empty", async () => {
+  const name = helpers.uniqueName('idle');
+  const shm = SharedMemory.create(8, { name });
+  const pid = tracker.trackerPid();
+  assert.equal(typeof pid, 'number');
+  trackerPids.add(pid);
+  shm.close();
+  shm.unlink();
+  // The pipe is ended after a short linger; the tracker then exits.
+  await pollUntil(() => !alive(pid), 'the idle tracker to exit');
+  assert.equal(tracker.trackerPid(), undefined);
+});
+
+test('no tracker process remains', async () => {
+  assert.ok(trackerPids.size >= 8);
+  await pollUntil(() => [...trackerPids].every((pid) => !alive(pid)), 'every tracker to exit');
+});
+
+after(() => {
+  for (const pid of trackerPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
