@@ -7,8 +7,7 @@
 // installed, and is skipped otherwise.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const helpers = require('./helpers');
@@ -21,31 +20,9 @@ const PSM_NAME = /^psm_[0-9a-f]{8}$/;
 const SIZE = 3 * pageSize + 5; // several pages, not a multiple of the page size
 const TIMEOUT_MS = 30_000;
 
-function versionOf(command) {
-  const r = spawnSync(command, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
 
-/** A CPython >= 3.13 from pyenv, if one is installed. */
-function findPython313() {
-  const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
-  let versions = [];
-  try {
-    versions = fs.readdirSync(path.join(root, 'versions'));
-  } catch {
-    return null;
-  }
-  const candidates = versions
-    .map((v) => ({ v, m: /^3\.(\d+)\.(\d+)$/.exec(v) }))
-    .filter(({ m }) => m && Number(m[1]) >= 13)
-    .sort((a, b) => Number(b.m[1]) - Number(a.m[1]) || Number(b.m[2]) - Number(a.m[2]));
-  for (const { v } of candidates) {
-    const exe = path.join(root, 'versions', v, 'bin', 'python3');
-    if (fs.existsSync(exe) && versionOf(exe)) return exe;
-  }
-  return null;
-}
 
+const { versionOf, findPython313 } = require('./helpers');
 const python3Version = versionOf('python3');
 const python313 = findPython313();
 const INTERPRETERS = [

@@ -4,9 +4,6 @@
 // lists seen from real Python processes both ways (test/fixtures/shareable_list_peer.py).
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const helpers = require('./helpers');
 const { ShareableList, SharedMemory } = require('@shmkit/shm');
@@ -303,26 +300,9 @@ test('attaching to a segment that is not a ShareableList is ERR_SHM_LIST_FORMAT 
 
 // ---------------------------------------------------------------- interop
 
-function versionOf(command) {
-  const r = spawnSync(command, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
 
-function findPython313() {
-  const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
-  let versions = [];
-  try {
-    versions = fs.readdirSync(path.join(root, 'versions'));
-  } catch {
-    return null;
-  }
-  for (const v of versions.filter((x) => /^3\.(1[3-9]|[2-9]\d)\.\d+$/.test(x)).sort().reverse()) {
-    const exe = path.join(root, 'versions', v, 'bin', 'python3');
-    if (fs.existsSync(exe) && versionOf(exe)) return exe;
-  }
-  return null;
-}
 
+const { versionOf, findPython313 } = require('./helpers');
 const python3Version = versionOf('python3');
 const python313 = findPython313();
 const INTERPRETERS = [

@@ -8,7 +8,8 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { after } = require('node:test');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const os = require('node:os');
 
 // node --test runs every test file as a child of one runner process, so the
 // parent pid identifies this run among others on the machine.
@@ -125,6 +126,32 @@ function sleepersOn(pid, name, byteOffset) {
   return tids;
 }
 
+/** "3.11" for a Python interpreter command, or null when it cannot run. */
+function versionOf(command) {
+  const r = spawnSync(command, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** A CPython >= 3.13 from pyenv, if one is installed. */
+function findPython313() {
+  const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
+  let versions = [];
+  try {
+    versions = fs.readdirSync(path.join(root, 'versions'));
+  } catch {
+    return null;
+  }
+  const candidates = versions
+    .map((v) => ({ v, m: /^3\.(\d+)\.(\d+)$/.exec(v) }))
+    .filter(({ m }) => m && Number(m[1]) >= 13)
+    .sort((a, b) => Number(b.m[1]) - Number(a.m[1]) || Number(b.m[2]) - Number(a.m[2]));
+  for (const { v } of candidates) {
+    const exe = path.join(root, 'versions', v, 'bin', 'python3');
+    if (fs.existsSync(exe) && versionOf(exe)) return exe;
+  }
+  return null;
+}
+
 module.exports = {
   RUN_PREFIX,
   PACKAGE,
@@ -138,4 +165,6 @@ module.exports = {
   run,
   runNode,
   sleepersOn,
+  versionOf,
+  findPython313,
 };
