@@ -12,20 +12,69 @@
  * MAX_LINE bytes get one diagnostic each on stderr (code
  * SHMKIT_TRACKER_BAD_LINE) and are otherwise ignored.
  *
+ * While it runs it publishes its registry in a state file (tracker-state.ts),
+ * which `shmkit ls` and `shmkit gc` read; the creator's pid comes from the
+ * SHMKIT_TRACKER_CREATOR_PID environment variable (else the parent's pid).
+ *
  * It runs in its own process group (spawned detached) and ignores SIGINT,
  * SIGTERM and SIGHUP, so what kills the creator's terminal group leaves it to
  * clean up. A SIGKILL of the tracker itself cannot be survived.
  *
  * @internal
  */
-import { writeSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { unlinkSegment } from './binding';
+import { stateDir, stateFile } from './tracker-state';
 import { validateName } from './validate';
 
 const MAX_LINE = 1024;
 const NEWLINE = 0x0a;
 const creator = process.argv[2] ?? 'the creating process';
 const registry = new Set<string>();
+/** The creating process (tracker.ts passes it; the spawner is the parent otherwise). */
+const creatorPid = Number(process.env.SHMKIT_TRACKER_CREATOR_PID) || process.ppid;
+
+// The registry is published for `shmkit ls` / `shmkit gc` (see tracker-state.ts):
+// rewritten at most every STATE_MS while it changes, removed at exit. Best
+// effort and silent: a failure here never gets in the way of cleaning up.
+const STATE_MS = 100;
+let stateTimer: NodeJS.Timeout | undefined;
+let statePath: string | undefined;
+let stateBroken = false;
+
+function writeState(): void {
+  stateTimer = undefined;
+  if (stateBroken) return;
+  try {
+    if (statePath === undefined) {
+      const dir = stateDir();
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      statePath = stateFile(process.pid, dir);
+    }
+    const temp = `${statePath}.tmp`;
+    const state = { creatorPid, trackerPid: process.pid, names: [...registry], updated: Date.now() };
+    writeFileSync(temp, JSON.stringify(state) + '\n', { mode: 0o600 });
+    renameSync(temp, statePath);
+  } catch {
+    stateBroken = true; // no tmpdir, read-only, …: stop trying
+  }
+}
+
+function registryChanged(): void {
+  if (stateTimer === undefined && !stateBroken) stateTimer = setTimeout(writeState, STATE_MS);
+}
+
+function removeState(): void {
+  if (stateTimer !== undefined) clearTimeout(stateTimer);
+  if (statePath === undefined) return;
+  for (const file of [statePath, `${statePath}.tmp`]) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // never written, or gone
+    }
+  }
+}
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
@@ -60,8 +109,10 @@ function handleLine(bytes: Buffer): void {
   } catch {
     return reject('an invalid segment name', bytes);
   }
+  const size = registry.size;
   if (command === 'REGISTER') registry.add(name);
   else registry.delete(name);
+  if (registry.size !== size) registryChanged();
 }
 
 /** How long the tracker lets lines collect in its pipe between two reads. */
@@ -136,5 +187,6 @@ function finish(): void {
   if (failed.length > 0) {
     say('SHMKIT_TRACKER_UNLINK_FAILED', `could not unlink leaked shared memory segments: ${failed.join(', ')}`);
   }
+  removeState();
   process.exit(0);
 }

@@ -65,7 +65,11 @@ function start(): boolean {
     warnUnavailable(`${TRACKER_MAIN} is missing`);
     return false;
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ELECTRON_RUN_AS_NODE: '1',
+    SHMKIT_TRACKER_CREATOR_PID: String(process.pid), // published for `shmkit ls`
+  };
   delete env.NODE_OPTIONS; // no --inspect, --require hooks or loaders in the tracker
   delete env.NODE_TEST_CONTEXT;
   let proc: ChildProcess;

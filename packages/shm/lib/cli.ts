@@ -1,0 +1,333 @@
+#!/usr/bin/env node
+/**
+ * `shmkit`: list, remove and garbage-collect shared memory segments.
+ *
+ *   shmkit ls [--json]                 segments in /dev/shm (Linux), with owners
+ *   shmkit rm NAME... [--json]         unlink the named segments
+ *   shmkit gc [--dry-run] [--json] [NAME...]
+ *                                      unlink tracked segments left by a dead
+ *                                      creator whose tracker is gone too
+ *
+ * Owners come from the state files trackers publish (tracker-state.ts).
+ * Exit codes: 0 ok, 1 an operation failed, 2 usage error or unsupported platform.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unlinkSegment } from './binding';
+import { pidAlive, readStates, type TrackerState } from './tracker-state';
+import { validateName } from './validate';
+
+const SHM_DIR = '/dev/shm';
+
+const HELP = `Usage: shmkit <command> [options]
+
+Commands:
+  ls                 list the shared memory segments in ${SHM_DIR} (Linux only),
+                     with size, age and, for segments created with track: true,
+                     the creating process and whether it is alive
+  rm NAME...         unlink the named segments (names without a leading '/')
+  gc [NAME...]       unlink tracked segments whose creator and tracker are both
+                     dead (a killed tracker could not clean up), and remove stale
+                     tracker state files; with NAMEs, only those segments
+
+Options:
+  --json             machine-readable output on stdout
+  --dry-run          gc: print what would be done, change nothing
+  -h, --help         this help
+
+Exit status: 0 success, 1 an operation failed, 2 usage error or unsupported platform.
+`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  names: string[];
+  json: boolean;
+  dryRun: boolean;
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { command: '', names: [], json: false, dryRun: false, help: false };
+  let positional = false;
+  for (const arg of argv) {
+    if (!positional && arg === '--') positional = true;
+    else if (!positional && (arg === '-h' || arg === '--help')) args.help = true;
+    else if (!positional && arg === '--json') args.json = true;
+    else if (!positional && arg === '--dry-run') args.dryRun = true;
+    else if (!positional && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
+    else if (args.command === '') args.command = arg;
+    else args.names.push(arg);
+  }
+  if (args.help) return args;
+  if (args.command === '') throw new UsageError('missing command');
+  if (!['ls', 'rm', 'gc'].includes(args.command)) throw new UsageError(`unknown command ${JSON.stringify(args.command)}`);
+  if (args.command === 'ls' && args.names.length > 0) throw new UsageError('ls takes no arguments');
+  if (args.command === 'rm' && args.names.length === 0) throw new UsageError('rm needs at least one NAME');
+  if (args.dryRun && args.command !== 'gc') throw new UsageError('--dry-run is for gc only');
+  for (const name of args.names) {
+    try {
+      validateName(name, 'NAME');
+    } catch (error) {
+      throw new UsageError(`invalid segment name ${JSON.stringify(name)}: ${(error as Error).message}`);
+    }
+  }
+  return args;
+}
+
+function requireLinux(): void {
+  if (process.platform !== 'linux') {
+    throw new UsageError(`listing segments needs ${SHM_DIR}, which only Linux has (this is ${process.platform})`);
+  }
+}
+
+interface Segment {
+  name: string;
+  size: number;
+  mtime: string;
+  ageSeconds: number;
+  tracked: boolean;
+  ownerPid: number | null;
+  ownerAlive: boolean | null;
+  trackerPid: number | null;
+  trackerAlive: boolean | null;
+}
+
+type State = TrackerState & { file: string; trackerAlive: boolean };
+
+function states(): State[] {
+  return readStates().map((s) => ({ ...s, trackerAlive: pidAlive(s.trackerPid) }));
+}
+
+/** The state that best describes `name`'s owner: a live tracker's, else the newest stale one. */
+function ownerOf(name: string, all: State[]): State | undefined {
+  let best: State | undefined;
+  for (const s of all) {
+    if (!s.names.includes(name)) continue;
+    if (
+      best === undefined ||
+      (s.trackerAlive && !best.trackerAlive) ||
+      (s.trackerAlive === best.trackerAlive && s.updated > best.updated)
+    ) {
+      best = s;
+    }
+  }
+  return best;
+}
+
+function listSegments(all: State[]): Segment[] {
+  requireLinux();
+  const now = Date.now();
+  const segments: Segment[] = [];
+  for (const entry of fs.readdirSync(SHM_DIR, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(path.join(SHM_DIR, entry.name));
+    } catch {
+      continue; // unlinked meanwhile
+    }
+    const owner = ownerOf(entry.name, all);
+    segments.push({
+      name: entry.name,
+      size: stat.size,
+      mtime: stat.mtime.toISOString(),
+      ageSeconds: Math.max(0, Math.floor((now - stat.mtimeMs) / 1000)),
+      tracked: owner !== undefined,
+      ownerPid: owner?.creatorPid ?? null,
+      ownerAlive: owner ? pidAlive(owner.creatorPid) : null,
+      trackerPid: owner?.trackerPid ?? null,
+      trackerAlive: owner?.trackerAlive ?? null,
+    });
+  }
+  return segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function formatSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+function formatAge(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+function cmdLs(args: Args): number {
+  const segments = listSegments(states());
+  if (args.json) {
+    out(JSON.stringify(segments, null, 2) + '\n');
+    return 0;
+  }
+  if (segments.length === 0) {
+    out(`no segments in ${SHM_DIR}\n`);
+    return 0;
+  }
+  out(
+    table(
+      ['NAME', 'SIZE', 'AGE', 'OWNER'],
+      segments.map((s) => [
+        s.name,
+        formatSize(s.size),
+        formatAge(s.ageSeconds),
+        s.tracked ? `${s.ownerPid} (${s.ownerAlive ? 'alive' : 'dead'})` : '-',
+      ]),
+    ),
+  );
+  return 0;
+}
+
+function cmdRm(args: Args): number {
+  let status = 0;
+  const results: Array<{ name: string; removed: boolean; error: string | null }> = [];
+  for (const name of args.names) {
+    try {
+      unlinkSegment(name);
+      results.push({ name, removed: true, error: null });
+      if (!args.json) out(`removed ${name}\n`);
+    } catch (error) {
+      status = 1;
+      const code = (error as { code?: string }).code ?? 'ERROR';
+      results.push({ name, removed: false, error: code });
+      const why = code === 'ENOENT' ? 'no such segment' : (error as Error).message;
+      process.stderr.write(`shmkit: rm ${name}: ${why}\n`);
+    }
+  }
+  if (args.json) out(JSON.stringify(results, null, 2) + '\n');
+  return status;
+}
+
+function cmdGc(args: Args): number {
+  requireLinux();
+  const all = states();
+  const only = args.names.length > 0 ? new Set(args.names) : undefined;
+  // A name listed by a live tracker or for a live creator may be in use, whatever
+  // older stale files say about it.
+  const claimed = new Set(all.filter((s) => s.trackerAlive || pidAlive(s.creatorPid)).flatMap((s) => s.names));
+  const segments: Array<{ name: string; size: number; ownerPid: number; trackerPid: number; removed: boolean; error: string | null }> = [];
+  const stateFiles: Array<{ file: string; trackerPid: number; removed: boolean; error: string | null }> = [];
+  let status = 0;
+
+  const stale = all.filter((s) => !s.trackerAlive);
+  const keep = new Set<State>(); // stale files still naming a segment gc leaves
+  for (const s of stale) {
+    const ownerAlive = pidAlive(s.creatorPid);
+    for (const name of s.names) {
+      let size: number;
+      try {
+        size = fs.statSync(path.join(SHM_DIR, name)).size;
+      } catch {
+        continue; // gone already
+      }
+      if (ownerAlive || claimed.has(name) || (only && !only.has(name)) || segments.some((x) => x.name === name)) {
+        keep.add(s);
+        continue;
+      }
+      const entry = { name, size, ownerPid: s.creatorPid, trackerPid: s.trackerPid, removed: false, error: null as string | null };
+      if (!args.dryRun) {
+        try {
+          unlinkSegment(name);
+          entry.removed = true;
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'ERROR';
+          if (code === 'ENOENT') {
+            continue; // someone else got there first
+          }
+          entry.error = code;
+          status = 1;
+          keep.add(s);
+          process.stderr.write(`shmkit: gc ${name}: ${(error as Error).message}\n`);
+        }
+      }
+      segments.push(entry);
+    }
+  }
+  for (const s of stale) {
+    if (keep.has(s)) continue;
+    // With NAMEs, only state files that named one of them.
+    if (only && !s.names.some((n) => only.has(n))) continue;
+    const entry = { file: s.file, trackerPid: s.trackerPid, removed: false, error: null as string | null };
+    if (!args.dryRun) {
+      try {
+        fs.unlinkSync(s.file);
+        entry.removed = true;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'ERROR';
+        if (code !== 'ENOENT') {
+          entry.error = code;
+          status = 1;
+          process.stderr.write(`shmkit: gc ${s.file}: ${(error as Error).message}\n`);
+        }
+      }
+    }
+    stateFiles.push(entry);
+  }
+
+  if (args.json) {
+    out(JSON.stringify({ dryRun: args.dryRun, segments, stateFiles }, null, 2) + '\n');
+  } else {
+    const verb = args.dryRun ? 'would unlink' : 'unlinked';
+    for (const s of segments) {
+      if (s.error) continue;
+      out(`${verb} ${s.name} (${formatSize(s.size)}, creator ${s.ownerPid} and tracker ${s.trackerPid} dead)\n`);
+    }
+    for (const f of stateFiles) {
+      if (f.error) continue;
+      out(`${args.dryRun ? 'would remove' : 'removed'} stale tracker state ${f.file}\n`);
+    }
+    if (segments.length === 0 && stateFiles.length === 0) out('nothing to collect\n');
+  }
+  return status;
+}
+
+function main(argv: string[]): number {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`shmkit: ${error.message}\nTry 'shmkit --help'.\n`);
+    return 2;
+  }
+  if (args.help) {
+    out(HELP);
+    return 0;
+  }
+  try {
+    if (args.command === 'ls') return cmdLs(args);
+    if (args.command === 'rm') return cmdRm(args);
+    return cmdGc(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`shmkit: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`shmkit: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

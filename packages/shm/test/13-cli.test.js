@@ -1,0 +1,265 @@
+'use strict';
+// The `shmkit` command-line tool (dist/cli.js): ls, rm, gc, usage errors.
+// Real processes: creators are child scripts whose trackers publish their
+// registries; every CLI run and every creator gets a private TMPDIR, so the
+// tracker state files (and so `gc`) only ever see what this file made. Only
+// names this file made are asserted about; other segments may exist.
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { setTimeout: sleep } = require('node:timers/promises');
+const helpers = require('./helpers');
+const { SharedMemory } = require('@shmkit/shm');
+
+helpers.checkNoLeaks();
+
+const CLI = path.join(helpers.PACKAGE, 'dist', 'cli.js');
+const DEADLINE_MS = 15_000;
+const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
+const TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-cli-test-'));
+const STATE_DIR = path.join(TMPDIR, `shmkit-${os.userInfo().uid}`, 'trackers');
+const children = new Set();
+
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  fs.rmSync(TMPDIR, { recursive: true, force: true });
+});
+
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function pollUntil(predicate, what) {
+  const end = Date.now() + DEADLINE_MS;
+  while (!(await predicate())) {
+    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function cli(...args) {
+  return helpers.run(process.execPath, [CLI, ...args], { env: { TMPDIR } });
+}
+
+async function lsJson() {
+  const result = await cli('ls', '--json');
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+async function entry(name) {
+  return (await lsJson()).find((s) => s.name === name);
+}
+
+/** A child that creates `name` (tracked) of `size` bytes, reports its tracker's pid and waits. */
+function startCreator(name, size) {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
+      const { SharedMemory } = require('@shmkit/shm');
+      const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'tracker.js'))});
+      SharedMemory.create(${size}, { name: ${JSON.stringify(name)}, track: true });
+      process.stdout.write(JSON.stringify({ tracker: tracker.trackerPid() }) + '\\n');
+      setInterval(() => {}, 1000);
+      `,
+    ],
+    { cwd: helpers.PACKAGE, env: { ...process.env, NODE_PATH, TMPDIR }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  const closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const first = new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))));
+    });
+    closed.then((r) => reject(new Error(`creator ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
+  });
+  return { child, closed, first };
+}
+
+test('ls --json lists a tracked segment with its size and its live creator; the table shows it too', async () => {
+  const name = helpers.uniqueName('cli-ls');
+  const creator = startCreator(name, 12345);
+  const { tracker } = await creator.first;
+  assert.equal(typeof tracker, 'number');
+  // The tracker publishes its registry shortly after the REGISTER line.
+  await pollUntil(async () => (await entry(name))?.tracked === true, 'the segment to show as tracked');
+  const seg = await entry(name);
+  assert.equal(seg.size, 12345);
+  assert.equal(seg.ownerPid, creator.child.pid);
+  assert.equal(seg.ownerAlive, true);
+  assert.equal(seg.trackerPid, tracker);
+  assert.equal(seg.trackerAlive, true);
+  assert.equal(typeof seg.mtime, 'string');
+  assert.ok(Number.isInteger(seg.ageSeconds) && seg.ageSeconds >= 0);
+  assert.ok(fs.existsSync(path.join(STATE_DIR, `${tracker}.json`)));
+
+  const human = await cli('ls');
+  assert.equal(human.code, 0, human.stderr);
+  const row = human.stdout.split('\n').find((line) => line.startsWith(name + ' '));
+  assert.ok(row && row.includes(String(creator.child.pid)), human.stdout);
+
+  // An untracked segment is listed as such.
+  const plain = helpers.uniqueName('cli-ls-plain');
+  const shm = SharedMemory.create(64, { name: plain, track: false });
+  try {
+    const p = await entry(plain);
+    assert.equal(p.tracked, false);
+    assert.equal(p.ownerPid, null);
+    assert.equal(p.size, 64);
+  } finally {
+    shm.close();
+    shm.unlink();
+  }
+
+  // The creator dies: its tracker unlinks the segment and removes its state file.
+  creator.child.kill('SIGKILL');
+  await creator.closed;
+  await pollUntil(() => !helpers.exists(name), 'the tracker to unlink the segment');
+  await pollUntil(() => !alive(tracker), 'the tracker to exit');
+  assert.ok(!fs.existsSync(path.join(STATE_DIR, `${tracker}.json`)), 'the state file is removed');
+  assert.equal(await entry(name), undefined);
+});
+
+test('rm unlinks the named segments; a missing name fails the run but the others are still removed', async () => {
+  const a = helpers.uniqueName('cli-rm-a');
+  const b = helpers.uniqueName('cli-rm-b');
+  const missing = helpers.uniqueName('cli-rm-missing');
+  for (const name of [a, b]) SharedMemory.create(8, { name, track: false }).close();
+  try {
+    const one = await cli('rm', a);
+    assert.equal(one.code, 0, one.stderr);
+    assert.ok(!helpers.exists(a));
+
+    SharedMemory.create(8, { name: a, track: false }).close();
+    const result = await cli('rm', '--json', a, missing, b);
+    assert.equal(result.code, 1);
+    assert.ok(result.stderr.length > 0);
+    assert.ok(!helpers.exists(a) && !helpers.exists(b), 'the others were removed');
+    assert.deepEqual(
+      JSON.parse(result.stdout).map((r) => [r.name, r.removed, r.error]),
+      [
+        [a, true, null],
+        [missing, false, 'ENOENT'],
+        [b, true, null],
+      ],
+    );
+  } finally {
+    helpers.cleanup(a);
+    helpers.cleanup(b);
+  }
+});
+
+test('gc unlinks a tracked segment whose tracker and then creator were SIGKILLed (after --dry-run shows it)', async () => {
+  const name = helpers.uniqueName('cli-gc');
+  try {
+    const creator = startCreator(name, 4096);
+    const { tracker } = await creator.first;
+    await pollUntil(async () => (await entry(name))?.tracked === true, 'the segment to show as tracked');
+    process.kill(tracker, 'SIGKILL');
+    await pollUntil(() => !alive(tracker), 'the tracker to die');
+    creator.child.kill('SIGKILL');
+    const result = await creator.closed;
+    assert.equal(result.signal, 'SIGKILL');
+    assert.ok(helpers.exists(name), 'nothing cleaned up after the creator');
+
+    const seg = await entry(name);
+    assert.equal(seg.tracked, true);
+    assert.equal(seg.ownerPid, creator.child.pid);
+    assert.equal(seg.ownerAlive, false);
+    assert.equal(seg.trackerAlive, false);
+
+    const dry = await cli('gc', '--dry-run', '--json');
+    assert.equal(dry.code, 0, dry.stderr);
+    const planned = JSON.parse(dry.stdout);
+    assert.equal(planned.dryRun, true);
+    assert.deepEqual(
+      planned.segments.filter((s) => s.name === name).map((s) => [s.ownerPid, s.trackerPid, s.removed]),
+      [[creator.child.pid, tracker, false]],
+    );
+    assert.ok(planned.stateFiles.some((f) => f.trackerPid === tracker));
+    assert.ok(helpers.exists(name), '--dry-run changes nothing');
+    assert.ok(fs.existsSync(path.join(STATE_DIR, `${tracker}.json`)));
+
+    const human = await cli('gc', '--dry-run');
+    assert.equal(human.code, 0, human.stderr);
+    assert.ok(human.stdout.includes(name));
+
+    const done = await cli('gc', '--json');
+    assert.equal(done.code, 0, done.stderr);
+    const collected = JSON.parse(done.stdout);
+    assert.deepEqual(
+      collected.segments.filter((s) => s.name === name).map((s) => s.removed),
+      [true],
+    );
+    assert.ok(!helpers.exists(name), 'gc unlinked it');
+    assert.ok(!fs.existsSync(path.join(STATE_DIR, `${tracker}.json`)), 'the stale state file is gone');
+
+    const again = await cli('gc', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).segments, []);
+  } finally {
+    helpers.cleanup(name);
+  }
+});
+
+test('gc leaves a segment whose creator is alive even if its tracker was killed', async () => {
+  const name = helpers.uniqueName('cli-gc-live');
+  const creator = startCreator(name, 64);
+  try {
+    const { tracker } = await creator.first;
+    await pollUntil(async () => (await entry(name))?.tracked === true, 'the segment to show as tracked');
+    process.kill(tracker, 'SIGKILL');
+    await pollUntil(() => !alive(tracker), 'the tracker to die');
+    const done = await cli('gc', '--json');
+    assert.equal(done.code, 0, done.stderr);
+    assert.ok(!JSON.parse(done.stdout).segments.some((s) => s.name === name));
+    assert.ok(helpers.exists(name), 'the live creator keeps its segment');
+  } finally {
+    creator.child.kill('SIGKILL');
+    await creator.closed;
+    helpers.cleanup(name);
+    // Its state file is stale now; collect it (the segment is gone, so nothing else happens).
+    await cli('gc');
+  }
+});
+
+test('usage errors exit 2; --help exits 0', async () => {
+  for (const args of [
+    [],
+    ['frob'],
+    ['ls', '--frob'],
+    ['ls', 'extra'],
+    ['rm'],
+    ['rm', 'a/b'],
+    ['rm', ''],
+    ['ls', '--dry-run'],
+  ]) {
+    const result = await cli(...args);
+    assert.equal(result.code, 2, `shmkit ${args.join(' ')}`);
+    assert.ok(result.stderr.length > 0);
+    assert.equal(result.stdout, '');
+  }
+  const help = await cli('--help');
+  assert.equal(help.code, 0);
+  assert.ok(help.stdout.length > 0);
+});
+
+test('the built CLI starts with a shebang and is the package bin', () => {
+  assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  const pkg = require('../package.json');
+  assert.equal(pkg.bin.shmkit, './dist/cli.js');
+});
