@@ -23,7 +23,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_RING_STATE'
   | 'ERR_SHM_RING_FORMAT'
   | 'ERR_SHM_RING_WRITER_GONE'
-  | 'ERR_SHM_LIST_FORMAT';
+  | 'ERR_SHM_LIST_FORMAT'
+  | 'ERR_SHM_MANAGER_NOT_STARTED';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

@@ -12,5 +12,6 @@ export {
   FrameRing,
   PIXEL_FORMATS,
   ShareableList,
+  SharedMemoryManager,
 } from './index.js';
 export type * from './index.js';

@@ -11,6 +11,7 @@ export type { WaitResult, WaitAsyncOptions } from './wait';
 export { FrameRing, PIXEL_FORMATS } from './frame-ring';
 export { ShareableList } from './shareable-list';
 export type { ShareableListOptions, ShareableValue } from './shareable-list';
+export { SharedMemoryManager } from './manager';
 export type {
   Frame,
   FrameMeta,

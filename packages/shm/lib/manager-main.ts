@@ -1,0 +1,180 @@
+/**
+ * The SharedMemoryManager server process: `node manager-main.js <owner description>`.
+ *
+ * Holds the registry of segment names a manager manages and unlinks them at
+ * shutdown. Two channels, both carrying JSON lines:
+ *
+ * - its stdin/stdout pipes, to the process that started it (the owner). EOF on
+ *   stdin means the owner has ended, however it ended (SIGKILL included): the
+ *   server then unlinks every managed segment and exits.
+ * - a Unix socket (0600, in a private 0700 directory under os.tmpdir()), for
+ *   other processes that connect to the manager by its address.
+ *
+ * Requests: {op:'register',name} (no reply), {id,op:'list'}, {id,op:'release',name},
+ * and, from the owner only, {id,op:'shutdown'}. Replies: {id,ok:true,names?} or
+ * {id,error:<code>}. Malformed lines are ignored.
+ *
+ * The first line on stdout is {ready:true,address}. It runs detached and ignores
+ * SIGINT, SIGTERM and SIGHUP, like the tracker.
+ *
+ * @internal
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { unlinkSegment } from './binding';
+import { validateName } from './validate';
+
+const MAX_LINE = 64 * 1024;
+const registry = new Set<string>();
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+
+interface Request {
+  id?: unknown;
+  op?: unknown;
+  name?: unknown;
+}
+
+function validName(name: unknown): name is string {
+  if (typeof name !== 'string') return false;
+  try {
+    validateName(name, 'name');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Splits a stream into lines and hands each parsed JSON object to `onRequest`. */
+function lines(stream: NodeJS.ReadableStream, onRequest: (request: Request) => void, onOverflow: () => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      let request: unknown;
+      try {
+        request = JSON.parse(text);
+      } catch {
+        continue;
+      }
+      if (request !== null && typeof request === 'object') onRequest(request as Request);
+    }
+    if (pending.length > MAX_LINE) {
+      pending = '';
+      onOverflow();
+    }
+  });
+}
+
+/** Handles one request; returns the reply, or undefined for none. */
+function handle(request: Request, fromOwner: boolean): object | undefined {
+  const id = request.id;
+  switch (request.op) {
+    case 'register':
+      if (validName(request.name)) registry.add(request.name);
+      return undefined;
+    case 'list':
+      return { id, ok: true, names: [...registry] };
+    case 'release': {
+      if (!validName(request.name) || !registry.has(request.name)) return { id, error: 'ENOENT' };
+      registry.delete(request.name);
+      try {
+        unlinkSegment(request.name);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== 'ENOENT') return { id, error: code ?? 'EIO' };
+      }
+      return { id, ok: true };
+    }
+    case 'shutdown':
+      if (!fromOwner) return { id, error: 'EPERM' };
+      finish();
+      return { id, ok: true };
+    default:
+      return id === undefined ? undefined : { id, error: 'EINVAL' };
+  }
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-mgr-'));
+fs.chmodSync(dir, 0o700);
+const address = path.join(dir, 'manager.sock');
+const sockets = new Set<net.Socket>();
+
+const server = net.createServer((socket) => {
+  sockets.add(socket);
+  socket.on('error', () => {});
+  socket.on('close', () => sockets.delete(socket));
+  lines(
+    socket,
+    (request) => {
+      const reply = handle(request, false);
+      if (reply !== undefined && !socket.destroyed) socket.write(JSON.stringify(reply) + '\n');
+    },
+    () => socket.destroy(),
+  );
+});
+server.on('error', (error) => {
+  writeOut({ ready: false, error: (error as { code?: string }).code ?? 'EIO' });
+  finish();
+  process.exit(1);
+});
+
+function writeOut(value: object): void {
+  try {
+    fs.writeSync(1, JSON.stringify(value) + '\n');
+  } catch {
+    // the owner is gone
+  }
+}
+
+server.listen(address, () => {
+  fs.chmodSync(address, 0o600);
+  writeOut({ ready: true, address });
+});
+
+lines(
+  process.stdin,
+  (request) => {
+    const reply = handle(request, true);
+    if (reply !== undefined) writeOut(reply);
+    if (request.op === 'shutdown') process.exit(0);
+  },
+  () => {},
+);
+
+// EOF: the owner has ended. Let a client's last lines already in flight arrive first.
+process.stdin.on('end', () => setTimeout(() => exitAfterFinish(), 50));
+process.stdin.on('error', () => setTimeout(() => exitAfterFinish(), 50));
+
+function exitAfterFinish(): void {
+  finish();
+  process.exit(0);
+}
+
+let finished = false;
+/** Unlinks every managed segment and removes the socket. */
+function finish(): void {
+  if (finished) return;
+  finished = true;
+  for (const name of registry) {
+    try {
+      unlinkSegment(name);
+    } catch {
+      // ENOENT: already gone
+    }
+  }
+  registry.clear();
+  for (const socket of sockets) socket.destroy();
+  server.close();
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // nothing more to do
+  }
+}

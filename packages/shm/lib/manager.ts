@@ -1,0 +1,321 @@
+/**
+ * SharedMemoryManager: Python's multiprocessing.managers.SharedMemoryManager.
+ *
+ * `start()` spawns a server process (manager-main.ts). Segments made through
+ * the manager are created in the calling process (so `m.SharedMemory(size)`
+ * and `m.ShareableList(seq)` are synchronous) without the crash tracker, and
+ * their names are registered with the server, which unlinks them at
+ * `shutdown()` — or when the process that started the manager ends, however it
+ * ends (SIGKILL included: the server sees its stdin pipe close).
+ *
+ * Queries (`list()`, `release()`) go to the server and are asynchronous.
+ *
+ * Other processes reach a running manager by its `address` (a Unix socket,
+ * 0600, in a private directory under os.tmpdir()) with
+ * `await SharedMemoryManager.connect(address)`; segments they create are
+ * managed by the same server. A connected client's `shutdown()` only
+ * disconnects; the owner's shutdown unlinks everything.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { invalidArgType, shmError } from './errors';
+import { SharedMemory } from './shared-memory';
+import { ShareableList, type ShareableValue } from './shareable-list';
+import * as tracker from './tracker';
+
+/** The server's entry point, next to this file once compiled. */
+export const MANAGER_MAIN = path.join(__dirname, 'manager-main.js');
+
+const START_TIMEOUT_MS = 30_000;
+
+interface Reply {
+  id?: number;
+  ok?: boolean;
+  names?: string[];
+  error?: string;
+  ready?: boolean;
+  address?: string;
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopped';
+
+function notStarted(what: string): Error {
+  return shmError('ERR_SHM_MANAGER_NOT_STARTED', `SharedMemoryManager: ${what} needs a started manager (start() first, not after shutdown())`);
+}
+
+function replyError(code: string, op: string): Error {
+  const error = new Error(`${code}: SharedMemoryManager ${op} failed`) as Error & { code: string };
+  error.code = code;
+  return error;
+}
+
+/** Parses JSON lines from `stream`, calling `onReply` for each. */
+function readLines(stream: Readable, onReply: (reply: Reply) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      try {
+        onReply(JSON.parse(text) as Reply);
+      } catch {
+        // not ours
+      }
+    }
+  });
+}
+
+type Refable = { ref?: () => void; unref?: () => void };
+
+export class SharedMemoryManager implements AsyncDisposable {
+  #state: State = 'new';
+  #child: ChildProcess | undefined;
+  #socket: net.Socket | undefined;
+  #out: Writable | undefined;
+  #in: Readable | undefined;
+  #address: string | undefined;
+  #nextId = 1;
+  #waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  #shutdown: Promise<void> | undefined;
+  /** Connects to a manager another process started; its `address`. */
+  static async connect(address: string): Promise<SharedMemoryManager> {
+    if (typeof address !== 'string') throw invalidArgType('address', 'of type string', address);
+    const m = new SharedMemoryManager();
+    await m.#connect(address);
+    return m;
+  }
+
+  async #connect(address: string): Promise<void> {
+    const socket = net.createConnection(address);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => this.#lost());
+    this.#socket = socket;
+    this.#out = socket;
+    this.#in = socket;
+    this.#address = address;
+    this.#clientMode = true;
+    readLines(socket, (reply) => this.#onReply(reply));
+    this.#idle();
+    this.#state = 'running';
+  }
+
+  #clientMode = false;
+
+  /** Starts the server process. Resolves once it listens on `address`. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') {
+      throw shmError('ERR_SHM_MANAGER_NOT_STARTED', 'SharedMemoryManager: start() may be called once');
+    }
+    this.#state = 'starting';
+    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+    delete env.NODE_OPTIONS;
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, [MANAGER_MAIN, `process ${process.pid}`], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'inherit'],
+      cwd: path.parse(__dirname).root,
+      env,
+      windowsHide: true,
+    });
+    child.on('error', () => {});
+    child.stdin!.on('error', () => {});
+    this.#child = child;
+    this.#out = child.stdin!;
+    this.#in = child.stdout!;
+    let onReady: ((reply: Reply) => void) | undefined;
+    const ready = new Promise<Reply>((resolve, reject) => {
+      onReady = resolve;
+      const timer = setTimeout(() => reject(replyError('ETIMEDOUT', 'start')), START_TIMEOUT_MS);
+      timer.unref();
+      child.once('error', (error) => reject(error));
+      child.once('exit', () => reject(replyError('ESRCH', 'start')));
+    });
+    readLines(child.stdout!, (reply) => {
+      if (reply.ready !== undefined) onReady?.(reply);
+      else this.#onReply(reply);
+    });
+    child.on('exit', () => this.#lost());
+    try {
+      const reply = await ready;
+      if (!reply.ready || typeof reply.address !== 'string') throw replyError(reply.error ?? 'EIO', 'start');
+      this.#address = reply.address;
+    } catch (error) {
+      this.#state = 'stopped';
+      child.kill('SIGKILL');
+      throw error;
+    }
+    child.unref();
+    (child.stdin as unknown as Refable).unref?.();
+    this.#idle();
+    this.#state = 'running';
+  }
+
+  /** The server's socket path, for SharedMemoryManager.connect(). */
+  get address(): string {
+    if (this.#state !== 'running') throw notStarted('address');
+    return this.#address!;
+  }
+
+  /** The server's pid (owner only; undefined in a connected client). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Whether the manager is running (started, not shut down, server alive). */
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  #check(what: string): void {
+    if (this.#state !== 'running') throw notStarted(what);
+  }
+
+  #send(message: object): void {
+    const out = this.#out;
+    if (!out || out.destroyed || out.writableEnded) throw notStarted('this call');
+    out.write(JSON.stringify(message) + '\n');
+  }
+
+  #request(message: object): Promise<Reply> {
+    const id = this.#nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      (this.#in as unknown as Refable | undefined)?.ref?.();
+      try {
+        this.#send({ ...message, id });
+      } catch (error) {
+        this.#waiting.delete(id);
+        this.#idle();
+        reject(error as Error);
+      }
+    });
+  }
+
+  #onReply(reply: Reply): void {
+    if (typeof reply.id !== 'number') return;
+    const waiter = this.#waiting.get(reply.id);
+    if (!waiter) return;
+    this.#waiting.delete(reply.id);
+    this.#idle();
+    waiter.resolve(reply);
+  }
+
+  /** Unref the reply channel when no reply is awaited: an idle manager never keeps the process alive. */
+  #idle(): void {
+    if (this.#waiting.size === 0) (this.#in as unknown as Refable | undefined)?.unref?.();
+  }
+
+  /** The server is gone (or the connection): fail what waits, refuse what follows. */
+  #lost(): void {
+    if (this.#state === 'running' || this.#state === 'starting') this.#state = 'stopped';
+    for (const [, waiter] of this.#waiting) waiter.reject(notStarted('this call'));
+    this.#waiting.clear();
+  }
+
+  #register(name: string): void {
+    this.#send({ op: 'register', name });
+  }
+
+  /** Creates a segment of `size` bytes that the manager owns (unlinked at shutdown). */
+  SharedMemory(size: number): SharedMemory {
+    this.#check('SharedMemory()');
+    const shm = SharedMemory.create(size, { track: false });
+    try {
+      this.#register(shm.name);
+    } catch (error) {
+      shm.close();
+      SharedMemory.unlink(shm.name);
+      throw error;
+    }
+    return shm;
+  }
+
+  /** Creates a ShareableList whose segment the manager owns. */
+  ShareableList(sequence?: Iterable<ShareableValue> | null): ShareableList {
+    this.#check('ShareableList()');
+    const list = new ShareableList(sequence ?? []);
+    const name = list.shm.name;
+    // The manager owns it now, not this process's crash tracker.
+    tracker.unregister(name);
+    try {
+      this.#register(name);
+    } catch (error) {
+      list.shm.close();
+      SharedMemory.unlink(name);
+      throw error;
+    }
+    return list;
+  }
+
+  /** The names of the segments the manager manages (from every connected process). */
+  async list(): Promise<string[]> {
+    this.#check('list()');
+    const reply = await this.#request({ op: 'list' });
+    if (reply.error) throw replyError(reply.error, 'list');
+    return reply.names ?? [];
+  }
+
+  /** Unlinks one managed segment now. ENOENT if the manager does not manage `name`. */
+  async release(name: string): Promise<void> {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+    this.#check('release()');
+    const reply = await this.#request({ op: 'release', name });
+    if (reply.error) throw replyError(reply.error, 'release');
+  }
+
+  /**
+   * Owner: unlinks every managed segment and stops the server. Connected
+   * client: disconnects. Idempotent; a no-op on a manager never started.
+   */
+  shutdown(): Promise<void> {
+    if (this.#shutdown) return this.#shutdown;
+    if (this.#state === 'new' || this.#state === 'stopped') {
+      this.#state = 'stopped';
+      this.#shutdown = Promise.resolve();
+      return this.#shutdown;
+    }
+    this.#shutdown = this.#clientMode ? this.#disconnect() : this.#stopServer();
+    return this.#shutdown;
+  }
+
+  async #disconnect(): Promise<void> {
+    const socket = this.#socket!;
+    this.#state = 'stopped';
+    await new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.ref();
+      socket.once('close', () => resolve());
+      socket.end();
+    });
+  }
+
+  async #stopServer(): Promise<void> {
+    const child = this.#child!;
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+    });
+    child.ref();
+    try {
+      await this.#request({ op: 'shutdown' });
+    } catch {
+      // the server was gone already: its stdin EOF path cleaned up
+    }
+    this.#state = 'stopped';
+    child.stdin?.end();
+    await exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
