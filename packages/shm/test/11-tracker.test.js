@@ -11,14 +11,13 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { setTimeout: sleep } = require('node:timers/promises');
 const helpers = require('./helpers');
+const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory } = require('@shmkit/shm');
 const tracker = require('../dist/tracker.js');
 
 helpers.checkNoLeaks();
 
-const DEADLINE_MS = 15_000;
 const TRACKER_MAIN = path.join(helpers.PACKAGE, 'dist', 'tracker-main.js');
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
 const LEAKED = 'SHMKIT_TRACKER_LEAKED';
@@ -35,15 +34,6 @@ const V = JSON.parse(process.env.SHMKIT_TEST_VARS);
 function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 `;
 
-/** True while `pid` runs (a zombie or a missing /proc entry counts as gone). */
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** True once `pid` has installed handlers for every signal in `signals`. */
 function catches(pid, signals) {
@@ -58,13 +48,6 @@ function processGroup(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
-async function pollUntil(predicate, what) {
-  const end = Date.now() + DEADLINE_MS;
-  while (!predicate()) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * Starts a child script. `closed` resolves with { code, signal, stdout, stderr }

@@ -8,14 +8,13 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { setTimeout: sleep } = require('node:timers/promises');
 const helpers = require('./helpers');
+const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager, ShareableList } = require('@shmkit/shm');
 const tracker = require('../dist/tracker.js');
 
 helpers.checkNoLeaks();
 
-const DEADLINE_MS = 15_000;
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
 const NOT_STARTED = 'ERR_SHM_MANAGER_NOT_STARTED';
 
@@ -24,22 +23,7 @@ const serverPids = new Set();
 /** Every socket address seen; all must be removed at the end. */
 const addresses = new Set();
 
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-async function pollUntil(predicate, what) {
-  const end = Date.now() + DEADLINE_MS;
-  while (!(await predicate())) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function assertGone(name) {
   assert.throws(() => SharedMemory.attach(name), { code: 'ENOENT' }, `${name} should be unlinked`);

@@ -10,14 +10,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { setTimeout: sleep } = require('node:timers/promises');
 const helpers = require('./helpers');
+const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory } = require('@shmkit/shm');
 
 helpers.checkNoLeaks();
 
 const CLI = path.join(helpers.PACKAGE, 'dist', 'cli.js');
-const DEADLINE_MS = 15_000;
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
 const TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-cli-test-'));
 const STATE_DIR = path.join(TMPDIR, `shmkit-${os.userInfo().uid}`, 'trackers');
@@ -28,22 +27,7 @@ after(() => {
   fs.rmSync(TMPDIR, { recursive: true, force: true });
 });
 
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-async function pollUntil(predicate, what) {
-  const end = Date.now() + DEADLINE_MS;
-  while (!(await predicate())) {
-    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function cli(...args) {
   return helpers.run(process.execPath, [CLI, ...args], { env: { TMPDIR } });

@@ -152,6 +152,25 @@ function findPython313() {
   return null;
 }
 
+/** True while `pid` runs (a zombie or a missing /proc entry counts as gone). */
+function pidAlive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `predicate()` (sync or async) is true; fails the test after `deadlineMs`. */
+async function pollUntil(predicate, what, deadlineMs = 15_000) {
+  const end = Date.now() + deadlineMs;
+  while (!(await predicate())) {
+    if (Date.now() > end) assert.fail(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 module.exports = {
   RUN_PREFIX,
   PACKAGE,
@@ -167,4 +186,6 @@ module.exports = {
   sleepersOn,
   versionOf,
   findPython313,
+  pidAlive,
+  pollUntil,
 };
