@@ -19,15 +19,25 @@
  *   tracked segments has its own client and its own tracker. A worker's pipe
  *   closes when the worker ends, so the segments it created with track: true
  *   and did not unlink are unlinked then (not at process exit).
+ * - One tracker per process tree: the main thread that spawns a tracker sets
+ *   SHMKIT_TRACKER_FIFO in process.env to the tracker's FIFO, so the child
+ *   processes it spawns afterwards inherit it. A process whose environment has
+ *   it opens that FIFO (O_WRONLY | O_NONBLOCK: ENOENT or ENXIO when that
+ *   tracker is gone) at its first tracked create and writes
+ *   `REGISTER <pid> <name>` / `UNREGISTER <pid> <name>` there instead of
+ *   spawning a tracker; the tracker polls its pid and cleans up when it dies.
+ *   If the FIFO cannot be used (gone, full, the tracker died), it spawns its own.
  * - If the tracker cannot be started, creating still works; one process warning
  *   (SHMKIT_TRACKER_UNAVAILABLE) says crash cleanup is off.
  *
  * @internal
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
+import { stateDir } from './tracker-state';
 
 /** Linger before ending the pipe of an empty registry. */
 const IDLE_MS = 1000;
@@ -39,6 +49,58 @@ const registered = new Set<string>();
 let child: ChildProcess | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let unavailable = false;
+/** The inherited FIFO of the tree's tracker, while this process writes to it. */
+let fifo: { fd: number; pid: number } | undefined;
+/** Tried (and given up on) the inherited FIFO: spawn our own from now on. */
+let fifoRefused = false;
+
+export const FIFO_ENV = 'SHMKIT_TRACKER_FIFO';
+
+/** The FIFO a tracker with this pid creates (see tracker-main.ts). */
+export function fifoPathOf(pid: number): string {
+  return path.join(stateDir(), `tracker-${pid}.fifo`);
+}
+
+/** Opens the inherited FIFO at the first tracked create (main thread only). */
+function openFifo(): boolean {
+  if (fifo !== undefined) return true;
+  if (fifoRefused || !isMainThread) return false;
+  fifoRefused = true; // one try per process: after a failure, our own tracker
+  const file = process.env[FIFO_ENV];
+  const match = file ? /tracker-(\d+)\.fifo$/.exec(file) : null;
+  if (!file || !match) return false;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFIFO()) {
+      fs.closeSync(fd);
+      return false;
+    }
+    fifo = { fd, pid: Number(match[1]) };
+    fifoRefused = false;
+    return true;
+  } catch {
+    return false; // ENOENT / ENXIO: that tracker is gone
+  }
+}
+
+/** Writes one line to the FIFO; false (and the FIFO dropped) if it cannot. */
+function sendFifo(line: string): boolean {
+  if (fifo === undefined) return false;
+  try {
+    // A line is far below PIPE_BUF: written whole or not at all.
+    if (fs.writeSync(fifo.fd, line) === Buffer.byteLength(line)) return true;
+  } catch {
+    // EAGAIN (full), EPIPE (the tracker died)
+  }
+  try {
+    fs.closeSync(fifo.fd);
+  } catch {
+    // closed
+  }
+  fifo = undefined;
+  fifoRefused = true;
+  return false;
+}
 
 function warnUnavailable(reason: string): void {
   if (unavailable) return;
@@ -102,6 +164,9 @@ function start(): boolean {
   proc.unref();
   (proc.stdin as unknown as { unref?: () => void }).unref?.();
   child = proc;
+  // Child processes spawned from now on join this tracker (main thread only:
+  // process.env is per process).
+  if (isMainThread) process.env[FIFO_ENV] = fifoPathOf(proc.pid);
   return true;
 }
 
@@ -112,11 +177,17 @@ export function register(name: string): void {
     idleTimer = undefined;
   }
   registered.add(name);
+  if (fifo !== undefined || (child === undefined && openFifo())) {
+    if (sendFifo(`REGISTER ${process.pid} ${name}\n`)) return;
+    // The FIFO failed: our own tracker, told every name (below).
+  }
   if (child === undefined || child.stdin?.writableEnded) {
     child = undefined;
     if (!start()) return;
     // A fresh tracker learns every name still registered (after a tracker died).
     for (const other of registered) if (other !== name) send(`REGISTER ${other}\n`);
+    // (Names sent to a tree tracker's FIFO stay registered there too; whichever
+    // tracker sees this process die first unlinks them, the other finds ENOENT.)
   }
   send(`REGISTER ${name}\n`);
 }
@@ -124,6 +195,10 @@ export function register(name: string): void {
 /** Forgets a name once this process has unlinked it. No-op for names it does not track. */
 export function unregister(name: string): void {
   if (!registered.delete(name)) return;
+  if (fifo !== undefined) {
+    if (!sendFifo(`UNREGISTER ${process.pid} ${name}\n`)) send(`UNREGISTER ${name}\n`);
+    return;
+  }
   send(`UNREGISTER ${name}\n`);
   if (registered.size === 0 && child !== undefined && idleTimer === undefined) {
     idleTimer = setTimeout(() => {
@@ -143,5 +218,5 @@ export function isTracked(name: string): boolean {
 
 /** The pid of the running tracker, if any (for shmkit's tests). */
 export function trackerPid(): number | undefined {
-  return child?.pid;
+  return fifo?.pid ?? child?.pid;
 }
