@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unlinkSegment } from './binding';
-import { pidAlive, readStates, type TrackerState } from './tracker-state';
+import { ownerPidOf, pidAlive, readStates, type TrackerState } from './tracker-state';
 import { validateName } from './validate';
 
 const SHM_DIR = '/dev/shm';
@@ -135,8 +135,8 @@ function listSegments(all: State[]): Segment[] {
       mtime: stat.mtime.toISOString(),
       ageSeconds: Math.max(0, Math.floor((now - stat.mtimeMs) / 1000)),
       tracked: owner !== undefined,
-      ownerPid: owner?.creatorPid ?? null,
-      ownerAlive: owner ? pidAlive(owner.creatorPid) : null,
+      ownerPid: owner ? ownerPidOf(owner, entry.name) : null,
+      ownerAlive: owner ? pidAlive(ownerPidOf(owner, entry.name)) : null,
       trackerPid: owner?.trackerPid ?? null,
       trackerAlive: owner?.trackerAlive ?? null,
     });
@@ -226,7 +226,9 @@ function cmdGc(args: Args): number {
   const only = args.names.length > 0 ? new Set(args.names) : undefined;
   // A name listed by a live tracker or for a live creator may be in use, whatever
   // older stale files say about it.
-  const claimed = new Set(all.filter((s) => s.trackerAlive || pidAlive(s.creatorPid)).flatMap((s) => s.names));
+  const claimed = new Set(
+    all.flatMap((s) => s.names.filter((name) => s.trackerAlive || pidAlive(ownerPidOf(s, name)))),
+  );
   const segments: Array<{ name: string; size: number; ownerPid: number; trackerPid: number; removed: boolean; error: string | null }> = [];
   const stateFiles: Array<{ file: string; trackerPid: number; removed: boolean; error: string | null }> = [];
   let status = 0;
@@ -234,8 +236,9 @@ function cmdGc(args: Args): number {
   const stale = all.filter((s) => !s.trackerAlive);
   const keep = new Set<State>(); // stale files still naming a segment gc leaves
   for (const s of stale) {
-    const ownerAlive = pidAlive(s.creatorPid);
     for (const name of s.names) {
+      const ownerPid = ownerPidOf(s, name);
+      const ownerAlive = pidAlive(ownerPid);
       let size: number;
       try {
         size = fs.statSync(path.join(SHM_DIR, name)).size;
@@ -246,7 +249,7 @@ function cmdGc(args: Args): number {
         keep.add(s);
         continue;
       }
-      const entry = { name, size, ownerPid: s.creatorPid, trackerPid: s.trackerPid, removed: false, error: null as string | null };
+      const entry = { name, size, ownerPid, trackerPid: s.trackerPid, removed: false, error: null as string | null };
       if (!args.dryRun) {
         try {
           unlinkSegment(name);

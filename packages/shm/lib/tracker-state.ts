@@ -2,7 +2,8 @@
  * Where trackers publish their registries, for `shmkit ls` and `shmkit gc`.
  *
  * Each tracker keeps `${os.tmpdir()}/shmkit-<uid>/trackers/<trackerPid>.json`
- * = { creatorPid, trackerPid, names, updated } (written to a temp file and
+ * = { creatorPid, trackerPid, names, owners, updated } (owners: the pid that
+ * registered each name — the creator, or a child process of its tree) (written to a temp file and
  * renamed, so readers never see half a file), and removes it when it exits.
  * A file whose tracker is dead (SIGKILLed) is stale: it still names the
  * creator of the segments it lists.
@@ -17,6 +18,8 @@ export interface TrackerState {
   creatorPid: number;
   trackerPid: number;
   names: string[];
+  /** The registering process of each name (absent in files of older trackers). */
+  owners?: Record<string, number>;
   /** Milliseconds since the epoch. */
   updated: number;
 }
@@ -47,8 +50,16 @@ function isState(value: unknown): value is TrackerState {
     Number.isInteger(v.trackerPid) &&
     Array.isArray(v.names) &&
     v.names.every((n) => typeof n === 'string') &&
-    typeof v.updated === 'number'
+    typeof v.updated === 'number' &&
+    (v.owners === undefined ||
+      (typeof v.owners === 'object' && v.owners !== null && Object.values(v.owners).every((p) => Number.isInteger(p))))
   );
+}
+
+/** The process that registered `name` with the tracker of `state`. */
+export function ownerPidOf(state: TrackerState, name: string): number {
+  const pid = state.owners && Object.prototype.hasOwnProperty.call(state.owners, name) ? state.owners[name] : undefined;
+  return pid ?? state.creatorPid;
 }
 
 /** Every readable state file, with its path. Unreadable or malformed files are skipped. */
