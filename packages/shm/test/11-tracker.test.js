@@ -54,10 +54,15 @@ function processGroup(pid) {
  * once the child has exited and every holder of its stdout/stderr (its tracker)
  * has closed them. `line()` resolves with the next JSON line of stdout.
  */
-function startChild(body, vars = {}, { detached = false } = {}) {
+function startChild(body, vars = {}, { detached = false, fifo } = {}) {
+  // Each child is the root of its own tree unless `fifo` names a tracker to join
+  // (this process's own tracker would otherwise be inherited while it runs).
+  const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) };
+  delete env.SHMKIT_TRACKER_FIFO;
+  if (fifo !== undefined) env.SHMKIT_TRACKER_FIFO = fifo;
   const child = spawn(process.execPath, ['-e', PRELUDE + body], {
     cwd: helpers.PACKAGE,
-    env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached,
   });
@@ -310,6 +315,161 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Pids of running tracker processes whose creator (SHMKIT_TRACKER_CREATOR_PID) is in `creators`. */
+function trackersOf(creators) {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmdline.includes(TRACKER_MAIN)) continue;
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const creator = environ.find((v) => v.startsWith('SHMKIT_TRACKER_CREATOR_PID='));
+      if (creator && creators.includes(Number(creator.split('=')[1]))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return found;
+}
+
+test('one tracker per process tree: a child registers with its parent\'s tracker, which cleans up each process when it dies', async () => {
+  const a = helpers.uniqueName('tree-parent');
+  const b = helpers.uniqueName('tree-child');
+  const GRANDCHILD = PRELUDE + `
+    SharedMemory.create(64, { name: V.b });
+    report({ role: 'child', pid: process.pid, tracker: tracker.trackerPid(), fifo: process.env.SHMKIT_TRACKER_FIFO });
+    setInterval(() => {}, 1000);
+  `;
+  const handle = startChild(
+    `
+    const fs = require('node:fs');
+    const { spawn } = require('node:child_process');
+    SharedMemory.create(64, { name: V.a });
+    const fifo = process.env.SHMKIT_TRACKER_FIFO;
+    report({ role: 'parent', pid: process.pid, tracker: tracker.trackerPid(), fifo });
+    const end = Date.now() + 15000;
+    const timer = setInterval(() => {
+      if (!fs.existsSync(fifo) && Date.now() < end) return; // until the tracker has made it
+      clearInterval(timer);
+      spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'] });
+      setInterval(() => {}, 1000);
+    }, 5);
+    `,
+    { a, b, grandchild: GRANDCHILD },
+  );
+  const parent = await handle.line();
+  trackerPids.add(parent.tracker);
+  assert.equal(parent.role, 'parent');
+  assert.equal(parent.fifo, tracker.fifoPathOf(parent.tracker));
+  const child = await handle.line();
+  assert.equal(child.role, 'child');
+  assert.equal(child.fifo, parent.fifo, 'the child inherited the FIFO');
+  assert.equal(child.tracker, parent.tracker, "the child uses its parent's tracker");
+  assert.deepEqual(trackersOf([parent.pid, child.pid]), [parent.tracker], 'exactly one tracker for the tree');
+  assert.ok(helpers.exists(a) && helpers.exists(b));
+  // The state file names each segment's own creator.
+  const stateFile = require('../dist/tracker-state.js').stateFile(parent.tracker);
+  await pollUntil(() => {
+    try {
+      const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+      return state.owners[a] === parent.pid && state.owners[b] === child.pid;
+    } catch {
+      return false;
+    }
+  }, 'the state file to name both owners');
+
+  process.kill(child.pid, 'SIGKILL');
+  await pollUntil(() => !helpers.exists(b), "the tracker to unlink the child's segment");
+  await pollUntil(() => handle.stderr.includes(LEAKED), 'the warning');
+  assertLeakWarning(handle.stderr, [b]);
+  assert.ok(handle.stderr.includes(`process ${child.pid} created it`), handle.stderr);
+  assert.ok(!handle.stderr.includes(JSON.stringify(a)), handle.stderr);
+  assert.ok(helpers.exists(a), "the parent's segment stays while the parent lives");
+  assert.ok(alive(parent.tracker));
+
+  handle.child.kill('SIGKILL');
+  const result = await handle.closed;
+  assert.equal(result.signal, 'SIGKILL');
+  assert.ok(!helpers.exists(a), "the parent's segment is unlinked when the parent dies");
+  assert.equal(count(result.stderr, LEAKED), 2, result.stderr);
+  await pollUntil(() => !alive(parent.tracker), 'the tracker to exit');
+  assert.ok(!fs.existsSync(parent.fifo), 'the FIFO is removed');
+});
+
+test('the tracker outlives its creator while a child of the tree still has segments registered', async () => {
+  const a = helpers.uniqueName('tree-outlive-parent');
+  const b = helpers.uniqueName('tree-outlive-child');
+  const GRANDCHILD = PRELUDE + `
+    SharedMemory.create(64, { name: V.b });
+    report({ role: 'child', pid: process.pid, tracker: tracker.trackerPid() });
+    setInterval(() => {}, 1000);
+  `;
+  const handle = startChild(
+    `
+    const fs = require('node:fs');
+    const { spawn } = require('node:child_process');
+    SharedMemory.create(64, { name: V.a });
+    const fifo = process.env.SHMKIT_TRACKER_FIFO;
+    report({ role: 'parent', pid: process.pid, tracker: tracker.trackerPid() });
+    const end = Date.now() + 15000;
+    const timer = setInterval(() => {
+      if (!fs.existsSync(fifo) && Date.now() < end) return;
+      clearInterval(timer);
+      spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }).unref();
+      setInterval(() => {}, 1000);
+    }, 5);
+    `,
+    { a, b, grandchild: GRANDCHILD },
+  );
+  const parent = await handle.line();
+  trackerPids.add(parent.tracker);
+  const child = await handle.line();
+  assert.equal(child.tracker, parent.tracker);
+  try {
+    handle.child.kill('SIGKILL');
+    await pollUntil(() => !helpers.exists(a), "the tracker to unlink the parent's segment");
+    assert.ok(helpers.exists(b), "the child's segment stays while the child lives");
+    assert.ok(alive(parent.tracker), 'the tracker keeps running for the child');
+  } finally {
+    process.kill(child.pid, 'SIGKILL');
+  }
+  const result = await handle.closed;
+  assert.ok(!helpers.exists(b), "the child's segment is unlinked when the child dies");
+  assert.equal(count(result.stderr, LEAKED), 2, result.stderr);
+  await pollUntil(() => !alive(parent.tracker), 'the tracker to exit');
+});
+
+for (const kind of ['missing', 'stale']) {
+  test(`a child whose inherited SHMKIT_TRACKER_FIFO is ${kind} (its tracker is dead) spawns its own tracker`, async () => {
+    const name = helpers.uniqueName(`dead-fifo-${kind}`);
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'shmkit-fifo-'));
+    const fifo = path.join(dir, 'tracker-999999.fifo');
+    if (kind === 'stale') require('node:child_process').execFileSync('mkfifo', ['-m', '600', fifo]); // no reader: ENXIO
+    try {
+      const handle = startChild(
+        CREATE_AND_WAIT.replace('report({', 'report({ fifo: process.env.SHMKIT_TRACKER_FIFO, '),
+        { name },
+        { fifo },
+      );
+      const out = await handle.line();
+      assert.equal(typeof out.tracker, 'number');
+      trackerPids.add(out.tracker);
+      assert.notEqual(out.tracker, 999999);
+      assert.deepEqual(trackersOf([handle.child.pid]), [out.tracker], 'its own tracker');
+      assert.equal(out.fifo, tracker.fifoPathOf(out.tracker), 'its children would join its own tracker');
+      handle.child.kill('SIGKILL');
+      const result = await handle.closed;
+      assert.ok(!helpers.exists(name), 'its tracker unlinked the segment');
+      assertLeakWarning(result.stderr, [name]);
+      await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
+      assert.ok(!fs.existsSync(out.fifo), 'the FIFO is removed');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 /** Runs dist/tracker-main.js directly; `feed(stdin)` writes to it. Resolves with its stderr. */
 function runTracker(feed) {
   return new Promise((resolve, reject) => {
@@ -376,6 +536,52 @@ test('the tracker protocol rejects garbage, one diagnostic per line, and keeps w
   } finally {
     helpers.cleanup(name);
     helpers.cleanup(gone);
+  }
+});
+
+test('the FIFO protocol rejects garbage, one diagnostic per line, and cleans up a dead writer pid', async () => {
+  const name = helpers.uniqueName('fifo-protocol');
+  const kept = helpers.uniqueName('fifo-protocol-unreg');
+  for (const n of [name, kept]) SharedMemory.create(8, { name: n, track: false }).close();
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const bad = [
+      `REGISTER ${name}\n`, // no pid
+      `REGISTER 0 ${name}\n`, // not a pid
+      `REGISTER -5 ${name}\n`,
+      `FROB ${sleeper.pid} ${name}\n`, // unknown command
+      `REGISTER ${sleeper.pid} a/b\n`, // invalid name
+      `REGISTER ${sleeper.pid} ${'x'.repeat(2000)}\n`, // oversized
+    ];
+    let fifoPath;
+    const result = await runTracker(async (stdin) => {
+      const pid = [...trackerPids].pop();
+      const fifo = tracker.fifoPathOf(pid);
+      await pollUntil(() => fs.existsSync(fifo), 'the tracker to make its FIFO');
+      const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      try {
+        for (const line of bad) fs.writeSync(fd, line);
+        fs.writeSync(fd, `REGISTER ${sleeper.pid} ${kept}\nREGISTER ${sleeper.pid} ${name}\n`);
+        fs.writeSync(fd, `UNREGISTER ${sleeper.pid} ${kept}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(helpers.exists(name), 'nothing unlinked while the writer lives');
+      sleeper.kill('SIGKILL');
+      await pollUntil(() => !helpers.exists(name), 'the tracker to unlink the dead writer\'s segment');
+      fifoPath = fifo;
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(count(result.stderr, BAD_LINE), bad.length, result.stderr);
+    assertLeakWarning(result.stderr, [name]);
+    assert.ok(result.stderr.includes(`process ${sleeper.pid} created it`), result.stderr);
+    assert.ok(helpers.exists(kept), 'the unregistered segment was left alone');
+    assert.ok(!fs.existsSync(fifoPath), 'the FIFO is removed at exit');
+  } finally {
+    sleeper.kill('SIGKILL');
+    helpers.cleanup(name);
+    helpers.cleanup(kept);
   }
 });
 
