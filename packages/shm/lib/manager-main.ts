@@ -24,6 +24,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { unlinkSegment } from './binding';
+import { onJsonLines } from './json-lines';
 import { validateName } from './validate';
 
 const MAX_LINE = 64 * 1024;
@@ -45,31 +46,6 @@ function validName(name: unknown): name is string {
   } catch {
     return false;
   }
-}
-
-/** Splits a stream into lines and hands each parsed JSON object to `onRequest`. */
-function lines(stream: NodeJS.ReadableStream, onRequest: (request: Request) => void, onOverflow: () => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      const text = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      let request: unknown;
-      try {
-        request = JSON.parse(text);
-      } catch {
-        continue;
-      }
-      if (request !== null && typeof request === 'object') onRequest(request as Request);
-    }
-    if (pending.length > MAX_LINE) {
-      pending = '';
-      onOverflow();
-    }
-  });
 }
 
 /** Handles one request; returns the reply, or undefined for none. */
@@ -110,13 +86,13 @@ const server = net.createServer((socket) => {
   sockets.add(socket);
   socket.on('error', () => {});
   socket.on('close', () => sockets.delete(socket));
-  lines(
+  onJsonLines(
     socket,
-    (request) => {
-      const reply = handle(request, false);
+    (value) => {
+      const reply = handle(value as Request, false);
       if (reply !== undefined && !socket.destroyed) socket.write(JSON.stringify(reply) + '\n');
     },
-    () => socket.destroy(),
+    { maxLine: MAX_LINE, onOverflow: () => socket.destroy() },
   );
 });
 server.on('error', (error) => {
@@ -138,14 +114,15 @@ server.listen(address, () => {
   writeOut({ ready: true, address });
 });
 
-lines(
+onJsonLines(
   process.stdin,
-  (request) => {
+  (value) => {
+    const request = value as Request;
     const reply = handle(request, true);
     if (reply !== undefined) writeOut(reply);
     if (request.op === 'shutdown') process.exit(0);
   },
-  () => {},
+  { maxLine: MAX_LINE, onOverflow: () => {} },
 );
 
 // EOF: the owner has ended. Let a client's last lines already in flight arrive first.

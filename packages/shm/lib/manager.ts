@@ -21,6 +21,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { invalidArgType, shmError } from './errors';
+import { onJsonLines } from './json-lines';
 import { SharedMemory } from './shared-memory';
 import { ShareableList, type ShareableValue } from './shareable-list';
 import * as tracker from './tracker';
@@ -49,25 +50,6 @@ function replyError(code: string, op: string): Error {
   const error = new Error(`${code}: SharedMemoryManager ${op} failed`) as Error & { code: string };
   error.code = code;
   return error;
-}
-
-/** Parses JSON lines from `stream`, calling `onReply` for each. */
-function readLines(stream: Readable, onReply: (reply: Reply) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      const text = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      try {
-        onReply(JSON.parse(text) as Reply);
-      } catch {
-        // not ours
-      }
-    }
-  });
 }
 
 type Refable = { ref?: () => void; unref?: () => void };
@@ -103,7 +85,7 @@ export class SharedMemoryManager implements AsyncDisposable {
     this.#in = socket;
     this.#address = address;
     this.#clientMode = true;
-    readLines(socket, (reply) => this.#onReply(reply));
+    onJsonLines(socket, (reply) => this.#onReply(reply as Reply));
     this.#idle();
     this.#state = 'running';
   }
@@ -139,7 +121,8 @@ export class SharedMemoryManager implements AsyncDisposable {
       child.once('error', (error) => reject(error));
       child.once('exit', () => reject(replyError('ESRCH', 'start')));
     });
-    readLines(child.stdout!, (reply) => {
+    onJsonLines(child.stdout!, (value) => {
+      const reply = value as Reply;
       if (reply.ready !== undefined) onReady?.(reply);
       else this.#onReply(reply);
     });
