@@ -217,38 +217,23 @@ export function unlinkSegment(name: string): void {
   }
 }
 
+/** Wraps an addon function so that its raw errors become system errors. */
+function converted<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A): R => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      rethrow(error);
+    }
+  };
+}
+
 /** The futex functions, for lib/wait.ts only. Errors are converted like the rest. */
 export const futex = {
-  wait(mapping: NativeMapping, byteOffset: number, expected: number, timeoutMs: number): WaitResult {
-    try {
-      return raw.wait(mapping, byteOffset, expected, timeoutMs);
-    } catch (error) {
-      rethrow(error);
-    }
-  },
-  waitAsync(
-    mapping: NativeMapping,
-    byteOffset: number,
-    expected: number,
-    timeoutMs: number,
-    callback: (result: AsyncWaitResult) => void,
-  ): number {
-    try {
-      return raw.waitAsync(mapping, byteOffset, expected, timeoutMs, callback);
-    } catch (error) {
-      rethrow(error);
-    }
-  },
-  cancel(id: number): void {
-    raw.cancelWait(id);
-  },
-  notify(mapping: NativeMapping, byteOffset: number, count: number): number {
-    try {
-      return raw.notify(mapping, byteOffset, count);
-    } catch (error) {
-      rethrow(error);
-    }
-  },
+  wait: converted(raw.wait),
+  waitAsync: converted(raw.waitAsync),
+  cancel: raw.cancelWait,
+  notify: converted(raw.notify),
 };
 
 /** A full memory barrier (std::atomic_thread_fence, seq_cst). */
