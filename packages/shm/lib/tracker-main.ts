@@ -220,9 +220,14 @@ try {
   } catch {
     // none
   }
-  execFileSync('mkfifo', ['-m', '600', file], { stdio: 'ignore' });
+  // Made and opened under a temporary name, then renamed into place: once the
+  // path exists, a client's non-blocking open finds a reader (no ENXIO window).
+  const making = `${file}.${process.pid}.tmp`;
+  execFileSync('mkfifo', ['-m', '600', making], { stdio: 'ignore' });
+  fifoPath = making;
+  fifoFd = openSync(making, constants.O_RDWR | constants.O_NONBLOCK);
+  renameSync(making, file);
   fifoPath = file;
-  fifoFd = openSync(file, constants.O_RDWR | constants.O_NONBLOCK);
   fifo = new Socket({ fd: fifoFd, readable: true, writable: false });
   fifo.on('error', () => {});
   fifo.on('data', (chunk: Buffer) => {
