@@ -2,16 +2,16 @@
  * @shmkit/shm: named shared memory for Node.js and Electron, with the
  * semantics of Python's multiprocessing.shared_memory.
  */
-export { SharedMemory, generateName } from './shared-memory';
-export type { SharedMemoryOptions, StrategyOption, BufferStrategy, ViewConstructor } from './shared-memory';
-export type { ShmError, ShmErrorCode, ShmSystemError } from './errors';
-export { maxNameLength, pageSize, platformSupported } from './binding';
-export { wait, waitAsync, notify } from './wait';
-export type { WaitResult, WaitAsyncOptions } from './wait';
-export { FrameRing, PIXEL_FORMATS } from './frame-ring';
-export { ShareableList } from './shareable-list';
-export type { ShareableListOptions, ShareableValue } from './shareable-list';
-export { SharedMemoryManager } from './manager';
+export { SharedMemory, generateName } from './core/shared-memory';
+export type { SharedMemoryOptions, StrategyOption, BufferStrategy, ViewConstructor } from './core/shared-memory';
+export type { ShmError, ShmErrorCode, ShmSystemError } from './core/errors';
+export { maxNameLength, pageSize, platformSupported } from './core/binding';
+export { wait, waitAsync, notify } from './streaming/wait';
+export type { WaitResult, WaitAsyncOptions } from './streaming/wait';
+export { FrameRing, PIXEL_FORMATS } from './streaming/frame-ring';
+export { ShareableList } from './formats/shareable-list';
+export type { ShareableListOptions, ShareableValue } from './formats/shareable-list';
+export { SharedMemoryManager } from './lifecycle/manager';
 export type {
   Frame,
   FrameMeta,
@@ -20,4 +20,4 @@ export type {
   FrameRingCreateOptions,
   PixelFormat,
   WritableSlot,
-} from './frame-ring';
+} from './streaming/frame-ring';

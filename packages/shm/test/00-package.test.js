@@ -24,5 +24,5 @@ test('the published types describe the API (tsc --noEmit on test/types/usage.ts)
 });
 
 test('subpaths other than the entry are not exported', () => {
-  assert.throws(() => require('@shmkit/shm/dist/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  assert.throws(() => require('@shmkit/shm/dist/core/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 });

@@ -11,7 +11,7 @@ const { uniqueName, exists, checkNoLeaks, run, PACKAGE } = require('./helpers');
 
 checkNoLeaks();
 
-const BINDING = path.join(PACKAGE, 'dist', 'binding.js');
+const BINDING = path.join(PACKAGE, 'dist', 'core', 'binding.js');
 
 /** Runs a script in a child Node with --expose-gc; it prints JSON on its last line. */
 async function child(source, env) {

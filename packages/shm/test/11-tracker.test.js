@@ -14,11 +14,11 @@ const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory } = require('@shmkit/shm');
-const tracker = require('../dist/tracker.js');
+const tracker = require('../dist/lifecycle/tracker.js');
 
 helpers.checkNoLeaks();
 
-const TRACKER_MAIN = path.join(helpers.PACKAGE, 'dist', 'tracker-main.js');
+const TRACKER_MAIN = path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker-main.js');
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
 const LEAKED = 'SHMKIT_TRACKER_LEAKED';
 const BAD_LINE = 'SHMKIT_TRACKER_BAD_LINE';
@@ -29,7 +29,7 @@ const trackerPids = new Set();
 const PRELUDE = `
 'use strict';
 const { SharedMemory } = require('@shmkit/shm');
-const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'tracker.js'))});
+const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js'))});
 const V = JSON.parse(process.env.SHMKIT_TEST_VARS);
 function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 `;
@@ -369,7 +369,7 @@ test('one tracker per process tree: a child registers with its parent\'s tracker
   assert.deepEqual(trackersOf([parent.pid, child.pid]), [parent.tracker], 'exactly one tracker for the tree');
   assert.ok(helpers.exists(a) && helpers.exists(b));
   // The state file names each segment's own creator.
-  const stateFile = require('../dist/tracker-state.js').stateFile(parent.tracker);
+  const stateFile = require('../dist/lifecycle/tracker-state.js').stateFile(parent.tracker);
   await pollUntil(() => {
     try {
       const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
@@ -470,7 +470,7 @@ for (const kind of ['missing', 'stale']) {
   });
 }
 
-/** Runs dist/tracker-main.js directly; `feed(stdin)` writes to it. Resolves with its stderr. */
+/** Runs dist/lifecycle/tracker-main.js directly; `feed(stdin)` writes to it. Resolves with its stderr. */
 function runTracker(feed) {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [TRACKER_MAIN, 'a test'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -634,7 +634,7 @@ test('a worker thread has its own tracker: what it created and left is unlinked 
     {
       eval: true,
       // The tracker inherits this process's stderr: its warning shows in the test output.
-      workerData: { name, pkg: helpers.PACKAGE, trackerModule: path.join(helpers.PACKAGE, 'dist', 'tracker.js') },
+      workerData: { name, pkg: helpers.PACKAGE, trackerModule: path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js') },
     },
   );
   const [pid] = await Promise.all([

@@ -11,7 +11,7 @@ const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager, ShareableList } = require('@shmkit/shm');
-const tracker = require('../dist/tracker.js');
+const tracker = require('../dist/lifecycle/tracker.js');
 
 helpers.checkNoLeaks();
 

@@ -1,5 +1,5 @@
 'use strict';
-// The `shmkit` command-line tool (dist/cli.js): ls, rm, gc, usage errors.
+// The `shmkit` command-line tool (bin/shmkit.js → lib/cli/shmkit.ts): ls, rm, gc, usage errors.
 // Real processes: creators are child scripts whose trackers publish their
 // registries; every CLI run and every creator gets a private TMPDIR, so the
 // tracker state files (and so `gc`) only ever see what this file made. Only
@@ -16,7 +16,7 @@ const { SharedMemory } = require('@shmkit/shm');
 
 helpers.checkNoLeaks();
 
-const CLI = path.join(helpers.PACKAGE, 'dist', 'cli.js');
+const CLI = path.join(helpers.PACKAGE, 'bin', 'shmkit.js');
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
 const TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-cli-test-'));
 const STATE_DIR = path.join(TMPDIR, `shmkit-${os.userInfo().uid}`, 'trackers');
@@ -51,7 +51,7 @@ function startCreator(name, size) {
       '-e',
       `
       const { SharedMemory } = require('@shmkit/shm');
-      const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'tracker.js'))});
+      const tracker = require(${JSON.stringify(path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js'))});
       SharedMemory.create(${size}, { name: ${JSON.stringify(name)}, track: true });
       process.stdout.write(JSON.stringify({ tracker: tracker.trackerPid() }) + '\\n');
       setInterval(() => {}, 1000);
@@ -245,5 +245,5 @@ test('usage errors exit 2; --help exits 0', async () => {
 test('the built CLI starts with a shebang and is the package bin', () => {
   assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
   const pkg = require('../package.json');
-  assert.equal(pkg.bin.shmkit, './dist/cli.js');
+  assert.equal(pkg.bin.shmkit, 'bin/shmkit.js');
 });

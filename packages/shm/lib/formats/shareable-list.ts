@@ -47,8 +47,8 @@
  */
 import { endianness } from 'node:os';
 import { inspect } from 'node:util';
-import { invalidArgType, invalidArgValue, outOfRange, shmError } from './errors';
-import { SharedMemory } from './shared-memory';
+import { invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
+import { SharedMemory } from '../core/shared-memory';
 
 /** A value a ShareableList item can hold. */
 export type ShareableValue = number | bigint | boolean | null | string | Uint8Array;

@@ -23,9 +23,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { unlinkSegment } from './binding';
+import { unlinkSegment } from '../core/binding';
 import { onJsonLines } from './json-lines';
-import { validateName } from './validate';
+import { validateName } from '../core/validate';
 
 const MAX_LINE = 64 * 1024;
 const registry = new Set<string>();

@@ -74,7 +74,7 @@ interface RawError {
 }
 
 function load(): RawBinding {
-  const root = path.join(__dirname, '..');
+  const root = path.join(__dirname, '..', '..');
   const candidates = [
     path.join(root, 'build', 'Release', 'shmkit.node'),
     path.join(root, 'build', 'Debug', 'shmkit.node'),

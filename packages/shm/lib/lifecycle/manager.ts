@@ -20,10 +20,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { invalidArgType, shmError } from './errors';
+import { invalidArgType, shmError } from '../core/errors';
 import { onJsonLines } from './json-lines';
-import { SharedMemory } from './shared-memory';
-import { ShareableList, type ShareableValue } from './shareable-list';
+import { SharedMemory } from '../core/shared-memory';
+import { ShareableList, type ShareableValue } from '../formats/shareable-list';
 import * as tracker from './tracker';
 
 /** The server's entry point, next to this file once compiled. */

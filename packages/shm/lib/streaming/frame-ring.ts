@@ -10,10 +10,10 @@
  * frames it dropped. Readers sleep on a futex word until the writer publishes.
  */
 import { readFileSync } from 'node:fs';
-import { fence } from './binding';
-import { invalidArgType, invalidArgValue, outOfRange, shmError } from './errors';
-import { SharedMemory, type SharedMemoryOptions } from './shared-memory';
-import { validateInteger } from './validate';
+import { fence } from '../core/binding';
+import { invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
+import { SharedMemory, type SharedMemoryOptions } from '../core/shared-memory';
+import { validateInteger } from '../core/validate';
 import { notify, waitAsync } from './wait';
 
 const MAGIC = 0x474e5246; // 'FRNG'

@@ -11,12 +11,12 @@
  * still holds `expected`, so a change made before it went to sleep is never
  * missed.
  */
-import { futex, type AsyncWaitResult, type WaitResult } from './binding';
-import { invalidArgType, outOfRange, shmError } from './errors';
-import { nativeMappingOf, type SharedMemory } from './shared-memory';
-import { validateInteger } from './validate';
+import { futex, type AsyncWaitResult, type WaitResult } from '../core/binding';
+import { invalidArgType, outOfRange, shmError } from '../core/errors';
+import { nativeMappingOf, type SharedMemory } from '../core/shared-memory';
+import { validateInteger } from '../core/validate';
 
-export type { WaitResult } from './binding';
+export type { WaitResult } from '../core/binding';
 
 export interface WaitAsyncOptions {
   /** Aborting rejects the promise with an AbortError and ends the wait. */

@@ -34,9 +34,9 @@ import { execFileSync } from 'node:child_process';
 import { constants, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as path from 'node:path';
-import { unlinkSegment } from './binding';
+import { unlinkSegment } from '../core/binding';
 import { pidAlive, stateDir, stateFile } from './tracker-state';
-import { validateName } from './validate';
+import { validateName } from '../core/validate';
 
 const MAX_LINE = 1024;
 const NEWLINE = 0x0a;

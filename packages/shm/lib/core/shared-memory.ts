@@ -10,7 +10,7 @@ import {
   type ResolvedStrategy,
 } from './binding';
 import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
-import * as tracker from './tracker';
+import * as tracker from '../lifecycle/tracker';
 import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
 
 export type { SharedMemoryOptions, StrategyOption } from './validate';

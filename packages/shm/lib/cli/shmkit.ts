@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `shmkit`: list, remove and garbage-collect shared memory segments.
  *
@@ -13,9 +12,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { unlinkSegment } from './binding';
-import { ownerPidOf, pidAlive, readStates, type TrackerState } from './tracker-state';
-import { validateName } from './validate';
+import { unlinkSegment } from '../core/binding';
+import { ownerPidOf, pidAlive, readStates, type TrackerState } from '../lifecycle/tracker-state';
+import { validateName } from '../core/validate';
 
 const SHM_DIR = '/dev/shm';
 
