@@ -41,6 +41,26 @@ function blocks(file, langs) {
   return found;
 }
 
+/** The other CPython 3.8+ versions pyenv has (the examples promise 3.8-3.13), one per minor version. */
+function otherPythons(seen) {
+  const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
+  let versions = [];
+  try {
+    versions = fs.readdirSync(path.join(root, 'versions'));
+  } catch {
+    return [];
+  }
+  const found = [];
+  for (const v of versions.sort()) {
+    const m = /^3\.(\d+)\.\d+$/.exec(v);
+    const command = path.join(root, 'versions', v, 'bin', 'python3');
+    if (!m || Number(m[1]) < 8 || seen.includes(`3.${m[1]}`) || !fs.existsSync(command)) continue;
+    seen.push(`3.${m[1]}`);
+    found.push({ label: `CPython ${v} from pyenv`, command, skip: false });
+  }
+  return found;
+}
+
 /** Runs JavaScript as a program would, recording what it creates; returns the run and the names made. */
 async function runRecorded(args, options = {}) {
   const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-record-')), 'created.txt');
@@ -89,6 +109,7 @@ describe('Python examples of the READMEs leave a segment Node made in place', ()
   const interpreters = [
     { label: `python3 (${helpers.versionOf('python3') ?? 'missing'})`, command: 'python3', skip: !helpers.versionOf('python3') && 'python3 is not installed' },
     { label: `CPython 3.13+ (${python313 ?? 'not installed'})`, command: python313, skip: !python313 && 'no CPython 3.13+ under pyenv' },
+    ...otherPythons([helpers.versionOf('python3'), python313 && helpers.versionOf(python313)]),
   ];
   test('there are examples to run', () => assert.ok(python.length >= 1));
   for (const { where, code } of python) {
