@@ -14,13 +14,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const helpers = require('./helpers');
+const { runRecorded, assertCleanRun } = require('./recorded-run');
 const { SharedMemory } = require('@shmkit/shm');
 
 helpers.checkNoLeaks();
 
 const ROOT = path.join(helpers.PACKAGE, '..', '..');
 const READMES = [path.join(ROOT, 'README.md'), path.join(helpers.PACKAGE, 'README.md')];
-const RECORDER = path.join(__dirname, 'fixtures', 'record-created.js');
 /** The name Python snippets use for "the name Node printed"; the test substitutes its own. */
 const PLACEHOLDER = 'psm_1a2b3c4d';
 
@@ -59,35 +59,6 @@ function otherPythons(seen) {
     found.push({ label: `CPython ${v} from pyenv`, command, skip: false });
   }
   return found;
-}
-
-/** Runs JavaScript as a program would, recording what it creates; returns the run and the names made. */
-async function runRecorded(args, options = {}) {
-  const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-record-')), 'created.txt');
-  fs.writeFileSync(record, '');
-  try {
-    const result = await helpers.run(process.execPath, args, {
-      timeout: 30_000,
-      ...options,
-      env: {
-        ...options.env,
-        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${RECORDER}`.trim(),
-        SHMKIT_RECORD_CREATED: record,
-      },
-    });
-    const created = fs.readFileSync(record, 'utf8').split('\n').filter(Boolean);
-    created.forEach(helpers.remember); // checkNoLeaks() cleans up and fails the file if any is left
-    return { ...result, created };
-  } finally {
-    fs.rmSync(path.dirname(record), { recursive: true, force: true });
-  }
-}
-
-function assertCleanRun(result, what) {
-  assert.equal(result.signal, null, `${what} was killed\n${result.stderr}`);
-  assert.equal(result.code, 0, `${what} exited with ${result.code}\n${result.stdout}\n${result.stderr}`);
-  assert.equal(result.stderr, '', `${what} wrote to stderr`);
-  assert.deepEqual(result.created.filter(helpers.exists), [], `${what} left segments behind`);
 }
 
 describe('JavaScript examples of the READMEs run as written', () => {
