@@ -3,7 +3,14 @@
  * semantics of Python's multiprocessing.shared_memory.
  */
 export { SharedMemory, generateName } from './core/shared-memory';
-export type { SharedMemoryOptions, StrategyOption, BufferStrategy, ViewConstructor } from './core/shared-memory';
+export type {
+  SharedMemoryOptions,
+  SharedMemoryCreateOptions,
+  SharedMemoryAttachOptions,
+  StrategyOption,
+  BufferStrategy,
+  ViewConstructor,
+} from './core/shared-memory';
 export type { ShmError, ShmErrorCode, ShmSystemError } from './core/errors';
 export { maxNameLength, pageSize, platformSupported } from './core/binding';
 export { wait, waitAsync, notify } from './streaming/wait';

@@ -317,6 +317,143 @@ describe('argument checks, in Python\'s order, before anything is created', () =
   });
 });
 
+describe('errors that say what to do', () => {
+  /** The first stack frame, which must be the caller's (this file), not shmkit's. */
+  function firstFrame(error) {
+    return error.stack.split('\n').find((line) => /^\s+at /.test(line));
+  }
+
+  test('attach of a missing name is ENOENT that points to create: true and shmkit ls', () => {
+    const name = uniqueName('nohint');
+    for (const attach of [() => SharedMemory.attach(name), () => new SharedMemory({ name, readonly: true })]) {
+      assert.throws(attach, (e) => {
+        assert.equal(e.code, 'ENOENT');
+        assert.equal(e.errno, -2);
+        assert.equal(e.syscall, 'shm_open');
+        assert.equal(e.path, name);
+        assert.match(e.message, /create: true/);
+        assert.match(e.message, /shmkit ls/);
+        return true;
+      });
+    }
+  });
+
+  test('create of an existing name is EEXIST that points to shmkit ls and shmkit rm NAME', () => {
+    withSegment(8, (a) => {
+      assert.throws(() => SharedMemory.create(8, { name: a.name }), (e) => {
+        assert.equal(e.code, 'EEXIST');
+        assert.equal(e.errno, -17);
+        assert.equal(e.syscall, 'shm_open');
+        assert.equal(e.path, a.name);
+        assert.ok(e.message.includes(`shmkit rm ${a.name}`), e.message);
+        assert.match(e.message, /shmkit ls/);
+        assert.ok(e.message.includes(`SharedMemory.attach('${a.name}')`), e.message);
+        return true;
+      });
+    });
+  });
+
+  test('errors from create and attach have a stack that starts at the caller', () => {
+    const name = uniqueName('stack');
+    const calls = [
+      () => SharedMemory.attach(name),
+      () => new SharedMemory({ name }),
+      () => SharedMemory.create(0),
+      () => new SharedMemory({ name, create: true, size: -1 }),
+    ];
+    for (const call of calls) {
+      assert.throws(call, (e) => {
+        assert.ok(firstFrame(e).includes(__filename), e.stack);
+        return true;
+      });
+    }
+    withSegment(8, (a) => {
+      assert.throws(() => SharedMemory.create(8, { name: a.name }), (e) => {
+        assert.equal(e.code, 'EEXIST');
+        assert.ok(firstFrame(e).includes(__filename), e.stack);
+        return true;
+      });
+    });
+  });
+
+  test('write() or read() of more bytes than the segment holds names the size, not a negative offset', () => {
+    withSegment(64, (shm) => {
+      for (const call of [() => shm.write(new Uint8Array(100)), () => shm.read(new Uint8Array(100))]) {
+        assert.throws(call, (e) => {
+          assert.equal(e.code, 'ERR_OUT_OF_RANGE');
+          assert.doesNotMatch(e.message, /[<>]=? -\d/, 'no negative bound');
+          assert.match(e.message, /\b64\b/, 'says how large the segment is');
+          return true;
+        });
+      }
+      // An offset that leaves too little room is still an offset error, with a bound that makes sense.
+      assert.throws(() => shm.write(new Uint8Array(10), 60), (e) => {
+        assert.equal(e.code, 'ERR_OUT_OF_RANGE');
+        assert.match(e.message, /<= 54\b/);
+        return true;
+      });
+    });
+  });
+
+  test('create with a fractional size does not claim that 0 is allowed', () => {
+    const name = uniqueName('frac');
+    for (const call of [() => SharedMemory.create(1.5, { name }), () => new SharedMemory({ name, create: true, size: -3 })]) {
+      assert.throws(call, (e) => {
+        assert.equal(e.code, 'ERR_OUT_OF_RANGE');
+        assert.doesNotMatch(e.message, />= 0/);
+        assert.match(e.message, />= 1/);
+        return true;
+      });
+    }
+    assert.ok(!exists(name));
+  });
+
+  test('Python\'s positional form new SharedMemory(name) is refused with a pointer to SharedMemory.attach', () => {
+    assert.throws(() => new SharedMemory('some-name'), (e) => {
+      assert.equal(e.code, 'ERR_INVALID_ARG_TYPE');
+      assert.ok(e.message.includes("SharedMemory.attach('some-name')"), e.message);
+      return true;
+    });
+    assert.throws(() => new SharedMemory('some-name', true, 100), (e) => {
+      assert.equal(e.code, 'ERR_INVALID_ARG_TYPE');
+      assert.ok(e.message.includes("SharedMemory.create(100, { name: 'some-name' })"), e.message);
+      return true;
+    });
+  });
+
+  test('an unknown option is ERR_INVALID_ARG_VALUE, names the closest known one, and creates nothing', () => {
+    const made = [];
+    const attempt = (fn) => {
+      try {
+        made.push(fn()); // only if it wrongly succeeded: cleaned up below
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    try {
+      const name = uniqueName('typo');
+      const typo = attempt(() => new SharedMemory({ nmae: name, create: true, size: 8 }));
+      assert.equal(typo?.code, 'ERR_INVALID_ARG_VALUE');
+      assert.match(typo.message, /'name'/);
+      assert.ok(!exists(name));
+      const other = attempt(() => new SharedMemory({ name, create: true, size: 8, unlinkOnExit: true }));
+      assert.equal(other?.code, 'ERR_INVALID_ARG_VALUE');
+      assert.ok(!exists(name));
+      // The sugar refuses what it sets itself: attach never creates, create takes its size once.
+      assert.equal(attempt(() => SharedMemory.attach(name, { create: true, size: 8 }))?.code, 'ERR_INVALID_ARG_VALUE');
+      assert.equal(attempt(() => SharedMemory.create(8, { name, size: 16 }))?.code, 'ERR_INVALID_ARG_VALUE');
+      assert.ok(!exists(name));
+    } finally {
+      for (const shm of made) {
+        remember(shm.name);
+        shm.close();
+        if (exists(shm.name)) shm.unlink();
+      }
+    }
+  });
+});
+
 describe('repr, inspect, JSON', () => {
   test('toString and inspect read like Python\'s repr', () => {
     withSegment(123, (shm) => {

@@ -24,7 +24,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_RING_FORMAT'
   | 'ERR_SHM_RING_WRITER_GONE'
   | 'ERR_SHM_LIST_FORMAT'
-  | 'ERR_SHM_MANAGER_NOT_STARTED';
+  | 'ERR_SHM_MANAGER_NOT_STARTED'
+  | 'ERR_SHM_ADDON_NOT_FOUND';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;
@@ -107,5 +108,24 @@ export function systemError(
   error.errno = -errno;
   error.syscall = syscall;
   error.path = path;
+  return error;
+}
+
+/**
+ * Appends what to do to an error's message (the error keeps its class,
+ * `code` and other fields). Returns the same error.
+ */
+export function withHint<E>(error: E, hint: string): E {
+  if (error instanceof Error) error.message = `${error.message}. ${hint}`;
+  return error;
+}
+
+/**
+ * Restarts an error's stack at the caller of `entry` (a public function or
+ * constructor of shmkit), so the first frame a user sees is their own call,
+ * not shmkit's internals. Returns the same error.
+ */
+export function atCaller<E>(error: E, entry: Function): E {
+  if (error instanceof Error && typeof Error.captureStackTrace === 'function') Error.captureStackTrace(error, entry);
   return error;
 }

@@ -9,11 +9,18 @@ import {
   type OverlayHost,
   type ResolvedStrategy,
 } from './binding';
-import { invalidArgType, outOfRange, shmError, type ShmSystemError } from './errors';
+import { atCaller, invalidArgType, invalidArgValue, outOfRange, shmError, withHint, type ShmSystemError } from './errors';
 import * as tracker from '../lifecycle/tracker';
-import { validateInteger, validateName, validateOptions, type SharedMemoryOptions } from './validate';
+import {
+  validateInteger,
+  validateName,
+  validateOptions,
+  type SharedMemoryAttachOptions,
+  type SharedMemoryCreateOptions,
+  type SharedMemoryOptions,
+} from './validate';
 
-export type { SharedMemoryOptions, StrategyOption } from './validate';
+export type { SharedMemoryOptions, SharedMemoryCreateOptions, SharedMemoryAttachOptions, StrategyOption } from './validate';
 export type BufferStrategy = ResolvedStrategy;
 
 /** Constructors `view()` accepts. */
@@ -92,6 +99,46 @@ export function nativeMappingOf(shm: unknown, argName = 'shm'): NativeMapping {
   return mapping;
 }
 
+/** A name as JavaScript source, for messages that show code to run. */
+function quoted(name: string): string {
+  return name.includes("'") ? JSON.stringify(name) : `'${name.replace(/\\/g, '\\\\')}'`;
+}
+
+/** A name as a shell word, for messages that show a command to run. */
+function shellWord(name: string): string {
+  return /^[\w.@%+=:,-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\\''")}'`;
+}
+
+/** Says what to do about the two system errors a newcomer meets first. */
+function explained(error: unknown, name: string, create: boolean): unknown {
+  const code = (error as ShmSystemError | undefined)?.code;
+  if (code === 'ENOENT' && !create) {
+    return withHint(
+      error,
+      `No segment is named ${quoted(name)}: check the name (\`shmkit ls\` lists the segments), ` +
+        `or create it with { create: true, size }`,
+    );
+  }
+  if (code === 'EEXIST' && create) {
+    return withHint(
+      error,
+      `A segment named ${quoted(name)} exists already, perhaps left by an earlier run that did not unlink it: ` +
+        `\`shmkit ls\` shows who owns it and \`shmkit rm ${shellWord(name)}\` removes it; ` +
+        `or attach to it with SharedMemory.attach(${quoted(name)}), or omit the name to get a generated one`,
+    );
+  }
+  return error;
+}
+
+/** Runs `fn`; an error it throws gets a stack that starts at the caller of `entry`. */
+function fromCaller<T>(entry: Function, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw atCaller(error, entry);
+  }
+}
+
 /** `psm_` + 8 random hex digits, the format Python's SharedMemory generates. */
 export function generateName(): string {
   return GENERATED_PREFIX + randomBytes(4).toString('hex');
@@ -116,8 +163,12 @@ export class SharedMemory implements Disposable {
   readonly #readonly: boolean;
   #buf: Uint8Array | undefined;
 
-  constructor(options?: SharedMemoryOptions) {
-    const o = validateOptions(options);
+  constructor(options: SharedMemoryOptions) {
+    // Errors start at the caller's line, not inside shmkit (Python's positional
+    // form, `new SharedMemory('name')`, is refused with what to write instead).
+    const entry = new.target;
+    const all = typeof options === 'string' ? [...arguments] : [options];
+    const o = fromCaller(entry, () => validateOptions(options, all));
     const args = {
       create: o.create,
       readonly: o.readonly,
@@ -129,7 +180,14 @@ export class SharedMemory implements Disposable {
     let mapping: NativeMapping | undefined;
     let name = o.name;
     if (name !== undefined) {
-      mapping = openMapping({ name, ...args }, this.#host);
+      const given = name;
+      mapping = fromCaller(entry, () => {
+        try {
+          return openMapping({ name: given, ...args }, this.#host);
+        } catch (error) {
+          throw explained(error, given, o.create);
+        }
+      });
     } else {
       // Generated names retry on EEXIST, like Python.
       for (let attempt = 0; attempt < GENERATED_ATTEMPTS && mapping === undefined; attempt++) {
@@ -141,7 +199,7 @@ export class SharedMemory implements Disposable {
         }
       }
       if (mapping === undefined || name === undefined) {
-        throw shmError('ERR_SHM_NAME_EXHAUSTED', `no free generated name after ${GENERATED_ATTEMPTS} attempts`);
+        throw atCaller(shmError('ERR_SHM_NAME_EXHAUSTED', `no free generated name after ${GENERATED_ATTEMPTS} attempts`), entry);
       }
     }
     this.#name = name;
@@ -175,13 +233,19 @@ export class SharedMemory implements Disposable {
   }
 
   /** Creates a new segment of `size` bytes (name generated unless given). */
-  static create(size: number, options?: Omit<SharedMemoryOptions, 'create' | 'size'>): SharedMemory {
-    return new SharedMemory({ ...options, create: true, size });
+  static create(size: number, options?: Omit<SharedMemoryCreateOptions, 'create' | 'size'>): SharedMemory {
+    return fromCaller(SharedMemory.create, () => {
+      sugarOptions(options, { create: true, size }, 'SharedMemory.create(size, options)');
+      return new SharedMemory({ ...options, create: true, size });
+    });
   }
 
   /** Attaches to an existing segment by name, in this or any process. */
-  static attach(name: string, options?: Omit<SharedMemoryOptions, 'create' | 'name'>): SharedMemory {
-    return new SharedMemory({ ...options, name });
+  static attach(name: string, options?: Omit<SharedMemoryAttachOptions, 'create' | 'name'>): SharedMemory {
+    return fromCaller(SharedMemory.attach, () => {
+      sugarOptions(options, { create: false, name }, 'SharedMemory.attach(name, options)');
+      return new SharedMemory({ ...options, name });
+    });
   }
 
   /**
@@ -263,7 +327,7 @@ export class SharedMemory implements Disposable {
   read(target: ArrayBufferView, offset = 0): number {
     this.#checkOpen();
     if (!ArrayBuffer.isView(target)) throw invalidArgType('target', 'an ArrayBufferView', target);
-    return this.#mapping.read(this.#copyOffset(offset, target.byteLength), asBytes(target));
+    return this.#mapping.read(this.#copyOffset(offset, target.byteLength, 'target'), asBytes(target));
   }
 
   /**
@@ -274,7 +338,7 @@ export class SharedMemory implements Disposable {
     this.#checkOpen();
     if (this.#readonly) throw shmError('ERR_SHM_READONLY', `${this.toString()} is attached readonly`);
     if (!ArrayBuffer.isView(source)) throw invalidArgType('source', 'an ArrayBufferView', source);
-    return this.#mapping.write(this.#copyOffset(offset, source.byteLength), asBytes(source));
+    return this.#mapping.write(this.#copyOffset(offset, source.byteLength, 'source'), asBytes(source));
   }
 
   /**
@@ -330,12 +394,35 @@ export class SharedMemory implements Disposable {
     return buffer;
   }
 
-  #copyOffset(offset: unknown, byteLength: number): number {
+  #copyOffset(offset: unknown, byteLength: number, what: 'source' | 'target'): number {
     const value = validateInteger('offset', offset, 0, this.#size);
+    if (byteLength > this.#size) {
+      throw outOfRange(`${what}.byteLength`, `<= ${this.#size}, the size of ${this.toString()}`, byteLength);
+    }
     if (byteLength > this.#size - value) {
-      throw outOfRange('offset', `<= ${this.#size - byteLength} for ${byteLength} bytes`, offset);
+      const verb = what === 'source' ? `to write ${byteLength} bytes into` : `to read ${byteLength} bytes from`;
+      throw outOfRange('offset', `<= ${this.#size - byteLength} ${verb} ${this.toString()}`, offset);
     }
     return value;
+  }
+}
+
+/**
+ * The options of SharedMemory.create/attach: an object or undefined. An
+ * option the sugar sets itself (`fixed`: create and size, or create and name)
+ * is refused when it says otherwise, rather than silently overridden; the
+ * same value is accepted, so `SharedMemory.attach(name, shm.toJSON())` works.
+ */
+function sugarOptions(options: unknown, fixed: Record<string, unknown>, what: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidArgType('options', 'of type object', options);
+  }
+  for (const [key, value] of Object.entries(fixed)) {
+    const given = (options as Record<string, unknown>)[key];
+    if (given !== undefined && given !== value) {
+      throw invalidArgValue(`options.${key}`, given, `contradicts ${what}, which sets ${key} to ${String(value)}`);
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 /**
- * Argument checks for SharedMemory, in Python's order: size < 0, then
- * create with size 0, then a missing name when attaching. Type errors for a
- * field come before its range errors. Everything here runs before any system
- * call, so bad input never creates anything.
+ * Argument checks for SharedMemory: first the shape (an options object, no
+ * unknown option), then Python's order: size < 0, then create with size 0,
+ * then a missing name when attaching. Type errors for a field come before its
+ * range errors. Everything here runs before any system call, so bad input
+ * never creates anything.
  */
 import { constants } from 'node:os';
 import { maxNameLength } from './binding';
@@ -10,28 +11,13 @@ import { invalidArgType, invalidArgValue, outOfRange, systemError } from './erro
 
 export type StrategyOption = 'auto' | 'external' | 'overlay' | 'copy';
 
-export interface SharedMemoryOptions {
+/** Options common to creating and attaching. */
+interface CommonOptions {
   /**
-   * The segment's name, without a leading slash (Python's `.name`). Omit it
-   * with `create: true` to get a generated `psm_xxxxxxxx` name.
-   */
-  name?: string | null | undefined;
-  /** Create a new segment (fails with EEXIST if the name exists). Default false. */
-  create?: boolean | undefined;
-  /** Bytes to create. Required (> 0) with `create`; ignored when attaching, as in Python. */
-  size?: number | undefined;
-  /**
-   * Unlink the segment if this process dies without unlinking it. Accepted now;
-   * crash cleanup arrives with the lifecycle work. Defaults to `create`.
+   * Unlink the segment if this process ends without unlinking it (crash
+   * cleanup by the tracker). Defaults to `create`; attaching never tracks.
    */
   track?: boolean | undefined;
-  /**
-   * Attach without the right to change the shared bytes. Writes from this process
-   * land in private copy-on-write pages and never reach the segment (and never
-   * crash it). Pages this process never wrote keep following other processes'
-   * writes; a page it did write becomes its private copy and stops following.
-   */
-  readonly?: boolean | undefined;
   /** Permission bits for a created segment, before the umask. Default 0o600. */
   mode?: number | undefined;
   /**
@@ -47,6 +33,48 @@ export interface SharedMemoryOptions {
   strategy?: StrategyOption | undefined;
 }
 
+/** `new SharedMemory({ create: true, size, … })`: a new segment. */
+export interface SharedMemoryCreateOptions extends CommonOptions {
+  /** Create a new segment (fails with EEXIST if the name exists). */
+  create: true;
+  /** Bytes to create: an integer from 1 to 2^53 − 1. */
+  size: number;
+  /**
+   * The segment's name, without a leading slash (Python's `.name`). Omit it
+   * to get a generated `psm_xxxxxxxx` name.
+   */
+  name?: string | null | undefined;
+  /** Creating is never readonly. */
+  readonly?: false | undefined;
+}
+
+/** `new SharedMemory({ name, … })`: attach to an existing segment. */
+export interface SharedMemoryAttachOptions extends CommonOptions {
+  /** Attach (the default). */
+  create?: false | undefined;
+  /** The segment's name, without a leading slash (Python's `.name`). */
+  name: string;
+  /** Ignored when attaching, as in Python: the true size is read from the segment. */
+  size?: number | undefined;
+  /**
+   * Attach without the right to change the shared bytes. Writes from this process
+   * land in private copy-on-write pages and never reach the segment (and never
+   * crash it). Pages this process never wrote keep following other processes'
+   * writes; a page it did write becomes its private copy and stops following.
+   */
+  readonly?: boolean | undefined;
+}
+
+/**
+ * The options of `new SharedMemory(options)`: `{ create: true, size }` (a
+ * name is optional) or `{ name }` to attach. Unknown options are refused
+ * (ERR_INVALID_ARG_VALUE), so a misspelt one never goes unnoticed.
+ */
+export type SharedMemoryOptions = SharedMemoryCreateOptions | SharedMemoryAttachOptions;
+
+/** Every option `new SharedMemory()` knows. */
+type AnyOptions = Partial<Record<keyof SharedMemoryCreateOptions | keyof SharedMemoryAttachOptions, unknown>>;
+
 export interface ValidatedOptions {
   name: string | undefined;
   create: boolean;
@@ -59,8 +87,9 @@ export interface ValidatedOptions {
 }
 
 const STRATEGIES: readonly StrategyOption[] = ['auto', 'external', 'overlay', 'copy'];
+const OPTION_NAMES: readonly (keyof AnyOptions)[] = ['name', 'create', 'size', 'track', 'readonly', 'mode', 'populate', 'strategy'];
 
-function optionalBoolean(options: SharedMemoryOptions, key: keyof SharedMemoryOptions): boolean | undefined {
+function optionalBoolean(options: AnyOptions, key: keyof AnyOptions): boolean | undefined {
   const value = options[key];
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') throw invalidArgType(`options.${key}`, 'of type boolean', value);
@@ -104,21 +133,72 @@ export function validateName(name: unknown, argName = 'options.name'): string {
   return name;
 }
 
-export function validateOptions(options: unknown): ValidatedOptions {
+/** Edit distance with adjacent transpositions ('nmae' is 1 from 'name'). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]) as number[][];
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Refuses options `known` does not list (ERR_INVALID_ARG_VALUE), naming the
+ * closest known one: a misspelt option must not be silently ignored.
+ */
+function refuseUnknownOptions(options: object, known: readonly string[], what: string, argName = 'options'): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = known
+      .map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) }))
+      .filter(({ d }) => d <= 2)
+      .sort((x, y) => x.d - y.d)[0];
+    const hint = closest ? `did you mean '${closest.k}'?` : `the options are ${known.map((k) => `'${k}'`).join(', ')}`;
+    throw invalidArgValue(`${argName}.${key}`, (options as Record<string, unknown>)[key], `is not an option of ${what} (${hint})`);
+  }
+}
+
+/** `new SharedMemory('name')` is Python's positional form: say what to write instead. */
+function positionalForm(args: readonly unknown[]): string {
+  const [name, create, size] = args;
+  const quoted = JSON.stringify(name).replace(/^"(.*)"$/, (_, inner: string) => (inner.includes("'") ? `"${inner}"` : `'${inner}'`));
+  if (create === true && typeof size === 'number') {
+    return `to create, call SharedMemory.create(${size}, { name: ${quoted} }) or new SharedMemory({ name: ${quoted}, create: true, size: ${size} })`;
+  }
+  return `to attach, call SharedMemory.attach(${quoted}) or new SharedMemory({ name: ${quoted} }); to create, SharedMemory.create(size, { name: ${quoted} })`;
+}
+
+/**
+ * Checks the options of `new SharedMemory()`. `args` are all the
+ * constructor's arguments, to explain Python's positional form.
+ */
+export function validateOptions(options: unknown, args: readonly unknown[] = [options]): ValidatedOptions {
+  if (typeof options === 'string') {
+    const error = invalidArgType('options', 'of type object', options);
+    error.message += `. shmkit takes an options object, not Python's positional arguments: ${positionalForm(args)}`;
+    throw error;
+  }
   if (options === undefined) options = {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalidArgType('options', 'of type object', options);
   }
-  const o = options as SharedMemoryOptions;
+  refuseUnknownOptions(options, OPTION_NAMES, 'SharedMemory');
+  const o = options as AnyOptions;
 
   const create = optionalBoolean(o, 'create') ?? false;
 
+  // Python's order: a negative size is refused even when attaching; creating needs at least 1.
   let size = 0;
   if (o.size !== undefined) {
-    size = validateInteger('options.size', o.size, 0, Number.MAX_SAFE_INTEGER);
-  }
-  if (create && size === 0) {
-    throw outOfRange('options.size', 'an integer > 0 when creating a segment', o.size);
+    size = validateInteger('options.size', o.size, create ? 1 : 0, Number.MAX_SAFE_INTEGER);
+  } else if (create) {
+    throw outOfRange('options.size', `an integer >= 1 and <= ${Number.MAX_SAFE_INTEGER} when creating a segment`, o.size);
   }
 
   let name: string | undefined;
@@ -141,10 +221,10 @@ export function validateOptions(options: unknown): ValidatedOptions {
   let strategy: StrategyOption = 'auto';
   if (o.strategy !== undefined) {
     if (typeof o.strategy !== 'string') throw invalidArgType('options.strategy', 'of type string', o.strategy);
-    if (!STRATEGIES.includes(o.strategy)) {
+    if (!STRATEGIES.includes(o.strategy as StrategyOption)) {
       throw invalidArgValue('options.strategy', o.strategy, `must be one of ${STRATEGIES.join(', ')}`);
     }
-    strategy = o.strategy;
+    strategy = o.strategy as StrategyOption;
   }
 
   return { name, create, size, track, readonly, mode, populate, strategy };

@@ -7,6 +7,8 @@ import {
   wait,
   notify,
   type SharedMemoryOptions,
+  type SharedMemoryAttachOptions,
+  type SharedMemoryCreateOptions,
   type ShmSystemError,
   type BufferStrategy,
   type Frame,
@@ -40,6 +42,28 @@ try {
 a.name = 'other';
 // @ts-expect-error sizes are numbers
 new SharedMemory({ create: true, size: '10' });
+// @ts-expect-error creating needs a size
+new SharedMemory({ create: true });
+// @ts-expect-error creating needs a size, with a name too
+new SharedMemory({ name: 'x', create: true });
+// @ts-expect-error attaching needs a name
+new SharedMemory({});
+// @ts-expect-error attaching needs a name
+new SharedMemory();
+// @ts-expect-error a misspelt option is refused (ERR_INVALID_ARG_VALUE at run time too)
+new SharedMemory({ nmae: 'x', create: true, size: 8 });
+// @ts-expect-error Python's positional form: use SharedMemory.attach(name)
+new SharedMemory('x');
+// @ts-expect-error readonly cannot be combined with create
+new SharedMemory({ create: true, size: 8, readonly: true });
+// @ts-expect-error SharedMemory.create sets size itself
+SharedMemory.create(8, { size: 16 });
+// A boolean `create` decided at run time still type-checks when both shapes fit.
+declare const fresh: boolean;
+const either = new SharedMemory({ name: 'x', create: fresh, size: 8 });
+const attachOnly: SharedMemoryAttachOptions = { name: 'x', readonly: true };
+const createOnly: SharedMemoryCreateOptions = { create: true, size: 8 };
+void [either, attachOnly, createOnly];
 void [dv, strategy, size];
 
 async function stream(signal: AbortSignal): Promise<void> {
