@@ -78,11 +78,14 @@ function startRecorded(args, options = {}) {
       rec.dispose();
       return result;
     },
+    /** Kills it if it still runs; what it created is remembered for checkNoLeaks(). Idempotent. */
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await closed;
-      rec.created();
-      rec.dispose();
+      if (fs.existsSync(rec.env.SHMKIT_RECORD_CREATED)) {
+        rec.created();
+        rec.dispose();
+      }
     },
   };
 }
