@@ -360,6 +360,7 @@ describe('errors that say what to do', () => {
       () => new SharedMemory({ name }),
       () => SharedMemory.create(0),
       () => new SharedMemory({ name, create: true, size: -1 }),
+      () => new SharedMemory({ create: true, size: 2 ** 52 }), // a generated name; the OS cannot back the size
     ];
     for (const call of calls) {
       assert.throws(call, (e) => {

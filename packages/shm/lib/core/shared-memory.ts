@@ -195,7 +195,7 @@ export class SharedMemory implements Disposable {
         try {
           mapping = openMapping({ name, ...args }, this.#host);
         } catch (error) {
-          if ((error as ShmSystemError).code !== 'EEXIST') throw error;
+          if ((error as ShmSystemError).code !== 'EEXIST') throw atCaller(error, entry);
         }
       }
       if (mapping === undefined || name === undefined) {
