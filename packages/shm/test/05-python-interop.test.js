@@ -7,7 +7,7 @@
 // installed, and is skipped otherwise.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const helpers = require('./helpers');
@@ -25,10 +25,18 @@ const TIMEOUT_MS = 30_000;
 const { versionOf, findPython313 } = require('./helpers');
 const python3Version = versionOf('python3');
 const python313 = findPython313();
+/**
+ * The interpreter `python3` runs, resolved once: a pyenv shim re-resolves it
+ * on every start (seconds each on a loaded machine, and this file starts
+ * Python about 25 times).
+ */
+const python3Executable =
+  (python3Version && spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim()) ||
+  'python3';
 const INTERPRETERS = [
   {
     label: `python3 (${python3Version ?? 'missing'})`,
-    command: 'python3',
+    command: python3Executable,
     skip: python3Version ? false : 'python3 is not installed',
   },
   {
