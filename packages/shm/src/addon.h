@@ -26,6 +26,9 @@ struct AddonData {
   // Tests set this to make the overlay strategy fail, so the fallback to the
   // copy strategy is exercised.
   bool simulate_overlay_failure = false;
+  // Tests set this to make starting a waitAsync thread fail as pthread_create
+  // does when the process is out of threads (EAGAIN).
+  bool simulate_thread_failure = false;
 };
 
 }  // namespace shmkit

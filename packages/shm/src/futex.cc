@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <thread>
+#include <cstring>
+#include <string>
 #include <unordered_map>
 
 #include "addon.h"
 #include "errors.h"
 #include "mapping.h"
+
+#include <pthread.h>
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -77,7 +80,8 @@ struct Waiter {
   double timeout_ms = 0;  // Infinity: no limit
   std::atomic<int32_t> cancel{-1};  // -1, or kClosed / kCancelled
   int32_t result = kOk;
-  std::thread thread;
+  pthread_t thread;
+  bool started = false;  // `thread` exists and must be joined
   napi_threadsafe_function tsfn = nullptr;
   AddonData* data = nullptr;
 };
@@ -137,6 +141,27 @@ void RunWaiter(Waiter* w) {
   napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking);
 }
 
+void* WaiterThread(void* arg) {
+  RunWaiter(static_cast<Waiter*>(arg));
+  return nullptr;
+}
+
+// Starts the waiting thread: 0, or the errno of pthread_create (EAGAIN when
+// the process or its user may not have another thread). std::thread is not
+// used: with C++ exceptions off its failure is std::terminate, an abort.
+int StartWaiter(Waiter* w, bool simulate_failure) {
+  if (simulate_failure) return EAGAIN;
+  int err = pthread_create(&w->thread, nullptr, WaiterThread, w);
+  if (err == 0) w->started = true;
+  return err;
+}
+
+void JoinWaiter(Waiter* w) {
+  if (!w->started) return;
+  pthread_join(w->thread, nullptr);
+  w->started = false;
+}
+
 const char* ResultName(int32_t result) {
   switch (result) {
     case kOk: return "ok";
@@ -167,7 +192,7 @@ void CallJs(napi_env env, napi_value callback, void* /*context*/, void* data) {
 void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
   Waiter* w = static_cast<Waiter*>(data);
   w->cancel.store(kCancelled);
-  if (w->thread.joinable()) w->thread.join();
+  JoinWaiter(w);
   if (w->data != nullptr) w->data->waiters.erase(w->id);
   delete w;
 }
@@ -294,8 +319,20 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
     ThrowCode(env, "ERR_SHM_WAIT_FAILED", "could not create the waiter");
     return env.Undefined();
   }
+  int err = StartWaiter(w, data->simulate_thread_failure);
+  if (err != 0) {
+    // No thread will ever call back: releasing the tsfn finalizes it, and
+    // FinalizeWaiter frees the Waiter. It was never in data->waiters, so
+    // nothing there refers to it (and it must not touch `data`, which an
+    // environment teardown may free first).
+    w->data = nullptr;
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+    ThrowCode(env, "ERR_SHM_WAIT_FAILED",
+              std::string("could not start a thread for the wait (pthread_create: ") +
+                  std::strerror(err) + ")");
+    return env.Undefined();
+  }
   data->waiters[w->id] = w;
-  w->thread = std::thread(RunWaiter, w);
   return Napi::Number::New(env, w->id);
 }
 
@@ -342,7 +379,7 @@ void CancelAllOnTeardown(void* arg) {
   }
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
-    if (w->thread.joinable()) w->thread.join();
+    JoinWaiter(w);
     w->data = nullptr;  // the map is going away with the environment
   }
   data->waiters.clear();

@@ -15,6 +15,7 @@ const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { once, getEventListeners } = require('node:events');
 const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -745,6 +746,132 @@ describe('cancellation', () => {
     } finally {
       shm.close();
       helpers.cleanup(name);
+    }
+  });
+});
+
+// No thread for a wait (issue 8, item 7): std::thread under -fno-exceptions
+// aborted the process. Each case runs in a child, which an abort would kill.
+describe('when no thread can be created', () => {
+  const BINDING = path.join(helpers.PACKAGE, 'dist', 'core', 'binding.js');
+
+  // Starts `count` waits, lets the failures settle, closes the segment and
+  // reports how each wait ended; then checks that waiting still works.
+  const EXHAUST = `
+    async function exhaust(shm, count) {
+      const outcomes = [];
+      for (let i = 0; i < count; i++) {
+        try {
+          outcomes.push(waitAsync(shm, 0, 0).then(() => 'resolved', (e) => e.code));
+        } catch (error) {
+          outcomes.push('thrown ' + error.code);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return outcomes;
+    }
+    function tally(codes) {
+      const counts = {};
+      for (const code of codes) counts[code] = (counts[code] ?? 0) + 1;
+      return counts;
+    }
+  `;
+
+  test('waitAsync rejects with ERR_SHM_WAIT_FAILED (simulated failure of pthread_create) and waiting works again after', async () => {
+    const name = helpers.uniqueName('no-thread');
+    try {
+      const result = await child(
+        `${EXHAUST}
+        const binding = require(V.binding);
+        (async () => {
+          await fs.promises.stat('/');
+          const threads = () => fs.readdirSync('/proc/self/task').length;
+          const shm = SharedMemory.create(64, { name: V.name });
+          const earlier = waitAsync(shm, 4, 0, DEADLINE_MS); // a wait from before the failure
+          const baseline = threads();
+          binding.setTestingFlags({ failThreads: true });
+          const outcomes = await exhaust(shm, 5);
+          const during = threads() - baseline;
+          binding.setTestingFlags({});
+          const out = { failed: await Promise.all(outcomes), during };
+          out.woken = notifyUntilWoken(shm, 4);
+          out.earlier = await earlier;
+          out.after = await waitAsync(shm, 0, 0, 1);
+          shm.close();
+          shm.unlink();
+          report(out);
+          // No exit(): a waiter left behind by a failure would keep the process alive.
+        })();
+        `,
+        { name, binding: BINDING },
+      );
+      assertExitedCleanly(result);
+      assert.deepEqual(result.out, {
+        failed: Array(5).fill('ERR_SHM_WAIT_FAILED'),
+        during: 0,
+        woken: 1,
+        earlier: 'ok',
+        after: 'timed-out',
+      });
+    } finally {
+      helpers.cleanup(name);
+    }
+  });
+
+  // RLIMIT_NPROC counts every task of a user and does not bind root: the child
+  // runs under a uid of its own (so only its own threads count) with a limit
+  // of 40 tasks, and tries 200 waits.
+  const PRLIMIT = fs.existsSync('/usr/bin/prlimit') ? '/usr/bin/prlimit' : null;
+  const skip = (process.getuid?.() !== 0 && 'needs root to run the child under a uid of its own') ||
+    (!PRLIMIT && 'prlimit (util-linux) is not installed');
+  test('under a real RLIMIT_NPROC, the waits past the limit reject with ERR_SHM_WAIT_FAILED; the process lives on', { skip }, async () => {
+    const name = helpers.uniqueName('nproc');
+    const uid = 2_000_000_000 + (process.pid % 100_000);
+    try {
+      const result = await new Promise((resolve, reject) => {
+        const source = `${PRELUDE}${EXHAUST}
+          (async () => {
+            await fs.promises.stat('/');
+            const shm = SharedMemory.create(64, { name: V.name });
+            const outcomes = exhaust(shm, 200);
+            const pending = await outcomes;
+            shm.close(); // ends the waits that got a thread
+            const counts = tally(await Promise.all(pending));
+            const again = SharedMemory.create(64, { name: V.name + '-again' });
+            counts.after = await waitAsync(again, 0, 0, 1);
+            again.close();
+            again.unlink();
+            shm.unlink();
+            report(counts);
+          })();
+        `;
+        const proc = spawn(PRLIMIT, ['--nproc=40:40', '--', process.execPath, '-e', source], {
+          cwd: helpers.PACKAGE,
+          uid,
+          gid: uid,
+          env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify({ name }) },
+        });
+        let stdout = '';
+        let stderr = '';
+        proc.stdout.on('data', (d) => (stdout += d));
+        proc.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+        proc.on('error', reject);
+        proc.on('close', (code, signal) => {
+          clearTimeout(timer);
+          const lines = stdout.trim().split('\n').filter(Boolean);
+          resolve({ code, signal, stderr, out: lines.length ? JSON.parse(lines.at(-1)) : undefined });
+        });
+      });
+      assertExitedCleanly(result);
+      const { ERR_SHM_WAIT_FAILED: failed = 0, ERR_SHM_CLOSED: closed = 0, ...rest } = result.out;
+      assert.deepEqual(rest, { after: 'timed-out' });
+      assert.equal(failed + closed, 200);
+      assert.ok(failed > 0, 'the limit was reached');
+      assert.ok(closed > 0, 'some waits got a thread before it');
+    } finally {
+      helpers.cleanup(name);
+      helpers.cleanup(`${name}-again`);
     }
   });
 });

@@ -59,7 +59,7 @@ interface RawBinding {
   ): number;
   cancelWait(id: number): void;
   notify(mapping: NativeMapping, byteOffset: number, count: number): number;
-  setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void;
+  setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean; failThreads?: boolean }): void;
   readonly pageSize: number;
   readonly maxNameLength: number;
   readonly supported: boolean;
@@ -261,6 +261,8 @@ export interface TestingFlags {
   failOverlay?: boolean;
   /** Host overlays in plain ArrayBuffers, as when no WebAssembly.Memory can be had. */
   plainOverlay?: boolean;
+  /** Make starting a waitAsync thread fail, as when the process is out of threads. */
+  failThreads?: boolean;
 }
 
 const testing = { plainOverlay: false };
