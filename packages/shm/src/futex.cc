@@ -70,6 +70,20 @@ int32_t FutexWake(const int32_t* addr, int32_t count) {
   return rc < 0 ? -errno : static_cast<int32_t>(rc);
 }
 
+// futex_waitv (Linux 5.16) sleeps on several words at once. Defined here
+// because older kernel headers lack it; the layout is the kernel's ABI.
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449  // the same number on every architecture
+#endif
+struct FutexWaitv {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+constexpr uint32_t kFutex2SizeU32 = 0x02;
+constexpr uint32_t kFutex2Private = FUTEX_PRIVATE_FLAG;
+
 #endif
 
 struct Waiter {
@@ -78,13 +92,70 @@ struct Waiter {
   const int32_t* addr = nullptr;
   int32_t expected = 0;
   double timeout_ms = 0;  // Infinity: no limit
-  std::atomic<int32_t> cancel{-1};  // -1, or kClosed / kCancelled
+  // -1, or kClosed / kCancelled. Also a private futex word: the thread sleeps
+  // on it together with the shared word, so Cancel() wakes it at once.
+  std::atomic<int32_t> cancel{-1};
+  int64_t slice_ms = kSliceMs;
+  bool no_waitv = false;  // futex_waitv refused: sleep on the shared word only
   int32_t result = kOk;
   pthread_t thread;
   bool started = false;  // `thread` exists and must be joined
   napi_threadsafe_function tsfn = nullptr;
   AddonData* data = nullptr;
 };
+
+#if defined(__linux__)
+// One sleep of at most `ms` milliseconds (negative: no limit) on the shared
+// word and, where the kernel has futex_waitv, on the waiter's cancel word too.
+// Returns as FutexWait does; a wake-up through the cancel word is reported as
+// EINTR, so the caller goes round and finds the flag.
+int SleepOnce(Waiter* w, int64_t ms) {
+  static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t),
+                "the cancel flag doubles as a futex word");
+  if (!w->no_waitv) {
+    FutexWaitv words[2] = {};
+    words[0].val = static_cast<uint32_t>(w->expected);
+    words[0].uaddr = reinterpret_cast<uintptr_t>(w->addr);
+    words[0].flags = kFutex2SizeU32;  // shared: any process's notify wakes it
+    words[1].val = static_cast<uint32_t>(-1);  // not cancelled
+    words[1].uaddr = reinterpret_cast<uintptr_t>(&w->cancel);
+    words[1].flags = kFutex2SizeU32 | kFutex2Private;
+    struct timespec deadline;
+    struct timespec* timeout = nullptr;
+    if (ms >= 0) {
+      clock_gettime(CLOCK_MONOTONIC, &deadline);
+      deadline.tv_sec += static_cast<time_t>(ms / 1000);
+      deadline.tv_nsec += static_cast<long>((ms % 1000) * 1000000);
+      if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000;
+      }
+      timeout = &deadline;
+    }
+    long rc = syscall(SYS_futex_waitv, words, 2, 0, timeout, CLOCK_MONOTONIC);
+    if (rc == 0) return 0;       // the shared word was woken
+    if (rc > 0) return EINTR;    // the cancel word: go round, see the flag
+    int err = errno;
+    // Not in this kernel (before 5.16), or refused by a seccomp filter.
+    if (err != ENOSYS && err != EPERM && err != EINVAL) return err;
+    w->no_waitv = true;
+  }
+  return FutexWait(w->addr, w->expected, ms);
+}
+
+// Sets the cancel flag (if no reason is set yet) and wakes the thread.
+void Cancel(Waiter* w, int32_t reason) {
+  int32_t none = -1;
+  if (!w->cancel.compare_exchange_strong(none, reason)) return;
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(&w->cancel), FUTEX_WAKE_PRIVATE,
+          1, nullptr, nullptr, 0);
+}
+#else
+void Cancel(Waiter* w, int32_t reason) {
+  int32_t none = -1;
+  w->cancel.compare_exchange_strong(none, reason);
+}
+#endif
 
 // The waiting thread. Touches only the Waiter's plain fields and the tsfn.
 void RunWaiter(Waiter* w) {
@@ -99,7 +170,7 @@ void RunWaiter(Waiter* w) {
       w->result = cancelled;
       break;
     }
-    int64_t slice = kSliceMs;
+    int64_t slice = w->slice_ms;
     if (!forever) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       deadline - Clock::now())
@@ -111,7 +182,7 @@ void RunWaiter(Waiter* w) {
       }
       if (left < slice) slice = left < 0 ? 0 : left;
     }
-    int err = FutexWait(w->addr, w->expected, slice);
+    int err = SleepOnce(w, slice);
     // close() sets the flag before it swaps the pages: a thread that compared
     // against the placeholder sees the flag here, so closing always wins.
     cancelled = w->cancel.load();
@@ -191,7 +262,7 @@ void CallJs(napi_env env, napi_value callback, void* /*context*/, void* data) {
 // call) back; join it and free the Waiter.
 void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
   Waiter* w = static_cast<Waiter*>(data);
-  w->cancel.store(kCancelled);
+  Cancel(w, kCancelled);
   JoinWaiter(w);
   if (w->data != nullptr) w->data->waiters.erase(w->id);
   delete w;
@@ -309,6 +380,7 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   w->expected = info[2].As<Napi::Number>().Int32Value();
   w->timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   w->data = data;
+  if (data->wait_slice_ms > 0) w->slice_ms = data->wait_slice_ms;
   napi_value name;
   napi_create_string_utf8(env, "shmkit.waitAsync", NAPI_AUTO_LENGTH, &name);
   napi_status status = napi_create_threadsafe_function(
@@ -336,16 +408,14 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, w->id);
 }
 
-// cancelWait(id): the wait reports 'cancelled' within one slice.
+// cancelWait(id): the wait reports 'cancelled' (at once, or within one slice
+// without futex_waitv).
 Napi::Value CancelWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = env.GetInstanceData<AddonData>();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
   auto it = data->waiters.find(id);
-  if (it != data->waiters.end()) {
-    int32_t none = -1;
-    static_cast<Waiter*>(it->second)->cancel.compare_exchange_strong(none, kCancelled);
-  }
+  if (it != data->waiters.end()) Cancel(static_cast<Waiter*>(it->second), kCancelled);
   return env.Undefined();
 }
 
@@ -374,8 +444,7 @@ Napi::Value Notify(const Napi::CallbackInfo& info) {
 void CancelAllOnTeardown(void* arg) {
   AddonData* data = static_cast<AddonData*>(arg);
   for (auto& entry : data->waiters) {
-    Waiter* w = static_cast<Waiter*>(entry.second);
-    w->cancel.store(kCancelled);
+    Cancel(static_cast<Waiter*>(entry.second), kCancelled);
   }
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
@@ -392,8 +461,7 @@ void CancelWaitsOf(Napi::Env env, const void* owner) {
   if (data == nullptr) return;
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
-    int32_t none = -1;
-    if (w->owner == owner) w->cancel.compare_exchange_strong(none, kClosed);
+    if (w->owner == owner) Cancel(w, kClosed);
   }
 }
 

@@ -59,7 +59,12 @@ interface RawBinding {
   ): number;
   cancelWait(id: number): void;
   notify(mapping: NativeMapping, byteOffset: number, count: number): number;
-  setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean; failThreads?: boolean }): void;
+  setTestingFlags(flags: {
+    refuseExternal?: boolean;
+    failOverlay?: boolean;
+    failThreads?: boolean;
+    waitSliceMs?: number;
+  }): void;
   readonly pageSize: number;
   readonly maxNameLength: number;
   readonly supported: boolean;
@@ -263,6 +268,8 @@ export interface TestingFlags {
   plainOverlay?: boolean;
   /** Make starting a waitAsync thread fail, as when the process is out of threads. */
   failThreads?: boolean;
+  /** Let waitAsync threads sleep in slices of this many ms (default 50). */
+  waitSliceMs?: number;
 }
 
 const testing = { plainOverlay: false };

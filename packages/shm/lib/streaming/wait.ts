@@ -63,8 +63,8 @@ export function wait(shm: SharedMemory, byteOffset: number, expected: number, ti
  * of its own). Resolves 'ok' when notified (or when the word changed while it
  * waited), 'not-equal' if the word did not hold `expected` to begin with,
  * 'timed-out'. Rejects with an AbortError when `options.signal` aborts and
- * with ERR_SHM_CLOSED when the segment is closed; either frees the thread
- * within 50 ms. Rejects with ERR_SHM_WAIT_FAILED when no thread can be
+ * with ERR_SHM_CLOSED when the segment is closed; either wakes the thread at
+ * once (Linux 5.16+; within one 50 ms slice on older kernels). Rejects with ERR_SHM_WAIT_FAILED when no thread can be
  * started for the wait (the process or its user is at its thread limit).
  * Bad arguments and a closed segment throw synchronously.
  * A pending wait keeps the process alive, as a pending timer does: pass a
