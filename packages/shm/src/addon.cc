@@ -43,7 +43,8 @@ Napi::Value Fence(const Napi::CallbackInfo& info) {
 // environment act like a runtime that refuses external buffers and/or cannot
 // overlay, so every fallback path of the strategy choice can be tested on
 // plain Node; failThreads makes waitAsync's pthread_create fail (EAGAIN);
-// waitSliceMs lengthens the slices waitAsync threads sleep in.
+// waitSliceMs lengthens the slices waitAsync threads sleep in; noWaitv makes
+// them sleep as on kernels without futex_waitv.
 Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -58,6 +59,7 @@ Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   Napi::Value slice = flags.Get("waitSliceMs");
   data->wait_slice_ms =
       slice.IsNumber() ? slice.As<Napi::Number>().Int64Value() : 0;
+  data->simulate_no_waitv = flags.Get("noWaitv").ToBoolean();
   data->external_refused = false;
   return env.Undefined();
 }

@@ -33,6 +33,9 @@ struct AddonData {
   // sleep in longer slices, so that a cancellation that waited for the end of
   // a slice instead of waking the thread shows.
   int64_t wait_slice_ms = 0;
+  // Tests set this to make waitAsync threads sleep as on kernels without
+  // futex_waitv (on the shared word only).
+  bool simulate_no_waitv = false;
 };
 
 }  // namespace shmkit

@@ -381,6 +381,7 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   w->timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   w->data = data;
   if (data->wait_slice_ms > 0) w->slice_ms = data->wait_slice_ms;
+  w->no_waitv = data->simulate_no_waitv;
   napi_value name;
   napi_create_string_utf8(env, "shmkit.waitAsync", NAPI_AUTO_LENGTH, &name);
   napi_status status = napi_create_threadsafe_function(

@@ -715,6 +715,37 @@ describe('cancellation', () => {
     }
   });
 
+  test('without futex_waitv (Linux < 5.16), notify, close() and an abort still end waits, within a slice', { skip: NO_PROBE }, async () => {
+    const binding = require(path.join(helpers.PACKAGE, 'dist', 'core', 'binding.js'));
+    const name = helpers.uniqueName('no-waitv');
+    const shm = SharedMemory.create(64, { name });
+    const other = SharedMemory.attach(name);
+    try {
+      binding.setTestingFlags({ noWaitv: true });
+      const baseline = threadIds();
+      const controller = new AbortController();
+      const woken = waitAsync(shm, 8, 0, DEADLINE_MS);
+      const closed = Array.from({ length: 5 }, () => waitAsync(other, 0, 0));
+      const aborted = waitAsync(shm, 4, 0, Infinity, { signal: controller.signal });
+      await untilAsleep(name, 0, 5); // seen in plain FUTEX_WAIT
+      await untilAsleep(name, 8, 1);
+      assert.equal(await notifyUntilWoken(shm, 8), 1);
+      assert.equal(await woken, 'ok');
+      controller.abort();
+      other.close();
+      const outcome = await Promise.allSettled([aborted, ...closed]);
+      assert.deepEqual(outcome.map((o) => o.reason?.code), ['ABORT_ERR', ...Array(5).fill('ERR_SHM_CLOSED')]);
+      await newThreadsGone(baseline);
+      shm.close();
+      shm.unlink();
+    } finally {
+      binding.setTestingFlags({});
+      other.close();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
   // The worker's source, run by the child below (process.exit or terminate()).
   const PENDING_WORKER = `
     const { workerData, parentPort } = require('node:worker_threads');

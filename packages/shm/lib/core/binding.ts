@@ -64,6 +64,7 @@ interface RawBinding {
     failOverlay?: boolean;
     failThreads?: boolean;
     waitSliceMs?: number;
+    noWaitv?: boolean;
   }): void;
   readonly pageSize: number;
   readonly maxNameLength: number;
@@ -270,6 +271,8 @@ export interface TestingFlags {
   failThreads?: boolean;
   /** Let waitAsync threads sleep in slices of this many ms (default 50). */
   waitSliceMs?: number;
+  /** Let waitAsync threads sleep as on kernels without futex_waitv (Linux < 5.16). */
+  noWaitv?: boolean;
 }
 
 const testing = { plainOverlay: false };
