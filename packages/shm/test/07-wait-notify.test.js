@@ -15,7 +15,6 @@ const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { once, getEventListeners } = require('node:events');
 const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
@@ -897,41 +896,29 @@ describe('when no thread can be created', () => {
     const name = helpers.uniqueName('nproc');
     const uid = 2_000_000_000 + (process.pid % 100_000);
     try {
-      const result = await new Promise((resolve, reject) => {
-        const source = `${PRELUDE}${EXHAUST}
-          (async () => {
-            await fs.promises.stat('/');
-            const shm = SharedMemory.create(64, { name: V.name });
-            const outcomes = exhaust(shm, 200);
-            const pending = await outcomes;
-            shm.close(); // ends the waits that got a thread
-            const counts = tally(await Promise.all(pending));
-            const again = SharedMemory.create(64, { name: V.name + '-again' });
-            counts.after = await waitAsync(again, 0, 0, 1);
-            again.close();
-            again.unlink();
-            shm.unlink();
-            report(counts);
-          })();
-        `;
-        const proc = spawn(PRLIMIT, ['--nproc=40:40', '--', process.execPath, '-e', source], {
-          cwd: helpers.PACKAGE,
-          uid,
-          gid: uid,
-          env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify({ name }) },
-        });
-        let stdout = '';
-        let stderr = '';
-        proc.stdout.on('data', (d) => (stdout += d));
-        proc.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-        proc.on('error', reject);
-        proc.on('close', (code, signal) => {
-          clearTimeout(timer);
-          const lines = stdout.trim().split('\n').filter(Boolean);
-          resolve({ code, signal, stderr, out: lines.length ? JSON.parse(lines.at(-1)) : undefined });
-        });
+      const source = `${PRELUDE}${EXHAUST}
+        (async () => {
+          await fs.promises.stat('/');
+          const shm = SharedMemory.create(64, { name: V.name });
+          const outcomes = exhaust(shm, 200);
+          const pending = await outcomes;
+          shm.close(); // ends the waits that got a thread
+          const counts = tally(await Promise.all(pending));
+          const again = SharedMemory.create(64, { name: V.name + '-again' });
+          counts.after = await waitAsync(again, 0, 0, 1);
+          again.close();
+          again.unlink();
+          shm.unlink();
+          report(counts);
+        })();
+      `;
+      const result = await helpers.run(PRLIMIT, ['--nproc=40:40', '--', process.execPath, '-e', source], {
+        env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify({ name }) },
+        uid,
+        gid: uid,
       });
+      const lines = result.stdout.trim().split('\n').filter(Boolean);
+      result.out = lines.length ? JSON.parse(lines.at(-1)) : undefined;
       assertExitedCleanly(result);
       const { ERR_SHM_WAIT_FAILED: failed = 0, ERR_SHM_CLOSED: closed = 0, ...rest } = result.out;
       assert.deepEqual(rest, { after: 'timed-out' });

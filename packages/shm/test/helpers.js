@@ -53,14 +53,17 @@ function checkNoLeaks() {
 
 /**
  * Runs a Node or Python script as a child process and resolves with
- * { code, signal, stdout, stderr }. `input` is written to stdin.
+ * { code, signal, stdout, stderr }. `input` is written to stdin; `uid` and
+ * `gid` (root only) run it as another user.
  */
-function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE } = {}) {
+function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE, uid, gid } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd, // `node -e` resolves '@shmkit/shm' from its working directory
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(uid === undefined ? {} : { uid }),
+      ...(gid === undefined ? {} : { gid }),
     });
     let stdout = '';
     let stderr = '';
