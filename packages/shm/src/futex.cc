@@ -13,7 +13,9 @@
 #include "errors.h"
 #include "mapping.h"
 
+#if !defined(_WIN32)
 #include <pthread.h>
+#endif
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -98,7 +100,9 @@ struct Waiter {
   int64_t slice_ms = kSliceMs;
   bool no_waitv = false;  // futex_waitv refused: sleep on the shared word only
   int32_t result = kOk;
+#if !defined(_WIN32)
   pthread_t thread;
+#endif
   bool started = false;  // `thread` exists and must be joined
   napi_threadsafe_function tsfn = nullptr;
   AddonData* data = nullptr;
@@ -222,14 +226,21 @@ void* WaiterThread(void* arg) {
 // used: with C++ exceptions off its failure is std::terminate, an abort.
 int StartWaiter(Waiter* w, bool simulate_failure) {
   if (simulate_failure) return EAGAIN;
+#if defined(_WIN32)
+  (void)w;
+  return ENOSYS;  // unreachable: waitAsync is refused before (Unsupported)
+#else
   int err = pthread_create(&w->thread, nullptr, WaiterThread, w);
   if (err == 0) w->started = true;
   return err;
+#endif
 }
 
 void JoinWaiter(Waiter* w) {
   if (!w->started) return;
+#if !defined(_WIN32)
   pthread_join(w->thread, nullptr);
+#endif
   w->started = false;
 }
 
