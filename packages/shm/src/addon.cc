@@ -39,9 +39,12 @@ Napi::Value Fence(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setTestingFlags({ refuseExternal, failOverlay }): makes this environment act
-// like a runtime that refuses external buffers and/or cannot overlay, so every
-// fallback path of the strategy choice can be tested on plain Node.
+// setTestingFlags({ refuseExternal, failOverlay, failThreads }): makes this
+// environment act like a runtime that refuses external buffers and/or cannot
+// overlay, so every fallback path of the strategy choice can be tested on
+// plain Node; failThreads makes waitAsync's pthread_create fail (EAGAIN);
+// waitSliceMs lengthens the slices waitAsync threads sleep in; noWaitv makes
+// them sleep as on kernels without futex_waitv.
 Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -52,6 +55,11 @@ Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   AddonData* data = env.GetInstanceData<AddonData>();
   data->simulate_external_refused = flags.Get("refuseExternal").ToBoolean();
   data->simulate_overlay_failure = flags.Get("failOverlay").ToBoolean();
+  data->simulate_thread_failure = flags.Get("failThreads").ToBoolean();
+  Napi::Value slice = flags.Get("waitSliceMs");
+  data->wait_slice_ms =
+      slice.IsNumber() ? slice.As<Napi::Number>().Int64Value() : 0;
+  data->simulate_no_waitv = flags.Get("noWaitv").ToBoolean();
   data->external_refused = false;
   return env.Undefined();
 }

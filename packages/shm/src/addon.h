@@ -26,6 +26,16 @@ struct AddonData {
   // Tests set this to make the overlay strategy fail, so the fallback to the
   // copy strategy is exercised.
   bool simulate_overlay_failure = false;
+  // Tests set this to make starting a waitAsync thread fail as pthread_create
+  // does when the process is out of threads (EAGAIN).
+  bool simulate_thread_failure = false;
+  // Tests set this (milliseconds, 0: the default) to make waitAsync threads
+  // sleep in longer slices, so that a cancellation that waited for the end of
+  // a slice instead of waking the thread shows.
+  int64_t wait_slice_ms = 0;
+  // Tests set this to make waitAsync threads sleep as on kernels without
+  // futex_waitv (on the shared word only).
+  bool simulate_no_waitv = false;
 };
 
 }  // namespace shmkit

@@ -5,12 +5,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <thread>
+#include <cstring>
+#include <string>
 #include <unordered_map>
 
 #include "addon.h"
 #include "errors.h"
 #include "mapping.h"
+
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -67,6 +72,20 @@ int32_t FutexWake(const int32_t* addr, int32_t count) {
   return rc < 0 ? -errno : static_cast<int32_t>(rc);
 }
 
+// futex_waitv (Linux 5.16) sleeps on several words at once. Defined here
+// because older kernel headers lack it; the layout is the kernel's ABI.
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449  // the same number on every architecture
+#endif
+struct FutexWaitv {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+constexpr uint32_t kFutex2SizeU32 = 0x02;
+constexpr uint32_t kFutex2Private = FUTEX_PRIVATE_FLAG;
+
 #endif
 
 struct Waiter {
@@ -75,12 +94,72 @@ struct Waiter {
   const int32_t* addr = nullptr;
   int32_t expected = 0;
   double timeout_ms = 0;  // Infinity: no limit
-  std::atomic<int32_t> cancel{-1};  // -1, or kClosed / kCancelled
+  // -1, or kClosed / kCancelled. Also a private futex word: the thread sleeps
+  // on it together with the shared word, so Cancel() wakes it at once.
+  std::atomic<int32_t> cancel{-1};
+  int64_t slice_ms = kSliceMs;
+  bool no_waitv = false;  // futex_waitv refused: sleep on the shared word only
   int32_t result = kOk;
-  std::thread thread;
+#if !defined(_WIN32)
+  pthread_t thread;
+#endif
+  bool started = false;  // `thread` exists and must be joined
   napi_threadsafe_function tsfn = nullptr;
   AddonData* data = nullptr;
 };
+
+#if defined(__linux__)
+// One sleep of at most `ms` milliseconds (negative: no limit) on the shared
+// word and, where the kernel has futex_waitv, on the waiter's cancel word too.
+// Returns as FutexWait does; a wake-up through the cancel word is reported as
+// EINTR, so the caller goes round and finds the flag.
+int SleepOnce(Waiter* w, int64_t ms) {
+  static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t),
+                "the cancel flag doubles as a futex word");
+  if (!w->no_waitv) {
+    FutexWaitv words[2] = {};
+    words[0].val = static_cast<uint32_t>(w->expected);
+    words[0].uaddr = reinterpret_cast<uintptr_t>(w->addr);
+    words[0].flags = kFutex2SizeU32;  // shared: any process's notify wakes it
+    words[1].val = static_cast<uint32_t>(-1);  // not cancelled
+    words[1].uaddr = reinterpret_cast<uintptr_t>(&w->cancel);
+    words[1].flags = kFutex2SizeU32 | kFutex2Private;
+    struct timespec deadline;
+    struct timespec* timeout = nullptr;
+    if (ms >= 0) {
+      clock_gettime(CLOCK_MONOTONIC, &deadline);
+      deadline.tv_sec += static_cast<time_t>(ms / 1000);
+      deadline.tv_nsec += static_cast<long>((ms % 1000) * 1000000);
+      if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000;
+      }
+      timeout = &deadline;
+    }
+    long rc = syscall(SYS_futex_waitv, words, 2, 0, timeout, CLOCK_MONOTONIC);
+    if (rc == 0) return 0;       // the shared word was woken
+    if (rc > 0) return EINTR;    // the cancel word: go round, see the flag
+    int err = errno;
+    // Not in this kernel (before 5.16), or refused by a seccomp filter.
+    if (err != ENOSYS && err != EPERM && err != EINVAL) return err;
+    w->no_waitv = true;
+  }
+  return FutexWait(w->addr, w->expected, ms);
+}
+
+// Sets the cancel flag (if no reason is set yet) and wakes the thread.
+void Cancel(Waiter* w, int32_t reason) {
+  int32_t none = -1;
+  if (!w->cancel.compare_exchange_strong(none, reason)) return;
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(&w->cancel), FUTEX_WAKE_PRIVATE,
+          1, nullptr, nullptr, 0);
+}
+#else
+void Cancel(Waiter* w, int32_t reason) {
+  int32_t none = -1;
+  w->cancel.compare_exchange_strong(none, reason);
+}
+#endif
 
 // The waiting thread. Touches only the Waiter's plain fields and the tsfn.
 void RunWaiter(Waiter* w) {
@@ -95,7 +174,7 @@ void RunWaiter(Waiter* w) {
       w->result = cancelled;
       break;
     }
-    int64_t slice = kSliceMs;
+    int64_t slice = w->slice_ms;
     if (!forever) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       deadline - Clock::now())
@@ -107,7 +186,7 @@ void RunWaiter(Waiter* w) {
       }
       if (left < slice) slice = left < 0 ? 0 : left;
     }
-    int err = FutexWait(w->addr, w->expected, slice);
+    int err = SleepOnce(w, slice);
     // close() sets the flag before it swaps the pages: a thread that compared
     // against the placeholder sees the flag here, so closing always wins.
     cancelled = w->cancel.load();
@@ -135,6 +214,34 @@ void RunWaiter(Waiter* w) {
   w->result = kFault;
 #endif
   napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_nonblocking);
+}
+
+void* WaiterThread(void* arg) {
+  RunWaiter(static_cast<Waiter*>(arg));
+  return nullptr;
+}
+
+// Starts the waiting thread: 0, or the errno of pthread_create (EAGAIN when
+// the process or its user may not have another thread). std::thread is not
+// used: with C++ exceptions off its failure is std::terminate, an abort.
+int StartWaiter(Waiter* w, bool simulate_failure) {
+  if (simulate_failure) return EAGAIN;
+#if defined(_WIN32)
+  (void)w;
+  return ENOSYS;  // unreachable: waitAsync is refused before (Unsupported)
+#else
+  int err = pthread_create(&w->thread, nullptr, WaiterThread, w);
+  if (err == 0) w->started = true;
+  return err;
+#endif
+}
+
+void JoinWaiter(Waiter* w) {
+  if (!w->started) return;
+#if !defined(_WIN32)
+  pthread_join(w->thread, nullptr);
+#endif
+  w->started = false;
 }
 
 const char* ResultName(int32_t result) {
@@ -166,8 +273,8 @@ void CallJs(napi_env env, napi_value callback, void* /*context*/, void* data) {
 // call) back; join it and free the Waiter.
 void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
   Waiter* w = static_cast<Waiter*>(data);
-  w->cancel.store(kCancelled);
-  if (w->thread.joinable()) w->thread.join();
+  Cancel(w, kCancelled);
+  JoinWaiter(w);
   if (w->data != nullptr) w->data->waiters.erase(w->id);
   delete w;
 }
@@ -284,6 +391,8 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
   w->expected = info[2].As<Napi::Number>().Int32Value();
   w->timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   w->data = data;
+  if (data->wait_slice_ms > 0) w->slice_ms = data->wait_slice_ms;
+  w->no_waitv = data->simulate_no_waitv;
   napi_value name;
   napi_create_string_utf8(env, "shmkit.waitAsync", NAPI_AUTO_LENGTH, &name);
   napi_status status = napi_create_threadsafe_function(
@@ -294,21 +403,31 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
     ThrowCode(env, "ERR_SHM_WAIT_FAILED", "could not create the waiter");
     return env.Undefined();
   }
+  int err = StartWaiter(w, data->simulate_thread_failure);
+  if (err != 0) {
+    // No thread will ever call back: releasing the tsfn finalizes it, and
+    // FinalizeWaiter frees the Waiter. It was never in data->waiters, so
+    // nothing there refers to it (and it must not touch `data`, which an
+    // environment teardown may free first).
+    w->data = nullptr;
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+    ThrowCode(env, "ERR_SHM_WAIT_FAILED",
+              std::string("could not start a thread for the wait (pthread_create: ") +
+                  std::strerror(err) + ")");
+    return env.Undefined();
+  }
   data->waiters[w->id] = w;
-  w->thread = std::thread(RunWaiter, w);
   return Napi::Number::New(env, w->id);
 }
 
-// cancelWait(id): the wait reports 'cancelled' within one slice.
+// cancelWait(id): the wait reports 'cancelled' (at once, or within one slice
+// without futex_waitv).
 Napi::Value CancelWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = env.GetInstanceData<AddonData>();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
   auto it = data->waiters.find(id);
-  if (it != data->waiters.end()) {
-    int32_t none = -1;
-    static_cast<Waiter*>(it->second)->cancel.compare_exchange_strong(none, kCancelled);
-  }
+  if (it != data->waiters.end()) Cancel(static_cast<Waiter*>(it->second), kCancelled);
   return env.Undefined();
 }
 
@@ -337,12 +456,11 @@ Napi::Value Notify(const Napi::CallbackInfo& info) {
 void CancelAllOnTeardown(void* arg) {
   AddonData* data = static_cast<AddonData*>(arg);
   for (auto& entry : data->waiters) {
-    Waiter* w = static_cast<Waiter*>(entry.second);
-    w->cancel.store(kCancelled);
+    Cancel(static_cast<Waiter*>(entry.second), kCancelled);
   }
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
-    if (w->thread.joinable()) w->thread.join();
+    JoinWaiter(w);
     w->data = nullptr;  // the map is going away with the environment
   }
   data->waiters.clear();
@@ -355,8 +473,7 @@ void CancelWaitsOf(Napi::Env env, const void* owner) {
   if (data == nullptr) return;
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
-    int32_t none = -1;
-    if (w->owner == owner) w->cancel.compare_exchange_strong(none, kClosed);
+    if (w->owner == owner) Cancel(w, kClosed);
   }
 }
 

@@ -12,9 +12,13 @@
 // threadsafe function. Ownership: a Waiter is owned by its threadsafe
 // function; the function's finalizer joins the thread and deletes the Waiter,
 // so neither outlives the other. Waiting threads sleep in slices of at most
-// kSliceMs and check their cancel flag between slices: cancellation (an
-// AbortSignal, close() of the segment, teardown of the environment) takes
-// effect within one slice and never wakes other processes' waiters.
+// kSliceMs (so a change of the word without notify is still seen) on two
+// words at once (futex_waitv, Linux 5.16): the shared word and the waiter's
+// own private cancel flag. Cancellation (an AbortSignal, close() of the
+// segment, teardown of the environment) sets the flag and wakes that thread
+// alone, at once; it never wakes other processes' waiters. Where futex_waitv
+// is missing (older kernels, a seccomp filter) the thread sleeps on the shared
+// word only and sees the flag at the end of its slice.
 // The futex syscall validates the address itself: a word whose pages were
 // unmapped gives EFAULT, never a crash.
 #ifndef SHMKIT_FUTEX_H_

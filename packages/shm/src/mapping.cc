@@ -188,7 +188,11 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
 
   OpenResult opened = OpenSegment(request);
   if (opened.err != 0) {
-    ThrowErrno(env, opened.err, opened.syscall, request.name, opened.detail);
+    if (opened.code != nullptr) {
+      ThrowCode(env, opened.code, "'" + request.name + "' is " + opened.detail);
+    } else {
+      ThrowErrno(env, opened.err, opened.syscall, request.name, opened.detail);
+    }
     return;
   }
   const int fd = opened.fd;

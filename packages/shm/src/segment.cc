@@ -42,13 +42,26 @@ int CloseRetainingErrno(int fd) {
   return rc;
 }
 
-OpenResult Fail(int err, const char* syscall, const char* detail = nullptr) {
+OpenResult Fail(int err, const char* syscall, const char* detail = nullptr,
+                const char* code = nullptr) {
   OpenResult r;
   r.err = err;
   r.syscall = syscall;
   r.detail = detail;
+  r.code = code;
   return r;
 }
+
+#if defined(__linux__)
+// What a name that is not a shared-memory object is, for the error message.
+const char* KindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO, not a shared-memory segment";
+  if (S_ISDIR(mode)) return "a directory, not a shared-memory segment";
+  if (S_ISSOCK(mode)) return "a socket, not a shared-memory segment";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device, not a shared-memory segment";
+  return "not a regular shared-memory segment";
+}
+#endif
 
 }  // namespace
 
@@ -73,6 +86,12 @@ OpenResult OpenSegment(const OpenRequest& request) {
   const std::string os_name = OsName(request.name);
   int oflag = request.readonly ? O_RDONLY : O_RDWR;
   if (request.create) oflag = O_CREAT | O_EXCL | O_RDWR;
+#if defined(__linux__)
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it has no effect
+  // on a regular file or its mappings). O_NOFOLLOW: glibc adds it too, but a
+  // symlink planted in /dev/shm must never be followed whatever the libc.
+  if (!request.create) oflag |= O_NONBLOCK | O_NOFOLLOW;
+#endif
 
   if (request.create &&
       request.size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
@@ -117,6 +136,12 @@ OpenResult OpenSegment(const OpenRequest& request) {
 
   struct stat st;
   if (fstat(fd, &st) != 0) return abandon(errno, "fstat");
+#if defined(__linux__)
+  if (!S_ISREG(st.st_mode)) {
+    CloseRetainingErrno(fd);  // only an attach gets here: nothing to unlink
+    return Fail(EINVAL, "fstat", KindOf(st.st_mode), "ERR_SHM_NOT_A_SEGMENT");
+  }
+#endif
   if (st.st_size <= 0) {
     // A zero-length object cannot be mapped (Python: ValueError). Only an
     // attach can get here; the segment is left as it is.

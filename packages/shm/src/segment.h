@@ -5,6 +5,11 @@
 // what the same call created (a descriptor it opened, a name it created), so a
 // failed attach never touches another process's segment and a failed create
 // leaves nothing behind in /dev/shm (CPython's gh-153279 and 0-byte leaks).
+//
+// Names are untrusted: on Linux they are files in /dev/shm that any local user
+// may create. An attach never blocks (a FIFO would block shm_open O_RDONLY
+// forever), never follows a symlink, and refuses anything that is not a
+// regular file, before anything is mapped.
 #ifndef SHMKIT_SEGMENT_H_
 #define SHMKIT_SEGMENT_H_
 
@@ -29,6 +34,9 @@ struct OpenResult {
   int err = 0;        // errno on failure, 0 on success
   const char* syscall = nullptr;
   const char* detail = nullptr;
+  // Set (with err) when the failure is shmkit's own rather than the OS's:
+  // ERR_SHM_NOT_A_SEGMENT for a name that is not a shared-memory object.
+  const char* code = nullptr;
 };
 
 // "/" + name: the OS name, the same one Python's SharedMemory uses.

@@ -1081,6 +1081,7 @@ describe('the layout document', { skip: !PYTHON && 'python3 is not installed' },
         payloadOffset: 4096,
         publishWord: 0,
         writerPid: process.pid,
+        writerTid: process.platform === 'linux' ? process.pid : 0, // created on the main thread
         writerState: 1,
         latestSlot: 0,
         publishCount: 0,
@@ -1151,6 +1152,15 @@ describe('the layout document', { skip: !PYTHON && 'python3 is not installed' },
         assert.throws(() => FrameRing.attach(name), { code: 'ERR_SHM_RING_FORMAT' });
         h.setUint16(H.version, 1, true);
         assert.equal((await readWithPython(name)).frame.frameNumber, 0);
+        attach().close();
+        // The checks of "What a reader must refuse", one of each kind.
+        for (const [at, bad, good] of [[H.writerPid, 0, process.pid], [H.slotBytes, 0, 16]]) {
+          const set = (v) => (at === H.slotBytes ? h.setBigUint64(at, BigInt(v), true) : h.setUint32(at, v, true));
+          set(bad);
+          assert.deepEqual(await readWithPython(name), { refused: 'inconsistent header' });
+          assert.throws(() => FrameRing.attach(name), { code: 'ERR_SHM_RING_FORMAT' });
+          set(good);
+        }
         attach().close();
       } finally {
         raw.close();
@@ -1257,5 +1267,235 @@ describe('edge cases', () => {
       setTimeout(() => waiting.close(), 50);
       assert.deepEqual(await iteration, []);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Issue 8, item 9: a reader must survive any header another process wrote.
+// Every field is checked against docs/frame-ring-layout.md and the segment's
+// size before anything is allocated.
+describe('a hostile header', () => {
+  const u64 = (h, at, v) => h.setBigUint64(at, BigInt(v), true);
+  const u32 = (h, at, v) => h.setUint32(at, v, true);
+
+  test('each field out of its documented range is ERR_SHM_RING_FORMAT and leaves nothing mapped or open', async () => {
+    // A ring of 3 slots of 100 bytes: payloadOffset 4096, stride 4096, size 16384.
+    await withRing({ slots: 3, slotBytes: 100 }, async (writer, attach, name) => {
+      writer.write(bytes('frame 0'));
+      const raw = SharedMemory.attach(name);
+      try {
+        const h = raw.view(DataView, 0, 128);
+        const saved = Buffer.from(raw.buf.subarray(0, 128));
+        const damage = {
+          'slotBytes 0 (stride 0)': () => (u64(h, H.slotBytes, 0), u64(h, H.slotStride, 0)),
+          'slotBytes 0': () => u64(h, H.slotBytes, 0),
+          'stride 0': () => u64(h, H.slotStride, 0),
+          'stride not a multiple of 4096': () => u64(h, H.slotStride, 4097),
+          'stride larger than roundUp(slotBytes)': () => u64(h, H.slotStride, 8192),
+          'stride 2^64-1': () => u64(h, H.slotStride, 2n ** 64n - 1n),
+          'slotBytes 2^64-1': () => u64(h, H.slotBytes, 2n ** 64n - 1n),
+          'slotBytes past the stride': () => u64(h, H.slotBytes, 4097),
+          'slotCount 2^32-1': () => u32(h, H.slotCount, 0xffffffff),
+          'slotCount 0': () => u32(h, H.slotCount, 0),
+          'payloadOffset 0': () => u64(h, H.payloadOffset, 0),
+          'payloadOffset unaligned': () => u64(h, H.payloadOffset, 4096 + 8),
+          'payloadOffset inside the slot table': () => u64(h, H.payloadOffset, 128),
+          'payloadOffset past the segment': () => u64(h, H.payloadOffset, 2n ** 63n),
+          'slotHeaderBytes 0': () => u32(h, H.slotHeaderBytes, 0),
+          'writerPid 0': () => u32(h, H.writerPid, 0),
+          'writerPid 2^32-1 (kill(-1, 0))': () => u32(h, H.writerPid, 0xffffffff),
+          'writerPid 2^31': () => u32(h, H.writerPid, 2 ** 31),
+          'writerState 7': () => u32(h, H.writerState, 7),
+          'latestSlot past slotCount': () => u32(h, H.latestSlot, 3),
+          'publishCount 2^63': () => u64(h, H.publishCount, 2n ** 63n),
+        };
+        const before = holdings(name);
+        const refused = {};
+        for (const [what, breakIt] of Object.entries(damage)) {
+          breakIt();
+          try {
+            FrameRing.attach(name).close();
+            refused[what] = 'attached';
+          } catch (error) {
+            refused[what] = error.code;
+          }
+          assert.deepEqual(holdings(name), before, what);
+          raw.buf.set(saved);
+          attach().close(); // repaired
+        }
+        assert.deepEqual(refused, Object.fromEntries(Object.keys(damage).map((k) => [k, 'ERR_SHM_RING_FORMAT'])));
+      } finally {
+        raw.close();
+      }
+    });
+  });
+
+  // The cases of the issue: slotBytes = stride = 0 and a slot count that fills
+  // the segment with slot headers. The old reader built a view per slot before
+  // looking further (4,000,000 slots: 8 s and 558 MiB; 30,000,000: a fatal
+  // out-of-memory). The reader runs in a child with a 64 MiB heap: allocating
+  // per slot kills it.
+  for (const slots of [4_000_000, 30_000_000]) {
+    test(`a header claiming ${slots.toLocaleString('en')} empty slots is refused without allocating per slot`, async () => {
+      const name = helpers.uniqueName('huge-count');
+      const size = 128 + 64 * slots;
+      const shm = SharedMemory.create(size, { name, populate: false });
+      try {
+        const h = shm.view(DataView, 0, 128);
+        u32(h, H.magic, MAGIC);
+        h.setUint16(H.version, 1, true);
+        h.setUint16(H.headerBytes, 128, true);
+        u32(h, H.slotCount, slots);
+        u32(h, H.slotHeaderBytes, 64);
+        u64(h, H.slotBytes, 0);
+        u64(h, H.slotStride, 0);
+        u64(h, H.payloadOffset, size);
+        u32(h, H.writerPid, process.pid);
+        u32(h, H.writerState, 1);
+        const result = await helpers.run(
+          process.execPath,
+          [
+            '--max-old-space-size=64',
+            '-e',
+            `const { FrameRing } = require('@shmkit/shm');
+             try { FrameRing.attach(${JSON.stringify(name)}); console.log('attached'); }
+             catch (error) { console.log(error.code); }`,
+          ],
+          { env: { NODE_PATH } },
+        );
+        assert.equal(result.signal, null, result.stderr.slice(-2000));
+        assert.equal(result.code, 0, result.stderr.slice(-2000));
+        assert.equal(result.stdout.trim(), 'ERR_SHM_RING_FORMAT');
+        shm.close();
+        shm.unlink();
+      } finally {
+        shm.close();
+        helpers.cleanup(name);
+      }
+    });
+  }
+
+  test('writerPid is read once, at attach: a header rewritten to pid 0 later cannot keep frames() waiting forever', async () => {
+    const stand_in = require('node:child_process').spawn('sleep', ['60']);
+    try {
+      await withRing({ slots: 2, slotBytes: 64 }, async (writer, attach, name) => {
+        const raw = SharedMemory.attach(name);
+        try {
+          const h = raw.view(DataView, 0, 128);
+          u32(h, H.writerPid, stand_in.pid); // the "writer" is a process this test can end
+          const reader = attach();
+          assert.equal(reader.writerPid, stand_in.pid);
+          u32(h, H.writerPid, 0);
+          assert.equal(reader.writerPid, stand_in.pid);
+          const it = reader.frames({ includeLatest: false, signal: AbortSignal.timeout(DEADLINE_MS) });
+          const pending = rejection(it.next());
+          stand_in.kill('SIGKILL');
+          assert.equal((await pending).code, 'ERR_SHM_RING_WRITER_GONE');
+        } finally {
+          raw.close();
+        }
+      });
+    } finally {
+      stand_in.kill('SIGKILL');
+    }
+  });
+});
+
+// Issue 8, item 10: every view shmkit hands out keeps its mapping alive, as
+// `buf` does. Under the overlay strategy a view without the owner link let the
+// SharedMemory be collected and closed: frame.data then read as length 0.
+describe('views outlive the objects that handed them out', () => {
+  for (const strategy of ['overlay', 'external']) {
+    test(`frame.data and slot.data stay mapped after the ring objects are collected (${strategy})`, async () => {
+      const name = helpers.uniqueName(`gc-${strategy}`);
+      const result = await helpers.run(
+        process.execPath,
+        [
+          '--expose-gc',
+          '-e',
+          `const { FrameRing } = require('@shmkit/shm');
+           const V = ${JSON.stringify({ name, strategy })};
+           const collect = async () => {
+             for (let i = 0; i < 10; i++) {
+               globalThis.gc();
+               await new Promise((resolve) => setTimeout(resolve, 10)); // FinalizationRegistry callbacks
+             }
+           };
+           (async () => {
+             const keep = FrameRing.create({ slots: 2, slotBytes: 4096, name: V.name, strategy: V.strategy, track: false });
+             let writer = FrameRing.attach(V.name, { readonly: false, strategy: V.strategy });
+             keep.write(Buffer.alloc(100, 7));
+             let reader = FrameRing.attach(V.name, { strategy: V.strategy });
+             const data = reader.latest().data; // the frame itself is dropped
+             const slotData = keep.acquire().data;
+             const other = FrameRing.attach(V.name, { readonly: false, strategy: V.strategy }).latest().data;
+             reader = null;
+             writer = null;
+             await collect();
+             const out = {
+               data: [data.length, data.every((b) => b === 7)],
+               slot: slotData.length,
+               other: [other.length, other[99]],
+               strategyUsed: keep.shm.strategy,
+             };
+             keep.close();
+             keep.unlink();
+             console.log(JSON.stringify(out));
+           })();`,
+        ],
+        { env: { NODE_PATH } },
+      );
+      try {
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(JSON.parse(result.stdout), {
+          data: [100, true],
+          slot: 4096,
+          other: [100, 7],
+          strategyUsed: strategy,
+        });
+      } finally {
+        helpers.cleanup(name);
+      }
+    });
+  }
+});
+
+// "Also seen" in issue 8: a writer on a worker thread that is terminated.
+// The process lives on, so the writer's pid alone cannot tell; the header
+// records the writer's thread (writerTid) and a reader checks that too.
+describe('a writer on a worker thread', { skip: process.platform !== 'linux' && 'thread ids are read from /proc' }, () => {
+  test('terminating the worker ends readers\' frames() with ERR_SHM_RING_WRITER_GONE', async () => {
+    const { Worker } = require('node:worker_threads');
+    const { once } = require('node:events');
+    const name = helpers.uniqueName('worker-writer');
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const { FrameRing } = require(workerData.entry);
+       const ring = FrameRing.create({ slots: 2, slotBytes: 64, name: workerData.name, track: false });
+       ring.write(Buffer.from('from the worker'));
+       parentPort.postMessage('published');
+       setInterval(() => {}, 1000); // alive until terminated, never closing the ring`,
+      { eval: true, workerData: { entry: require.resolve('@shmkit/shm'), name } },
+    );
+    let reader;
+    try {
+      await once(worker, 'message');
+      reader = FrameRing.attach(name);
+      assert.equal(reader.writerPid, process.pid);
+      assert.equal(reader.writerAlive, true);
+      const it = reader.frames({ signal: AbortSignal.timeout(DEADLINE_MS) });
+      assert.equal((await it.next()).value.frameNumber, 0);
+      const pending = rejection(it.next());
+      await worker.terminate();
+      assert.equal((await pending).code, 'ERR_SHM_RING_WRITER_GONE');
+      assert.equal(reader.writerAlive, false);
+      assert.equal(reader.writerClosed, false);
+      reader.close();
+      SharedMemory.unlink(name);
+    } finally {
+      reader?.close();
+      await worker.terminate();
+      helpers.cleanup(name);
+    }
   });
 });

@@ -53,14 +53,17 @@ function checkNoLeaks() {
 
 /**
  * Runs a Node or Python script as a child process and resolves with
- * { code, signal, stdout, stderr }. `input` is written to stdin.
+ * { code, signal, stdout, stderr }. `input` is written to stdin; `uid` and
+ * `gid` (root only) run it as another user.
  */
-function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE } = {}) {
+function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE, uid, gid } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd, // `node -e` resolves '@shmkit/shm' from its working directory
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(uid === undefined ? {} : { uid }),
+      ...(gid === undefined ? {} : { gid }),
     });
     let stdout = '';
     let stderr = '';
@@ -96,8 +99,10 @@ const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known f
 /**
  * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
  * `byteOffset` of segment `name` (through any of the process's mappings of
- * it, such as a readonly attach's shadow). Uses only `fs` and FUTEX_SYSCALL,
- * so child scripts get it by toString() after defining FUTEX_SYSCALL.
+ * it, such as a readonly attach's shadow), or in a futex_waitv that includes
+ * that word (waitAsync threads on Linux 5.16+). Uses only `fs`, Buffer and
+ * FUTEX_SYSCALL, so child scripts get it by toString() after defining
+ * FUTEX_SYSCALL.
  */
 function sleepersOn(pid, name, byteOffset) {
   const addresses = new Set();
@@ -116,6 +121,26 @@ function sleepersOn(pid, name, byteOffset) {
     } catch (error) {
       if (error.code === 'ENOENT' || error.code === 'ESRCH') continue; // the thread has ended
       throw error;
+    }
+    if (Number(fields[0]) === 449 && fields.length >= 3) {
+      // futex_waitv(waiters, count, …), the same number on every architecture:
+      // the words are in the caller's memory, 24 bytes each (val, uaddr, flags).
+      const count = Math.min(Number(BigInt(fields[2])), 128);
+      const table = Buffer.alloc(24 * count);
+      let fd;
+      try {
+        fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+        fs.readSync(fd, table, 0, table.length, Number(BigInt(fields[1])));
+      } catch {
+        continue; // the thread moved on, or its memory cannot be read
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+      for (let i = 0; i < count; i++) {
+        const shared = (table.readUInt32LE(24 * i + 16) & 128) === 0; // no FUTEX2_PRIVATE
+        if (shared && addresses.has(table.readBigUInt64LE(24 * i + 8))) tids.push(tid);
+      }
+      continue;
     }
     if (Number(fields[0]) !== FUTEX_SYSCALL || fields.length < 3) continue;
     const op = Number(BigInt(fields[2]));

@@ -59,7 +59,13 @@ interface RawBinding {
   ): number;
   cancelWait(id: number): void;
   notify(mapping: NativeMapping, byteOffset: number, count: number): number;
-  setTestingFlags(flags: { refuseExternal?: boolean; failOverlay?: boolean }): void;
+  setTestingFlags(flags: {
+    refuseExternal?: boolean;
+    failOverlay?: boolean;
+    failThreads?: boolean;
+    waitSliceMs?: number;
+    noWaitv?: boolean;
+  }): void;
   readonly pageSize: number;
   readonly maxNameLength: number;
   readonly supported: boolean;
@@ -261,6 +267,12 @@ export interface TestingFlags {
   failOverlay?: boolean;
   /** Host overlays in plain ArrayBuffers, as when no WebAssembly.Memory can be had. */
   plainOverlay?: boolean;
+  /** Make starting a waitAsync thread fail, as when the process is out of threads. */
+  failThreads?: boolean;
+  /** Let waitAsync threads sleep in slices of this many ms (default 50). */
+  waitSliceMs?: number;
+  /** Let waitAsync threads sleep as on kernels without futex_waitv (Linux < 5.16). */
+  noWaitv?: boolean;
 }
 
 const testing = { plainOverlay: false };

@@ -25,7 +25,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_RING_WRITER_GONE'
   | 'ERR_SHM_LIST_FORMAT'
   | 'ERR_SHM_MANAGER_NOT_STARTED'
-  | 'ERR_SHM_ADDON_NOT_FOUND';
+  | 'ERR_SHM_ADDON_NOT_FOUND'
+  | 'ERR_SHM_NOT_A_SEGMENT';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

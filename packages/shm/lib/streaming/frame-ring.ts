@@ -9,7 +9,7 @@
  * waits for readers; a slow reader skips to the newest frame and counts the
  * frames it dropped. Readers sleep on a futex word until the writer publishes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { fence } from '../core/binding';
 import { invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
 import { SharedMemory, type SharedMemoryOptions } from '../core/shared-memory';
@@ -37,6 +37,7 @@ const H_WRITER_STATE = 48;
 const H_LATEST_SLOT = 52;
 const H_PUBLISH_COUNT = 56;
 const H_WRITER_START = 64;
+const H_WRITER_TID = 72;
 
 // Slot header offsets (bytes, relative to the slot header).
 const S_SEQ = 0;
@@ -50,6 +51,9 @@ const S_BYTE_LENGTH = 40;
 
 const WRITER_OPEN = 1;
 const WRITER_CLOSED = 2;
+
+/** The largest process or thread id a header may name (pid_t is a positive int32). */
+const MAX_ID = 0x7fffffff;
 
 /** How often a reader waiting for a frame checks that the writer still exists. */
 const LIVENESS_INTERVAL_MS = 500;
@@ -137,6 +141,20 @@ export interface FramesOptions {
   includeLatest?: boolean | undefined;
 }
 
+/**
+ * Linux: the id of the calling thread (gettid), so a reader can tell that a
+ * writer on a worker thread is gone while its process lives on. 0 elsewhere.
+ */
+function currentThreadId(): number {
+  if (process.platform !== 'linux') return 0;
+  try {
+    const tid = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
+    return Number.isSafeInteger(tid) && tid > 0 && tid <= MAX_ID ? tid : 0;
+  } catch {
+    return 0; // no /proc
+  }
+}
+
 /** Linux: a process that has exited but was not yet reaped still answers kill(pid, 0). */
 function isZombie(pid: number): boolean {
   if (process.platform !== 'linux') return false;
@@ -165,6 +183,73 @@ interface RawFrame {
 
 function roundUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
+}
+
+/** What a ring end reads from the header once, at create or attach. */
+interface Geometry {
+  slotCount: number;
+  slotBytes: number;
+  stride: number;
+  payloadOffset: number;
+  writerPid: number;
+  writerTid: number;
+}
+
+/**
+ * Reads and checks the header against docs/frame-ring-layout.md and the
+ * segment's size. The header was written by another process and may say
+ * anything: nothing is allocated and no field is used before every field has
+ * passed. Throws ERR_SHM_RING_FORMAT.
+ */
+function readGeometry(shm: SharedMemory): Geometry {
+  const refuse = (why: string) => shmError('ERR_SHM_RING_FORMAT', `${shm} ${why}`);
+  const size = shm.size;
+  if (size < HEADER_BYTES) throw refuse('is too small to be a FrameRing');
+  const h = shm.view(DataView, 0, HEADER_BYTES);
+  if (h.getUint32(H_MAGIC, true) !== MAGIC) throw refuse('is not a FrameRing (bad magic)');
+  const version = h.getUint16(H_VERSION, true);
+  if (version !== VERSION) throw refuse(`has FrameRing layout version ${version}; this reader knows ${VERSION}`);
+  const inconsistent = (field: string, value: number | bigint) =>
+    refuse(`has an inconsistent FrameRing header (${field} = ${value})`);
+  const headerBytes = h.getUint16(H_HEADER_BYTES, true);
+  if (headerBytes !== HEADER_BYTES) throw inconsistent('headerBytes', headerBytes);
+  const slotHeaderBytes = h.getUint32(H_SLOT_HEADER_BYTES, true);
+  if (slotHeaderBytes !== SLOT_HEADER_BYTES) throw inconsistent('slotHeaderBytes', slotHeaderBytes);
+  const slotCount = h.getUint32(H_SLOT_COUNT, true);
+  if (slotCount < 2) throw inconsistent('slotCount', slotCount);
+  // The 64-bit fields are compared as BigInt against the size (≤ 2^53) before
+  // they become numbers, so no huge value can round into range.
+  const big = BigInt(size);
+  const slotBytes = h.getBigUint64(H_SLOT_BYTES, true);
+  if (slotBytes < 1n || slotBytes > big) throw inconsistent('slotBytes', slotBytes);
+  const stride = h.getBigUint64(H_SLOT_STRIDE, true);
+  if (stride !== BigInt(roundUp(Number(slotBytes), ALIGN))) throw inconsistent('slotStride', stride);
+  const payloadOffset = h.getBigUint64(H_PAYLOAD_OFFSET, true);
+  if (payloadOffset !== BigInt(roundUp(HEADER_BYTES + SLOT_HEADER_BYTES * slotCount, ALIGN))) {
+    throw inconsistent('payloadOffset', payloadOffset);
+  }
+  if (payloadOffset + stride * BigInt(slotCount) > big) {
+    throw refuse(`is too small for its FrameRing header (${slotCount} slots of ${stride} bytes from ${payloadOffset}, in ${size} bytes)`);
+  }
+  // kill(0, 0) and kill(-1, 0) succeed for ever: a pid must name one process.
+  const writerPid = h.getUint32(H_WRITER_PID, true);
+  if (writerPid < 1 || writerPid > MAX_ID) throw inconsistent('writerPid', writerPid);
+  const writerTid = h.getUint32(H_WRITER_TID, true);
+  if (writerTid > MAX_ID) throw inconsistent('writerTid', writerTid);
+  const writerState = Atomics.load(shm.view(Int32Array, H_WRITER_STATE, 1), 0);
+  if (writerState < 0 || writerState > WRITER_CLOSED) throw inconsistent('writerState', writerState);
+  const publishCount = Atomics.load(shm.view(BigInt64Array, H_PUBLISH_COUNT, 1), 0);
+  if (publishCount < 0n || publishCount > BigInt(Number.MAX_SAFE_INTEGER)) throw inconsistent('publishCount', publishCount);
+  const latestSlot = h.getUint32(H_LATEST_SLOT, true);
+  if (publishCount > 0n && latestSlot >= slotCount) throw inconsistent('latestSlot', latestSlot);
+  return {
+    slotCount,
+    slotBytes: Number(slotBytes),
+    stride: Number(stride),
+    payloadOffset: Number(payloadOffset),
+    writerPid,
+    writerTid,
+  };
 }
 
 function bytesPerPixel(format: number): number | undefined {
@@ -197,10 +282,14 @@ export class FrameRing implements Disposable {
   readonly isWriter: boolean;
   readonly #header: Int32Array;
   readonly #header64: BigInt64Array;
-  readonly #headerView: DataView;
   readonly #slotWords: Int32Array; // seq words, one every 16 int32s
   readonly #slotView: DataView;
-  readonly #payloads: Uint8Array[];
+  readonly #stride: number;
+  readonly #payloadOffset: number;
+  // Read once, at attach: a header rewritten later cannot make a reader wait
+  // on another process (or on kill(0, 0), which succeeds for ever).
+  readonly #writerPid: number;
+  readonly #writerTid: number;
   #acquired: number = -1;
   #received = 0;
   #dropped = 0;
@@ -210,40 +299,17 @@ export class FrameRing implements Disposable {
   private constructor(shm: SharedMemory, isWriter: boolean) {
     this.shm = shm;
     this.isWriter = isWriter;
-    if (shm.size < HEADER_BYTES) {
-      throw shmError('ERR_SHM_RING_FORMAT', `${shm} is too small to be a FrameRing`);
-    }
-    const header = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
-    if (header.getUint32(H_MAGIC, true) !== MAGIC) {
-      throw shmError('ERR_SHM_RING_FORMAT', `${shm} is not a FrameRing (bad magic)`);
-    }
-    const version = header.getUint16(H_VERSION, true);
-    if (version !== VERSION) {
-      throw shmError('ERR_SHM_RING_FORMAT', `${shm} has FrameRing layout version ${version}; this reader knows ${VERSION}`);
-    }
-    this.slotCount = header.getUint32(H_SLOT_COUNT, true);
-    this.slotBytes = Number(header.getBigUint64(H_SLOT_BYTES, true));
-    const stride = Number(header.getBigUint64(H_SLOT_STRIDE, true));
-    const payloadOffset = Number(header.getBigUint64(H_PAYLOAD_OFFSET, true));
-    if (
-      header.getUint16(H_HEADER_BYTES, true) !== HEADER_BYTES ||
-      header.getUint32(H_SLOT_HEADER_BYTES, true) !== SLOT_HEADER_BYTES ||
-      this.slotCount < 2 ||
-      payloadOffset < HEADER_BYTES + SLOT_HEADER_BYTES * this.slotCount ||
-      stride < this.slotBytes ||
-      payloadOffset + stride * this.slotCount > shm.size
-    ) {
-      throw shmError('ERR_SHM_RING_FORMAT', `${shm} has an inconsistent FrameRing header`);
-    }
+    const g = readGeometry(shm);
+    this.slotCount = g.slotCount;
+    this.slotBytes = g.slotBytes;
+    this.#stride = g.stride;
+    this.#payloadOffset = g.payloadOffset;
+    this.#writerPid = g.writerPid;
+    this.#writerTid = g.writerTid;
     this.#header = shm.view(Int32Array, 0, HEADER_BYTES / 4);
     this.#header64 = shm.view(BigInt64Array, 0, HEADER_BYTES / 8);
-    this.#headerView = shm.view(DataView, 0, HEADER_BYTES);
     this.#slotWords = shm.view(Int32Array, HEADER_BYTES, (SLOT_HEADER_BYTES / 4) * this.slotCount);
     this.#slotView = shm.view(DataView, HEADER_BYTES, SLOT_HEADER_BYTES * this.slotCount);
-    this.#payloads = [];
-    for (let i = 0; i < this.slotCount; i++) {
-      this.#payloads.push(shm.view(Uint8Array, payloadOffset + i * stride, this.slotBytes));
-    }
   }
 
   /** Creates a ring and becomes its writer. */
@@ -275,6 +341,7 @@ export class FrameRing implements Disposable {
       h.setBigUint64(H_PAYLOAD_OFFSET, BigInt(payloadOffset), true);
       h.setUint32(H_WRITER_PID, process.pid, true);
       h.setFloat64(H_WRITER_START, Date.now() - performance.now(), true);
+      h.setUint32(H_WRITER_TID, currentThreadId(), true);
       // The magic goes last: a reader attaching mid-initialisation sees no ring.
       Atomics.store(shm.view(Int32Array, 0, 1), 0, MAGIC | 0);
       const ring = new FrameRing(shm, true);
@@ -313,20 +380,28 @@ export class FrameRing implements Disposable {
     return { received: this.#received, dropped: this.#dropped, rejected: this.#rejected };
   }
 
+  /** The writer's process id, as the header gave it at attach. */
   get writerPid(): number {
-    return this.#headerView.getUint32(H_WRITER_PID, true);
+    return this.#writerPid;
   }
 
-  /** False once the writer closed the ring, or its process no longer exists. */
+  /**
+   * False once the writer closed the ring, or its process no longer exists,
+   * or (Linux) the thread that created the ring has ended: a writer on a
+   * worker thread that was terminated.
+   */
   get writerAlive(): boolean {
     if (this.shm.closed) return false;
     if (Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED) return false;
+    const pid = this.#writerPid;
     try {
-      process.kill(this.writerPid, 0);
+      process.kill(pid, 0);
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
-    return !isZombie(this.writerPid);
+    if (isZombie(pid)) return false;
+    const tid = this.#writerTid;
+    return tid === 0 || tid === pid || process.platform !== 'linux' || existsSync(`/proc/${pid}/task/${tid}`);
   }
 
   /** True once the writer closed the ring cleanly. */
@@ -344,7 +419,7 @@ export class FrameRing implements Disposable {
     Atomics.store(this.#slotWords, seqIndex, (seq & 1) === 0 ? seq + 1 : seq + 2); // odd: being written
     fence(); // no payload write may become visible before the odd sequence word
     this.#acquired = index;
-    return { index, data: this.#payloads[index] as Uint8Array };
+    return { index, data: this.#payload(index, this.slotBytes) };
   }
 
   /** Writer: makes the acquired slot the newest frame and wakes the readers. Returns its frame number. */
@@ -539,7 +614,7 @@ export class FrameRing implements Disposable {
       stride: raw.stride,
       pixelFormat: FORMAT_NAMES.get(raw.pixelFormat) ?? raw.pixelFormat,
       byteLength: raw.byteLength,
-      data: (this.#payloads[raw.index] as Uint8Array).subarray(0, raw.byteLength),
+      data: this.#payload(raw.index, raw.byteLength),
       dropped,
       valid(): boolean {
         if (!shm.closed) fence(); // the caller's reads of data complete first
@@ -548,6 +623,16 @@ export class FrameRing implements Disposable {
         return ok;
       },
     };
+  }
+
+  /**
+   * A view of `length` bytes of slot `index`'s payload. Made by shm.view() on
+   * each call, never sliced from a cached view: a view shmkit hands out keeps
+   * its SharedMemory (and so the mapping) alive through the owner link, which
+   * subarray() would not carry.
+   */
+  #payload(index: number, length: number): Uint8Array {
+    return this.shm.view(Uint8Array, this.#payloadOffset + index * this.#stride, length);
   }
 
   #checkOpen(): void {

@@ -63,8 +63,10 @@ export function wait(shm: SharedMemory, byteOffset: number, expected: number, ti
  * of its own). Resolves 'ok' when notified (or when the word changed while it
  * waited), 'not-equal' if the word did not hold `expected` to begin with,
  * 'timed-out'. Rejects with an AbortError when `options.signal` aborts and
- * with ERR_SHM_CLOSED when the segment is closed; either frees the thread
- * within 50 ms. Bad arguments and a closed segment throw synchronously.
+ * with ERR_SHM_CLOSED when the segment is closed; either wakes the thread at
+ * once (Linux 5.16+; within one 50 ms slice on older kernels). Rejects with ERR_SHM_WAIT_FAILED when no thread can be
+ * started for the wait (the process or its user is at its thread limit).
+ * Bad arguments and a closed segment throw synchronously.
  * A pending wait keeps the process alive, as a pending timer does: pass a
  * signal (or a timeout) to let a process exit while a wait is pending.
  * Timeouts above 1e12 ms count as Infinity.
@@ -93,9 +95,7 @@ export function waitAsync(
     reject = rej;
   });
   let onAbort: (() => void) | undefined;
-  // Outside the executor: a closed segment throws here, synchronously, like
-  // every other argument error.
-  const id = futex.waitAsync(mapping, offset, value, timeout, (result: AsyncWaitResult) => {
+  const onResult = (result: AsyncWaitResult): void => {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     switch (result) {
       case 'ok':
@@ -109,7 +109,17 @@ export function waitAsync(
       default:
         reject(shmError('ERR_SHM_CLOSED', `${shm} was closed while waiting`));
     }
-  });
+  };
+  // Outside the executor: a closed segment throws here, synchronously, like
+  // every other argument error. No thread for the wait (the process or its
+  // user is out of threads) is no fault of the arguments: that rejects.
+  let id: number;
+  try {
+    id = futex.waitAsync(mapping, offset, value, timeout, onResult);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_SHM_WAIT_FAILED') return Promise.reject(error);
+    throw error;
+  }
   if (signal) {
     onAbort = () => futex.cancel(id);
     signal.addEventListener('abort', onAbort, { once: true });
