@@ -1,0 +1,200 @@
+/**
+ * The host's transport over Electron IPC. Requests arrive through `ipcMain.handle(REQUEST_CHANNEL)`
+ * (so a reply reaches exactly the frame that asked); events go out with
+ * `webContents.send(EVENT_CHANNEL)`. Peers are WebContents, one per BrowserWindow, registered when
+ * the host names a window as owner or grantee or when a window's main frame first asks; registering
+ * binds the window's lifecycle:
+ *
+ * - BrowserWindow 'closed', webContents 'destroyed'   → gone (owner and grantee rules apply)
+ * - webContents 'render-process-gone'                 → reset (the renderer's mappings died with it)
+ * - 'did-start-navigation' of the main frame, not same-document → reset (the old page's attachments go)
+ *
+ * Every request's sender is checked first (src/main/sender.ts); a refused one gets an error reply
+ * and never reaches the core.
+ */
+import type { BrowserWindow, Event, IpcMain, IpcMainInvokeEvent, WebContents, WebContentsDidStartNavigationEventParams } from 'electron';
+import { codedError, toWireError } from '../core/errors';
+import { PROTOCOL_VERSION, requestIdOf, type ErrorReply, type HostMessage } from '../core/protocol';
+import type { Transport, TransportHandlers } from '../core/transport';
+import { REQUEST_CHANNEL, EVENT_CHANNEL } from './channels';
+import { checkSender } from './sender';
+
+/** The parts of `ipcMain` the host uses. */
+export type IpcMainLike = Pick<IpcMain, 'handle' | 'removeHandler'>;
+/** `BrowserWindow.fromWebContents`, to recognise a window's webContents. */
+export interface WindowLookup {
+  fromWebContents(webContents: WebContents): BrowserWindow | null;
+}
+
+type Resolve = (reply: HostMessage) => void;
+
+interface PeerEntry {
+  window: BrowserWindow;
+  /** invoke()s awaiting the core's reply, by request id. */
+  pending: Map<number, Resolve>;
+  unbind(): void;
+}
+
+function errorReply(id: number | null, error: unknown): ErrorReply {
+  return { v: PROTOCOL_VERSION, id, ok: false, error: toWireError(error) };
+}
+
+export class ElectronTransport implements Transport<WebContents> {
+  readonly #ipcMain: IpcMainLike;
+  readonly #windows: WindowLookup;
+  readonly #allowed: (origin: string) => boolean;
+  readonly #peers = new Map<WebContents, PeerEntry>();
+  #handlers: TransportHandlers<WebContents> | null = null;
+  /** The invoke being handled right now: catches a synchronous reply that has no usable id. */
+  #current: { peer: WebContents; resolve: Resolve } | null = null;
+
+  constructor(ipcMain: IpcMainLike, windows: WindowLookup, allowed: (origin: string) => boolean) {
+    this.#ipcMain = ipcMain;
+    this.#windows = windows;
+    this.#allowed = allowed;
+  }
+
+  listen(handlers: TransportHandlers<WebContents>): void {
+    this.#handlers = handlers;
+    this.#ipcMain.handle(REQUEST_CHANNEL, (event, data) => this.#invoke(event, data));
+  }
+
+  send(peer: WebContents, message: HostMessage): void {
+    if ('event' in message) {
+      if (this.#peers.has(peer) && !peer.isDestroyed()) peer.send(EVENT_CHANNEL, message);
+      return;
+    }
+    const entry = this.#peers.get(peer);
+    const resolve = message.id === null ? undefined : entry?.pending.get(message.id);
+    if (resolve && message.id !== null) {
+      entry?.pending.delete(message.id);
+      resolve(message);
+    } else if (this.#current?.peer === peer) {
+      this.#current.resolve(message);
+    }
+    // otherwise the asking page is gone (its invoke died with it): the reply is dropped
+  }
+
+  accept(value: unknown): value is WebContents {
+    return this.#peers.has(value as WebContents) && !(value as WebContents).isDestroyed();
+  }
+
+  /** Makes a window a peer (idempotent) and returns its webContents; null if it is already destroyed. */
+  register(window: BrowserWindow): WebContents | null {
+    if (window == null || typeof window.isDestroyed !== 'function' || window.isDestroyed()) return null;
+    const webContents = window.webContents;
+    if (webContents == null || webContents.isDestroyed()) return null;
+    if (this.#peers.has(webContents)) return webContents;
+    const gone = () => this.#gone(webContents);
+    const crashed = () => this.#reset(webContents);
+    const navigating = (
+      details: Event<WebContentsDidStartNavigationEventParams>,
+      _url?: string,
+      isInPlace?: boolean,
+      isMainFrame?: boolean,
+    ) => {
+      // Electron ≥ 25 puts the fields on the event; older ones pass them as arguments.
+      const main = details?.isMainFrame ?? isMainFrame;
+      const sameDocument = details?.isSameDocument ?? isInPlace;
+      if (main === true && sameDocument !== true) this.#reset(webContents);
+    };
+    window.on('closed', gone);
+    webContents.on('destroyed', gone);
+    webContents.on('render-process-gone', crashed);
+    webContents.on('did-start-navigation', navigating);
+    this.#peers.set(webContents, {
+      window,
+      pending: new Map(),
+      unbind: () => {
+        window.off('closed', gone);
+        webContents.off('destroyed', gone);
+        webContents.off('render-process-gone', crashed);
+        webContents.off('did-start-navigation', navigating);
+      },
+    });
+    return webContents;
+  }
+
+  /** The window of a registered webContents. */
+  windowOf(webContents: WebContents): BrowserWindow | undefined {
+    return this.#peers.get(webContents)?.window;
+  }
+
+  close(): void {
+    this.#ipcMain.removeHandler(REQUEST_CHANNEL);
+    for (const webContents of [...this.#peers.keys()]) this.#forget(webContents);
+    this.#handlers = null;
+  }
+
+  /** A known webContents: registered, or the webContents of a BrowserWindow (registered now). */
+  #known(webContents: WebContents): boolean {
+    if (this.#peers.has(webContents)) return true;
+    const window = this.#windows.fromWebContents(webContents);
+    return window != null && window.webContents === webContents && this.register(window) === webContents;
+  }
+
+  #invoke(event: IpcMainInvokeEvent, data: unknown): Promise<HostMessage> | HostMessage {
+    const id = requestIdOf(data);
+    let peer: WebContents;
+    try {
+      peer = checkSender(event, (wc) => this.#known(wc), this.#allowed);
+    } catch (error) {
+      return errorReply(id, error);
+    }
+    const handlers = this.#handlers;
+    const entry = this.#peers.get(peer);
+    if (handlers === null || entry === undefined) {
+      return errorReply(id, codedError('ERR_SHM_BRIDGE_CLOSED', 'the shmkit host is closed'));
+    }
+    if (id !== null && entry.pending.has(id)) {
+      return errorReply(id, codedError('ERR_SHM_BRIDGE_PROTOCOL', `request id ${id} is already in flight`, TypeError));
+    }
+    return new Promise<HostMessage>((resolve) => {
+      let answered = false;
+      const once: Resolve = (reply) => {
+        if (answered) return;
+        answered = true;
+        if (id !== null) entry.pending.delete(id);
+        resolve(reply);
+      };
+      if (id !== null) entry.pending.set(id, once);
+      this.#current = { peer, resolve: once };
+      try {
+        handlers.message(peer, data);
+      } catch (error) {
+        once(errorReply(id, error));
+      } finally {
+        this.#current = null;
+      }
+      if (id === null) once(errorReply(null, codedError('ERR_SHM_BRIDGE_PROTOCOL', 'a request needs a usable id', TypeError)));
+    });
+  }
+
+  #reset(webContents: WebContents): void {
+    const entry = this.#peers.get(webContents);
+    if (!entry) return;
+    this.#failPending(entry);
+    this.#handlers?.reset(webContents);
+  }
+
+  #gone(webContents: WebContents): void {
+    if (!this.#peers.has(webContents)) return;
+    this.#forget(webContents);
+    this.#handlers?.gone(webContents);
+  }
+
+  #forget(webContents: WebContents): void {
+    const entry = this.#peers.get(webContents);
+    if (!entry) return;
+    entry.unbind();
+    this.#failPending(entry);
+    this.#peers.delete(webContents);
+  }
+
+  #failPending(entry: PeerEntry): void {
+    for (const [id, resolve] of [...entry.pending]) {
+      resolve(errorReply(id, codedError('ERR_SHM_BRIDGE_CLOSED', 'the page that asked is gone')));
+    }
+    entry.pending.clear();
+  }
+}
