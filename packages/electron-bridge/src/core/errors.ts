@@ -4,6 +4,58 @@
  * real Error) and is rebuilt on the other side with its `code`.
  */
 
+/**
+ * Every `code` the bridge itself defines. Bad arguments to local calls use Node's codes
+ * (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE); OS failures keep theirs (ENOSPC, …).
+ */
+export type BridgeErrorCode =
+  /** A malformed message: not a plain object, unknown op or key, a field of the wrong type, size or syntax. */
+  | 'ERR_SHM_BRIDGE_PROTOCOL'
+  /** A message of a protocol version this side does not speak. */
+  | 'ERR_SHM_BRIDGE_VERSION'
+  /** No segment of that name exists. */
+  | 'ERR_SHM_BRIDGE_NOT_FOUND'
+  /** The segment exists but is neither owned by nor shared with the asking peer. */
+  | 'ERR_SHM_BRIDGE_NOT_GRANTED'
+  /** Read-write access asked for with a read-only grant. */
+  | 'ERR_SHM_BRIDGE_READONLY'
+  /** A segment of that name already exists. */
+  | 'ERR_SHM_BRIDGE_EXISTS'
+  /** A handle id this peer does not hold. */
+  | 'ERR_SHM_BRIDGE_UNKNOWN_HANDLE'
+  /** Only the owner may do this (release by a peer that does not own the segment). */
+  | 'ERR_SHM_BRIDGE_NOT_OWNER'
+  /** An owner or grantee that is not a live peer of the host's transport. */
+  | 'ERR_SHM_BRIDGE_UNKNOWN_PEER'
+  /** A per-peer quota (segments, attachments) or the size limit of peer-created segments. */
+  | 'ERR_SHM_BRIDGE_LIMIT'
+  /** A request got no reply in time. */
+  | 'ERR_SHM_BRIDGE_TIMEOUT'
+  /** The host or the client is closed, or the channel between them is gone. */
+  | 'ERR_SHM_BRIDGE_CLOSED'
+  /** connect() in a process that has no host (not forked with an IPC channel, or no host answers). */
+  | 'ERR_SHM_BRIDGE_NO_HOST'
+  /** A failure that is the bridge's own bug; the message says what. */
+  | 'ERR_SHM_BRIDGE_INTERNAL';
+
+/** The same codes as a list, for tests and docs. */
+export const BRIDGE_ERROR_CODES: readonly BridgeErrorCode[] = [
+  'ERR_SHM_BRIDGE_PROTOCOL',
+  'ERR_SHM_BRIDGE_VERSION',
+  'ERR_SHM_BRIDGE_NOT_FOUND',
+  'ERR_SHM_BRIDGE_NOT_GRANTED',
+  'ERR_SHM_BRIDGE_READONLY',
+  'ERR_SHM_BRIDGE_EXISTS',
+  'ERR_SHM_BRIDGE_UNKNOWN_HANDLE',
+  'ERR_SHM_BRIDGE_NOT_OWNER',
+  'ERR_SHM_BRIDGE_UNKNOWN_PEER',
+  'ERR_SHM_BRIDGE_LIMIT',
+  'ERR_SHM_BRIDGE_TIMEOUT',
+  'ERR_SHM_BRIDGE_CLOSED',
+  'ERR_SHM_BRIDGE_NO_HOST',
+  'ERR_SHM_BRIDGE_INTERNAL',
+];
+
 /** The plain form of an error on the wire. */
 export interface WireError {
   name: string;

@@ -1,0 +1,254 @@
+/**
+ * The peer's protocol client, shared by the Node child's `connect()` and the Electron preload:
+ * request ids and reply correlation, a timeout per request (ERR_SHM_BRIDGE_TIMEOUT), error replies
+ * rebuilt with their `code`, and `revoked` events. It maps nothing itself: the caller maps the OS
+ * name of an AttachResult with @shmkit/shm and registers how to close it with `track(handle, …)`;
+ * when a `revoked` event names that handle the client closes it before the listeners run.
+ */
+import { codedError, fromWireError, type CodedError } from './errors';
+import {
+  isAttachResult,
+  isPlainObject,
+  nameProblem,
+  parseHostMessage,
+  PROTOCOL_VERSION,
+  type AttachResult,
+  type HelloResult,
+  type ListEntry,
+  type Op,
+  type Request,
+  type RequestBody,
+  type ResultOf,
+  type RevokeReason,
+} from './protocol';
+import type { ClientTransport } from './transport';
+
+export interface ClientOptions {
+  /** Milliseconds before a request fails with ERR_SHM_BRIDGE_TIMEOUT. Default 10000. */
+  timeoutMs?: number | undefined;
+}
+
+/** What `revoked` listeners receive. The handles were closed before the listeners run. */
+export interface RevokedInfo {
+  name: string;
+  reason: RevokeReason;
+  handles: number[];
+}
+
+export interface ClientEvents {
+  revoked: (info: RevokedInfo) => void;
+  /** The channel to the host is gone (or close() was called). */
+  closed: () => void;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: CodedError): void;
+  timer: ReturnType<typeof setTimeout>;
+  op: Op;
+}
+
+function argError(code: string, message: string, Ctor: TypeErrorConstructor | RangeErrorConstructor = TypeError): CodedError {
+  return codedError(code, message, Ctor);
+}
+
+export class BridgeClient {
+  readonly #transport: ClientTransport;
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  readonly #handles = new Map<number, () => void>();
+  readonly #listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = { revoked: new Set(), closed: new Set() };
+  #nextId = 1;
+  #closed = false;
+
+  constructor(transport: ClientTransport, options: ClientOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
+      throw argError('ERR_OUT_OF_RANGE', `options.timeoutMs must be a positive number, got ${String(timeoutMs)}`, RangeError);
+    }
+    this.#transport = transport;
+    this.#timeoutMs = timeoutMs;
+    transport.listen({ message: (data) => this.#receive(data), closed: () => this.#shutdown() });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of requests awaiting a reply. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    if (!(event in this.#listeners)) throw argError('ERR_INVALID_ARG_VALUE', `unknown event ${String(event)}`);
+    if (typeof listener !== 'function') throw argError('ERR_INVALID_ARG_TYPE', 'listener must be a function');
+    (this.#listeners[event] as Set<ClientEvents[K]>).add(listener);
+    return this;
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    (this.#listeners[event] as Set<ClientEvents[K]> | undefined)?.delete(listener);
+    return this;
+  }
+
+  /** Registers how to close the mapping of `handle` (on revoked, detach and close()). */
+  track(handle: number, close: () => void): void {
+    this.#handles.set(handle, close);
+  }
+
+  /** Sends one request and resolves with its result, or rejects with the coded error of the reply. */
+  request<O extends Op>(body: Extract<RequestBody, { op: O }>): Promise<ResultOf[O]> {
+    if (this.#closed) return Promise.reject(codedError('ERR_SHM_BRIDGE_CLOSED', 'the bridge client is closed'));
+    const id = this.#nextId++;
+    const message = { v: PROTOCOL_VERSION, id, ...body } as Request;
+    return new Promise<ResultOf[O]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(codedError('ERR_SHM_BRIDGE_TIMEOUT', `no reply to ${body.op} from the host within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, op: body.op });
+      try {
+        this.#transport.send(message);
+      } catch (error) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(codedError('ERR_SHM_BRIDGE_CLOSED', `cannot reach the host: ${(error as Error)?.message ?? String(error)}`));
+      }
+    });
+  }
+
+  hello(): Promise<HelloResult> {
+    return this.request({ op: 'hello' });
+  }
+
+  /** Asks for a segment; `readonly` undefined means "as granted". The caller maps `osName` and calls track(). */
+  attach(name: string, options: { readonly?: boolean | undefined } = {}): Promise<AttachResult> {
+    const problem = nameProblem(name);
+    if (problem) return Promise.reject(argError('ERR_INVALID_ARG_VALUE', `name ${problem}`));
+    if (options === null || typeof options !== 'object') return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'options must be an object'));
+    const { readonly } = options;
+    if (readonly !== undefined && typeof readonly !== 'boolean') {
+      return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean'));
+    }
+    const body = readonly === undefined ? { op: 'attach' as const, name } : { op: 'attach' as const, name, readonly };
+    return this.request<'attach'>(body).then((r) => this.#checkAttach(r));
+  }
+
+  /** Creates a segment owned by this peer (unlinked when this peer goes) and attaches it read-write. */
+  create(name: string, size: number): Promise<AttachResult> {
+    const problem = nameProblem(name);
+    if (problem) return Promise.reject(argError('ERR_INVALID_ARG_VALUE', `name ${problem}`));
+    if (typeof size !== 'number') return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'size must be a number'));
+    if (!Number.isSafeInteger(size) || size < 1) {
+      return Promise.reject(argError('ERR_OUT_OF_RANGE', `size must be a positive safe integer, got ${size}`, RangeError));
+    }
+    return this.request<'create'>({ op: 'create', name, size }).then((r) => this.#checkAttach(r));
+  }
+
+  /** Closes the mapping registered for `handle` and tells the host. */
+  async detach(handle: number): Promise<void> {
+    this.#closeHandle(handle);
+    await this.request<'detach'>({ op: 'detach', handle });
+  }
+
+  /** Unlinks a segment this peer owns; its grantees get `revoked`. */
+  async release(name: string): Promise<void> {
+    const problem = nameProblem(name);
+    if (problem) throw argError('ERR_INVALID_ARG_VALUE', `name ${problem}`);
+    await this.request<'release'>({ op: 'release', name });
+  }
+
+  /** The segments this peer may attach. */
+  list(): Promise<ListEntry[]> {
+    return this.request<'list'>({ op: 'list' });
+  }
+
+  /** Closes every tracked mapping, tells the host (best effort), fails pending requests; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    for (const handle of [...this.#handles.keys()]) {
+      this.#closeHandle(handle);
+      try {
+        this.#transport.send({ v: PROTOCOL_VERSION, id: this.#nextId++, op: 'detach', handle });
+      } catch {
+        // the channel is gone: the host drops our attachments when it sees us go
+      }
+    }
+    this.#shutdown();
+  }
+
+  #checkAttach(result: unknown): AttachResult {
+    if (!isAttachResult(result)) throw codedError('ERR_SHM_BRIDGE_PROTOCOL', 'malformed attach result from the host');
+    return result;
+  }
+
+  #closeHandle(handle: number): void {
+    const close = this.#handles.get(handle);
+    if (!close) return;
+    this.#handles.delete(handle);
+    try {
+      close();
+    } catch {
+      // closing a mapping is idempotent and does not fail; a caller's closer that throws must not stop the others
+    }
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const handle of [...this.#handles.keys()]) this.#closeHandle(handle);
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(codedError('ERR_SHM_BRIDGE_CLOSED', `the channel to the host closed before the reply to ${p.op}`));
+    }
+    try {
+      this.#transport.close();
+    } finally {
+      this.#emit('closed');
+    }
+  }
+
+  #receive(data: unknown): void {
+    if (this.#closed) return;
+    let message;
+    try {
+      message = parseHostMessage(data);
+    } catch (error) {
+      // A malformed message that still names a pending request fails that request; anything else is dropped.
+      const id = isPlainObject(data) && typeof data.id === 'number' ? data.id : null;
+      const p = id === null ? undefined : this.#pending.get(id);
+      if (p && id !== null) {
+        clearTimeout(p.timer);
+        this.#pending.delete(id);
+        p.reject(error as CodedError);
+      }
+      return;
+    }
+    if ('event' in message) {
+      for (const handle of message.handles) this.#closeHandle(handle);
+      this.#emit('revoked', { name: message.name, reason: message.reason, handles: message.handles });
+      return;
+    }
+    if (message.id === null) return;
+    const p = this.#pending.get(message.id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pending.delete(message.id);
+    if (message.ok) p.resolve(message.result);
+    else p.reject(fromWireError(message.error));
+  }
+
+  #emit<K extends keyof ClientEvents>(event: K, ...args: Parameters<ClientEvents[K]>): void {
+    for (const listener of [...this.#listeners[event]]) {
+      try {
+        (listener as (...a: unknown[]) => void)(...args);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}

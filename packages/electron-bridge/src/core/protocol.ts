@@ -1,0 +1,260 @@
+/**
+ * The bridge's wire protocol: versioned request/reply messages between a peer (a renderer's preload,
+ * a forked Node child) and the host, plus host-initiated events. Everything here is plain data that
+ * survives JSON, structured clone and Electron IPC.
+ *
+ * Peers are untrusted: `parseRequest` validates every field (own data properties of a plain object
+ * only, no unknown keys, types, integer ranges, name syntax) before the host looks at anything, and
+ * throws a coded error that the host turns into an error reply. Replies and events from the host are
+ * checked by `parseHostMessage` on the client side the same way.
+ */
+import { codedError, type CodedError, type WireError } from './errors';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Logical segment names: 1–128 characters, letters/digits first, then letters, digits, `._:-`. */
+export const MAX_NAME_LENGTH = 128;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+/** What a peer may ask. `readonly` absent on attach means "as granted". */
+export type Request =
+  | { v: 1; id: number; op: 'hello' }
+  | { v: 1; id: number; op: 'attach'; name: string; readonly?: boolean }
+  | { v: 1; id: number; op: 'create'; name: string; size: number }
+  | { v: 1; id: number; op: 'detach'; handle: number }
+  | { v: 1; id: number; op: 'release'; name: string }
+  | { v: 1; id: number; op: 'list' };
+
+export type Op = Request['op'];
+export type RequestOf<O extends Op> = Extract<Request, { op: O }>;
+/** A request as the client builds it: without `v` and `id`. */
+export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'v' | 'id'> : never) : never;
+
+export type SegmentKind = 'segment' | 'frame-ring';
+
+/** The reply to hello. */
+export interface HelloResult {
+  version: 1;
+  maxNameLength: number;
+  /** Largest size a peer may create, in bytes. */
+  maxCreateBytes: number;
+}
+
+/** The reply to attach and create: what the peer's process needs to map the segment. */
+export interface AttachResult {
+  /** Identifies this attachment in detach and in `revoked` events. */
+  handle: number;
+  name: string;
+  /** The OS name to map with @shmkit/shm. For the preload/child only: never hand it to page script. */
+  osName: string;
+  size: number;
+  readonly: boolean;
+  kind: SegmentKind;
+}
+
+/** One entry of the reply to list: what this peer may attach. */
+export interface ListEntry {
+  name: string;
+  size: number;
+  kind: SegmentKind;
+  /** True when this peer may only attach read-only. */
+  readonly: boolean;
+  /** True when this peer owns the segment. */
+  owned: boolean;
+}
+
+export interface ResultOf {
+  hello: HelloResult;
+  attach: AttachResult;
+  create: AttachResult;
+  detach: null;
+  release: null;
+  list: ListEntry[];
+}
+
+/** Why a grant or attachment ended. */
+export type RevokeReason =
+  | 'owner-gone' // the owning peer closed, crashed away or exited: the segment is unlinked
+  | 'released' // the host (or the owning peer) released the segment: unlinked
+  | 'revoked' // the host revoked this peer's grant
+  | 'grant-changed' // a read-write attachment whose grant became read-only
+  | 'host-closed'; // host.close()
+
+export interface SuccessReply {
+  v: 1;
+  id: number;
+  ok: true;
+  result: unknown;
+}
+export interface ErrorReply {
+  v: 1;
+  /** null when the request had no usable id. */
+  id: number | null;
+  ok: false;
+  error: WireError;
+}
+export type Reply = SuccessReply | ErrorReply;
+
+/** Sent by the host when a peer's access to a segment ends; the listed handles are dead. */
+export interface RevokedEvent {
+  v: 1;
+  event: 'revoked';
+  name: string;
+  handles: number[];
+  reason: RevokeReason;
+}
+
+export type HostMessage = Reply | RevokedEvent;
+
+const REVOKE_REASONS: readonly RevokeReason[] = ['owner-gone', 'released', 'revoked', 'grant-changed', 'host-closed'];
+
+const FIELDS: Record<Op, readonly string[]> = {
+  hello: [],
+  attach: ['name', 'readonly'],
+  create: ['name', 'size'],
+  detach: ['handle'],
+  release: ['name'],
+  list: [],
+};
+const REQUIRED: Record<Op, readonly string[]> = {
+  hello: [],
+  attach: ['name'],
+  create: ['name', 'size'],
+  detach: ['handle'],
+  release: ['name'],
+  list: [],
+};
+
+function protocolError(message: string): CodedError {
+  return codedError('ERR_SHM_BRIDGE_PROTOCOL', message, TypeError);
+}
+
+/** A plain object (prototype Object.prototype or null), not an array, a class instance, a proxy-able exotic. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * The own data properties of a plain object as a null-prototype record, refusing accessors,
+ * symbol keys and keys outside `allowed`: nothing of the peer's object runs or is inherited.
+ */
+function ownFields(value: Record<string, unknown>, allowed: ReadonlySet<string>, what: string): Record<string, unknown> {
+  if (Object.getOwnPropertySymbols(value).length > 0) throw protocolError(`${what} has symbol keys`);
+  const keys = Object.getOwnPropertyNames(value);
+  if (keys.length > allowed.size) throw protocolError(`${what} has ${keys.length} keys, at most ${allowed.size} allowed`);
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of keys) {
+    if (!allowed.has(key)) throw protocolError(`${what} has an unknown key ${JSON.stringify(key.slice(0, 40))}`);
+    const desc = Object.getOwnPropertyDescriptor(value, key);
+    if (!desc || !('value' in desc)) throw protocolError(`${what}.${key} is not a data property`);
+    out[key] = desc.value;
+  }
+  return out;
+}
+
+/** Checks a logical segment name (wire or local); the code is the caller's. */
+export function nameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return `must be a string, got ${typeof name}`;
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > MAX_NAME_LENGTH) return `must be at most ${MAX_NAME_LENGTH} characters, got ${name.length}`;
+  if (!NAME_PATTERN.test(name)) return 'must start with a letter or digit and contain only letters, digits and . _ : -';
+  return null;
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The request id of a raw message if it has a usable one (for the error reply), else null. */
+export function requestIdOf(raw: unknown): number | null {
+  if (!isPlainObject(raw)) return null;
+  const desc = Object.getOwnPropertyDescriptor(raw, 'id');
+  return desc && 'value' in desc && isId(desc.value) ? desc.value : null;
+}
+
+const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle']);
+
+/**
+ * Validates a raw request from a peer. Throws ERR_SHM_BRIDGE_PROTOCOL (shape, types, ranges, names)
+ * or ERR_SHM_BRIDGE_VERSION. `maxSize` bounds `size` of create.
+ */
+export function parseRequest(raw: unknown, maxSize: number): Request {
+  if (!isPlainObject(raw)) throw protocolError('a request must be a plain object');
+  const f = ownFields(raw, REQUEST_KEYS, 'the request');
+  if (f.v !== PROTOCOL_VERSION) {
+    if (typeof f.v === 'number') {
+      throw codedError('ERR_SHM_BRIDGE_VERSION', `protocol version ${String(f.v)} is not supported (this host speaks ${PROTOCOL_VERSION})`);
+    }
+    throw protocolError('request.v must be the protocol version number');
+  }
+  if (!isId(f.id)) throw protocolError('request.id must be a non-negative safe integer');
+  const op = f.op;
+  if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, op)) {
+    throw protocolError('request.op must be one of ' + Object.keys(FIELDS).join(', '));
+  }
+  const allowed = FIELDS[op as Op];
+  for (const key of Object.keys(f)) {
+    if (key !== 'v' && key !== 'id' && key !== 'op' && !allowed.includes(key)) {
+      throw protocolError(`request.${key} is not a field of ${op}`);
+    }
+  }
+  for (const key of REQUIRED[op as Op]) {
+    if (!(key in f)) throw protocolError(`request.${key} is required for ${op}`);
+  }
+  if ('name' in f) {
+    const problem = nameProblem(f.name);
+    if (problem) throw protocolError(`request.name ${problem}`);
+  }
+  if ('readonly' in f && typeof f.readonly !== 'boolean') throw protocolError('request.readonly must be a boolean');
+  if ('size' in f) {
+    if (typeof f.size !== 'number' || !Number.isSafeInteger(f.size) || f.size < 1) {
+      throw protocolError('request.size must be a positive safe integer');
+    }
+    if (f.size > maxSize) throw codedError('ERR_SHM_BRIDGE_LIMIT', `request.size ${f.size} is over this host's limit of ${maxSize} bytes`, RangeError);
+  }
+  if ('handle' in f && !(isId(f.handle) && f.handle >= 1)) throw protocolError('request.handle must be a positive safe integer');
+  // Rebuild: the host only ever sees an object it made.
+  const req: Record<string, unknown> = { v: PROTOCOL_VERSION, id: f.id, op };
+  for (const key of allowed) if (key in f) req[key] = f[key];
+  return req as unknown as Request;
+}
+
+function isWireError(value: unknown): value is WireError {
+  if (!isPlainObject(value)) return false;
+  return typeof value.name === 'string' && typeof value.code === 'string' && typeof value.message === 'string';
+}
+
+/** Validates a raw message from the host (client side). Throws ERR_SHM_BRIDGE_PROTOCOL. */
+export function parseHostMessage(raw: unknown): HostMessage {
+  if (!isPlainObject(raw)) throw protocolError('a host message must be a plain object');
+  if (raw.v !== PROTOCOL_VERSION) {
+    throw codedError('ERR_SHM_BRIDGE_VERSION', `host message of protocol version ${String(raw.v)} (this client speaks ${PROTOCOL_VERSION})`);
+  }
+  if (raw.event === 'revoked') {
+    const { name, handles, reason } = raw;
+    if (typeof name !== 'string' || !Array.isArray(handles) || !handles.every(isId) || !REVOKE_REASONS.includes(reason as RevokeReason)) {
+      throw protocolError('malformed revoked event');
+    }
+    return { v: 1, event: 'revoked', name, handles: [...(handles as number[])], reason: reason as RevokeReason };
+  }
+  if (raw.ok === true && isId(raw.id)) return { v: 1, id: raw.id, ok: true, result: raw.result };
+  if (raw.ok === false && (raw.id === null || isId(raw.id)) && isWireError(raw.error)) {
+    return { v: 1, id: raw.id as number | null, ok: false, error: raw.error };
+  }
+  throw protocolError('malformed host message');
+}
+
+/** Checks the result of attach/create from the host. */
+export function isAttachResult(value: unknown): value is AttachResult {
+  if (!isPlainObject(value)) return false;
+  return (
+    isId(value.handle) &&
+    typeof value.name === 'string' &&
+    typeof value.osName === 'string' &&
+    isId(value.size) &&
+    typeof value.readonly === 'boolean' &&
+    (value.kind === 'segment' || value.kind === 'frame-ring')
+  );
+}
