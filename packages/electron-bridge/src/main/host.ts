@@ -1,0 +1,168 @@
+/**
+ * The main-process host: the core's BridgeHost over the IPC transport, with Electron's words for
+ * peers (a BrowserWindow, or 'app' for segments that live until the host closes).
+ */
+import type { BrowserWindow, IpcMain, WebContents } from 'electron';
+import type { FrameRing, SharedMemory } from '@shmkit/shm';
+import { BridgeHost, type HostOptions } from '../core/host';
+import { codedError } from '../core/errors';
+import type { SegmentKind } from '../core/protocol';
+import { originPredicate, type OriginAllowlist } from './sender';
+import { ElectronTransport, type IpcMainLike, type WindowLookup } from './transport';
+
+export interface CreateHostOptions extends HostOptions {
+  /**
+   * Origins whose main frames may use the host, exactly as `webContents.mainFrame.origin` reports
+   * them (`"file://"` for `loadFile()`, `"app://bundle"` for a standard scheme registered with
+   * `protocol.registerSchemesAsPrivileged`), or a predicate. Required: there is no default.
+   */
+  allowedOrigins: OriginAllowlist;
+  /** Electron's `ipcMain`; default: `require('electron').ipcMain`. */
+  ipcMain?: IpcMainLike | undefined;
+  /** Electron's `BrowserWindow` (for `fromWebContents`); default: `require('electron').BrowserWindow`. */
+  BrowserWindow?: WindowLookup | undefined;
+}
+
+/** Who a segment's life follows: a window (unlinked when it closes) or the app (until release/close). */
+export type Owner = BrowserWindow | 'app';
+
+export interface CreateOptions {
+  /** Default 'app'. */
+  owner?: Owner | undefined;
+  /** Windows that may attach: 'all' (every window of an allowed origin, now and later) or a list. Default none. */
+  share?: 'all' | readonly BrowserWindow[] | undefined;
+  /** Whether the `share` grants are read-only. Default false (true for frame rings). */
+  readonly?: boolean | undefined;
+}
+
+export interface FrameRingOptions extends CreateOptions {
+  slots: number;
+  slotBytes: number;
+}
+
+export interface SegmentInfo {
+  name: string;
+  /** The OS name, for the main process's own use (never sent to a page). */
+  osName: string;
+  size: number;
+  kind: SegmentKind;
+  owner: Owner;
+  /** The access of every window without its own grant, when shared with 'all'. */
+  shareAll: 'ro' | 'rw' | null;
+  grants: { window: BrowserWindow; readonly: boolean }[];
+  attachments: { window: BrowserWindow; handle: number; readonly: boolean }[];
+}
+
+export class ShmHost {
+  readonly #transport: ElectronTransport;
+  readonly #core: BridgeHost<WebContents>;
+
+  /** Use createHost(). */
+  constructor(transport: ElectronTransport, core: BridgeHost<WebContents>) {
+    this.#transport = transport;
+    this.#core = core;
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /** Sizes of the host's tables (segments, peers, attachments, grants): for tests and leak checks. */
+  get stats(): BridgeHost<WebContents>['stats'] {
+    return this.#core.stats;
+  }
+
+  /** Creates a segment (zero-filled) and returns the main process's mapping of it (read-write). */
+  create(name: string, size: number, options: CreateOptions = {}): SharedMemory {
+    return this.#core.create(name, size, this.#coreOptions(options));
+  }
+
+  /** Creates a FrameRing and returns its writer; windows attach readers with `shm.frames(name)`. */
+  createFrameRing(name: string, options: FrameRingOptions): FrameRing {
+    if (options === null || typeof options !== 'object') {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    }
+    return this.#core.createFrameRing(name, { ...this.#coreOptions(options), slots: options.slots, slotBytes: options.slotBytes });
+  }
+
+  /** Grants `window` access to `name` (replacing its earlier grant); a downgrade to read-only revokes its read-write handles. */
+  grant(name: string, window: BrowserWindow, options: { readonly?: boolean | undefined } = {}): void {
+    this.#core.grant(name, this.#peer(window), options);
+  }
+
+  /** Ends `window`'s access to `name`: its handles are closed and its page gets 'revoked'. */
+  revoke(name: string, window: BrowserWindow): void {
+    this.#core.revoke(name, this.#peer(window));
+  }
+
+  /** Unlinks `name` now; every window with access gets 'revoked'. */
+  release(name: string): void {
+    this.#core.release(name);
+  }
+
+  segments(): SegmentInfo[] {
+    return this.#core.segments().map((s) => ({
+      name: s.name,
+      osName: s.osName,
+      size: s.size,
+      kind: s.kind,
+      owner: s.owner === 'host' ? 'app' : (this.#transport.windowOf(s.owner) as BrowserWindow),
+      shareAll: s.shareAll,
+      grants: s.grants.map((g) => ({ window: this.#transport.windowOf(g.peer) as BrowserWindow, readonly: g.readonly })),
+      attachments: s.attachments.map((a) => ({
+        window: this.#transport.windowOf(a.peer) as BrowserWindow,
+        handle: a.handle,
+        readonly: a.readonly,
+      })),
+    }));
+  }
+
+  /** Unlinks every segment (pages get 'revoked'), removes the IPC handler and every listener it bound. Idempotent. */
+  close(): void {
+    this.#core.close();
+  }
+
+  /** A window's webContents as a peer (binding its lifecycle); the window itself if it is not live (the core refuses it). */
+  #peer(window: BrowserWindow): WebContents {
+    return this.#transport.register(window) ?? (window as unknown as WebContents);
+  }
+
+  #coreOptions(options: CreateOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    }
+    const { owner = 'app', share, readonly } = options;
+    let peers: 'all' | WebContents[] | undefined;
+    if (share === 'all' || share === undefined) peers = share;
+    else if (Array.isArray(share)) peers = share.map((w) => this.#peer(w));
+    else throw codedError('ERR_INVALID_ARG_TYPE', "options.share must be 'all' or an array of BrowserWindows", TypeError);
+    return {
+      owner: owner === 'app' ? ('host' as const) : this.#peer(owner),
+      share: peers,
+      readonly,
+    };
+  }
+}
+
+/**
+ * Starts the host: serves requests from the preloads of windows whose main frame has an allowed
+ * origin. Create it before the windows load (their preloads say hello at once).
+ */
+export function createHost(options: CreateHostOptions): ShmHost {
+  if (options === null || typeof options !== 'object') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object with allowedOrigins', TypeError);
+  }
+  const allowed = originPredicate(options.allowedOrigins);
+  let { ipcMain, BrowserWindow } = options;
+  if (ipcMain === undefined || BrowserWindow === undefined) {
+    // Loaded only here, in a real main process: importing this module never touches Electron.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const electron = require('electron') as { ipcMain: IpcMain; BrowserWindow: WindowLookup };
+    ipcMain ??= electron.ipcMain;
+    BrowserWindow ??= electron.BrowserWindow;
+  }
+  const transport = new ElectronTransport(ipcMain, BrowserWindow, allowed);
+  const { maxCreateBytes, maxSegmentsPerPeer, maxAttachmentsPerPeer } = options;
+  const core = new BridgeHost<WebContents>(transport, { maxCreateBytes, maxSegmentsPerPeer, maxAttachmentsPerPeer });
+  return new ShmHost(transport, core);
+}
