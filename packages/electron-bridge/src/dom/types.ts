@@ -82,7 +82,10 @@ export interface ReceiveOptions {
 export interface SharedReceived {
   /** A view over exactly the offered range of the shared memory (the segment itself: no copy). */
   bytes: Uint8Array;
-  memory: WebAssembly.Memory;
+  /** The WebAssembly.Memory when one was offered (null when a bare SharedArrayBuffer was). */
+  memory: WebAssembly.Memory | null;
+  /** The SharedArrayBuffer behind `bytes`. */
+  buffer: SharedArrayBuffer;
   meta: Record<string, unknown>;
 }
 
