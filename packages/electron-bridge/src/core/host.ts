@@ -42,6 +42,8 @@ export interface HostOptions {
   maxSegmentsPerPeer?: number | undefined;
   /** Attachments one peer may hold at once. Default 1024. */
   maxAttachmentsPerPeer?: number | undefined;
+  /** Start of every OS name this host makes (1–10 letters, digits, `_`), followed by 16 random hex digits. Default 'sb_'. */
+  osNamePrefix?: string | undefined;
 }
 
 export interface CreateOptions<P> {
@@ -72,7 +74,7 @@ export interface SegmentInfo<P> {
 
 const DEFAULTS = { maxCreateBytes: 2 ** 30, maxSegmentsPerPeer: 256, maxAttachmentsPerPeer: 1024 };
 
-function limitOption(options: HostOptions, key: keyof HostOptions): number {
+function limitOption(options: HostOptions, key: keyof typeof DEFAULTS): number {
   const value = options[key] ?? DEFAULTS[key];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw codedError('ERR_OUT_OF_RANGE', `options.${key} must be a positive safe integer, got ${String(value)}`, RangeError);
@@ -80,9 +82,13 @@ function limitOption(options: HostOptions, key: keyof HostOptions): number {
   return value;
 }
 
-/** A random OS name: 26 characters, fits macOS's 30. */
-function osNameFor(): string {
-  return `sb_${randomBytes(12).toString('hex')}`.slice(0, 27);
+function prefixOption(options: HostOptions): string {
+  const prefix = options.osNamePrefix ?? 'sb_';
+  if (typeof prefix !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'options.osNamePrefix must be a string', TypeError);
+  if (!/^[A-Za-z0-9_]{1,10}$/.test(prefix)) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'options.osNamePrefix must be 1-10 letters, digits or _', TypeError);
+  }
+  return prefix;
 }
 
 function checkName(name: unknown): string {
@@ -98,7 +104,8 @@ export class BridgeHost<P extends object> {
   readonly #registry = new Registry<P>();
   /** Live peers that spoke to us or were named as owner/grantee: recipients of share-all `revoked`. */
   readonly #seen = new Set<P>();
-  readonly #limits: Required<{ [K in keyof HostOptions]: number }>;
+  readonly #limits: { [K in keyof typeof DEFAULTS]: number };
+  readonly #prefix: string;
   #closed = false;
 
   constructor(transport: Transport<P>, options: HostOptions = {}) {
@@ -108,6 +115,7 @@ export class BridgeHost<P extends object> {
       maxSegmentsPerPeer: limitOption(options, 'maxSegmentsPerPeer'),
       maxAttachmentsPerPeer: limitOption(options, 'maxAttachmentsPerPeer'),
     };
+    this.#prefix = prefixOption(options);
     this.#transport = transport;
     transport.listen({
       message: (peer, data) => {
@@ -139,7 +147,7 @@ export class BridgeHost<P extends object> {
     if (typeof size !== 'number') throw codedError('ERR_INVALID_ARG_TYPE', 'size must be a number', TypeError);
     if (!Number.isSafeInteger(size) || size < 1) throw codedError('ERR_OUT_OF_RANGE', `size must be a positive safe integer, got ${size}`, RangeError);
     const plan = this.#plan(name, options, false);
-    const shm = new SharedMemory({ name: osNameFor(), create: true, size, track: true });
+    const shm = new SharedMemory({ name: this.#osName(), create: true, size, track: true });
     this.#register(plan, shm.name, shm.size, 'segment', () => {
       shm.close();
     });
@@ -152,7 +160,7 @@ export class BridgeHost<P extends object> {
     checkName(name);
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     const plan = this.#plan(name, options, true);
-    const ring = FrameRing.create({ name: osNameFor(), slots: options.slots, slotBytes: options.slotBytes, track: true });
+    const ring = FrameRing.create({ name: this.#osName(), slots: options.slots, slotBytes: options.slotBytes, track: true });
     this.#register(plan, ring.name, ring.shm.size, 'frame-ring', () => {
       ring.close();
     });
@@ -182,7 +190,8 @@ export class BridgeHost<P extends object> {
       throw codedError('ERR_INVALID_ARG_VALUE', 'cannot revoke the owner\'s access: release() the segment instead', TypeError);
     }
     const had = this.#registry.accessOf(record, peer) !== null;
-    if (record.shareAll !== null) record.grants.set(peer, null);
+    // a deny entry only for a live peer: a gone one's entry would never be dropped
+    if (record.shareAll !== null && this.#transport.accept(peer)) record.grants.set(peer, null);
     else record.grants.delete(peer);
     const handles = this.#registry.dropAttachmentsOf(record, peer);
     if (had || handles.length > 0) this.#sendRevoked(peer, record.name, handles, 'revoked');
@@ -234,9 +243,19 @@ export class BridgeHost<P extends object> {
     let request: Request;
     try {
       if (this.#closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
+      // A message read after its peer went (its exit seen first) must not leave state behind.
+      if (!this.#transport.accept(peer)) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_PEER', 'the asking peer is not live');
       request = parseRequest(raw, this.#limits.maxCreateBytes);
     } catch (error) {
-      return this.#errorReply(requestIdOf(raw), error);
+      // Reading a hostile object can throw anything (a Proxy's trap): that is a malformed message too.
+      const coded = typeof (error as Partial<CodedError>)?.code === 'string' ? error : codedError('ERR_SHM_BRIDGE_PROTOCOL', 'unreadable request');
+      let id: number | null = null;
+      try {
+        id = requestIdOf(raw);
+      } catch {
+        // unreadable: no id
+      }
+      return this.#errorReply(id, coded);
     }
     try {
       const result = this.#dispatch(peer, request);
@@ -269,8 +288,7 @@ export class BridgeHost<P extends object> {
           throw codedError('ERR_SHM_BRIDGE_LIMIT', `this peer owns ${this.#limits.maxSegmentsPerPeer} segments, the limit`);
         }
         this.#checkAttachQuota(peer);
-        if (!this.#transport.accept(peer)) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_PEER', 'the asking peer is not live');
-        const shm = new SharedMemory({ name: osNameFor(), create: true, size: request.size, track: true });
+        const shm = new SharedMemory({ name: this.#osName(), create: true, size: request.size, track: true });
         const size = shm.size;
         shm.close();
         const record = this.#register({ name: request.name, owner: peer, share: [], access: 'rw' }, shm.name, size, 'segment', null);
@@ -298,6 +316,11 @@ export class BridgeHost<P extends object> {
         return entries;
       }
     }
+  }
+
+  /** A random OS name (at most 26 characters: fits macOS's 30); peers' page script never sees it. */
+  #osName(): string {
+    return this.#prefix + randomBytes(8).toString('hex');
   }
 
   #checkAttachQuota(peer: P): void {

@@ -1,0 +1,170 @@
+/**
+ * The child's side: `const client = await connect()` in a process forked by `host.fork()`. Segments
+ * resolve to @shmkit/shm objects mapped in this process (zero-copy `buf`); a `revoked` event closes
+ * them (their views read as length 0) before its listeners run. The IPC channel keeps the child alive
+ * while the client is open: call `client.close()` when done.
+ */
+import { FrameRing, SharedMemory } from '@shmkit/shm';
+import { BridgeClient, type ClientEvents } from '../core/client';
+import { codedError } from '../core/errors';
+import type { AttachResult, HelloResult, ListEntry, Request } from '../core/protocol';
+import type { ClientTransport, ClientTransportHandlers } from '../core/transport';
+import { ENVELOPE, unwrap } from './host';
+
+export interface ConnectOptions {
+  /** Milliseconds to wait for each reply (and for the host's hello). Default 10000. */
+  timeoutMs?: number | undefined;
+}
+
+class ProcessTransport implements ClientTransport {
+  #onMessage: ((message: unknown) => void) | null = null;
+  #onDisconnect: (() => void) | null = null;
+
+  listen(handlers: ClientTransportHandlers): void {
+    this.#onMessage = (message) => {
+      const { found, data } = unwrap(message);
+      if (found) handlers.message(data);
+    };
+    this.#onDisconnect = () => handlers.closed();
+    process.on('message', this.#onMessage);
+    process.on('disconnect', this.#onDisconnect);
+  }
+
+  send(message: Request): void {
+    if (!process.send || !process.connected) throw new Error('the IPC channel to the parent is closed');
+    process.send({ [ENVELOPE]: message }, undefined, {}, () => {
+      // a send that fails after the channel closed: 'disconnect' fails the pending request
+    });
+  }
+
+  close(): void {
+    // Removing the last 'message' listener lets Node unref the channel: the child can exit.
+    if (this.#onMessage) process.off('message', this.#onMessage);
+    if (this.#onDisconnect) process.off('disconnect', this.#onDisconnect);
+    this.#onMessage = this.#onDisconnect = null;
+  }
+}
+
+type Mapping = SharedMemory | FrameRing;
+
+export class NodeClient {
+  readonly #client: BridgeClient;
+  readonly #handles = new Map<Mapping, number>();
+  /** What the host said in hello. */
+  readonly host: HelloResult;
+
+  /** @internal use connect() */
+  constructor(client: BridgeClient, hello: HelloResult) {
+    this.#client = client;
+    this.host = hello;
+  }
+
+  /** Maps a segment this child owns or was granted. `readonly` omitted: as granted. */
+  async attach(name: string, options: { readonly?: boolean | undefined } = {}): Promise<SharedMemory> {
+    const result = await this.#client.attach(name, options);
+    return this.#map(result, () => SharedMemory.attach(result.osName, { readonly: result.readonly }));
+  }
+
+  /** Creates a segment owned by this child (unlinked when it exits) and maps it read-write. */
+  async create(name: string, size: number): Promise<SharedMemory> {
+    const result = await this.#client.create(name, size);
+    return this.#map(result, () => SharedMemory.attach(result.osName));
+  }
+
+  /** Attaches a reader to a FrameRing the host created (read-only unless asked and granted otherwise). */
+  async attachFrameRing(name: string, options: { readonly?: boolean | undefined } = {}): Promise<FrameRing> {
+    const result = await this.#client.attach(name, { readonly: options.readonly ?? true });
+    if (result.kind !== 'frame-ring') {
+      await this.#client.detach(result.handle).catch(() => undefined);
+      throw codedError('ERR_INVALID_ARG_VALUE', `segment ${name} is not a FrameRing: use attach()`, TypeError);
+    }
+    return this.#map(result, () => FrameRing.attach(result.osName, { readonly: result.readonly }));
+  }
+
+  /** Closes a mapping this client handed out and tells the host. */
+  async detach(mapping: Mapping): Promise<void> {
+    const handle = this.#handles.get(mapping);
+    if (handle === undefined) {
+      throw codedError('ERR_SHM_BRIDGE_UNKNOWN_HANDLE', 'not a mapping of this client (or already detached)');
+    }
+    await this.#client.detach(handle);
+  }
+
+  /** Unlinks a segment this child owns. */
+  release(name: string): Promise<void> {
+    return this.#client.release(name);
+  }
+
+  list(): Promise<ListEntry[]> {
+    return this.#client.list();
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    this.#client.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    this.#client.off(event, listener);
+    return this;
+  }
+
+  get closed(): boolean {
+    return this.#client.closed;
+  }
+
+  /** Closes every mapping it handed out, tells the host, and releases the IPC channel. Idempotent. */
+  close(): void {
+    this.#client.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #map<T extends Mapping>(result: AttachResult, open: () => T): T {
+    let mapping: T;
+    try {
+      mapping = open();
+    } catch (error) {
+      // e.g. ENOENT: the owner went between the reply and the mapping; do not keep the attachment
+      this.#client.detach(result.handle).catch(() => undefined);
+      throw error;
+    }
+    this.#handles.set(mapping, result.handle);
+    this.#client.track(result.handle, () => {
+      this.#handles.delete(mapping);
+      mapping.close();
+    });
+    return mapping;
+  }
+}
+
+/**
+ * Connects to the host that forked this process. Rejects with ERR_SHM_BRIDGE_NO_HOST when the process
+ * has no IPC channel or the parent does not answer as a bridge host in time.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<NodeClient> {
+  if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+  if (typeof process.send !== 'function' || !process.connected) {
+    throw codedError(
+      'ERR_SHM_BRIDGE_NO_HOST',
+      'this process has no IPC channel to a bridge host: start it with host.fork() from createNodeHost() of @shmkit/electron-bridge/node',
+    );
+  }
+  const client = new BridgeClient(new ProcessTransport(), { timeoutMs: options.timeoutMs });
+  try {
+    const hello = await client.hello();
+    return new NodeClient(client, hello);
+  } catch (error) {
+    client.close();
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_SHM_BRIDGE_TIMEOUT' || code === 'ERR_SHM_BRIDGE_CLOSED') {
+      throw codedError(
+        'ERR_SHM_BRIDGE_NO_HOST',
+        'the parent process did not answer as a bridge host: start this process with host.fork() from createNodeHost()',
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * @shmkit/electron-bridge/node: the bridge over child_process IPC, for Node programs (and for testing
+ * the core with real processes). Parent: `createNodeHost()`, `host.fork()`; child: `await connect()`.
+ */
+export { createNodeHost, NodeHost } from './host';
+export { connect, NodeClient } from './client';
+export type { ConnectOptions } from './client';
+export type { CreateOptions, FrameRingOptions, HostOptions, Owner, SegmentInfo } from '../core/host';
+export type { RevokedInfo, ClientEvents } from '../core/client';
+export type { ListEntry, RevokeReason } from '../core/protocol';
+export type { BridgeErrorCode, WireError } from '../core/errors';
