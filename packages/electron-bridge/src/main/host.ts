@@ -161,8 +161,9 @@ export function createHost(options: CreateHostOptions): ShmHost {
     ipcMain ??= electron.ipcMain;
     BrowserWindow ??= electron.BrowserWindow;
   }
+  const { allowedOrigins: _origins, ipcMain: _ipcMain, BrowserWindow: _windows, ...hostOptions } = options;
+  // The core checks its options before the transport listens: a bad option registers nothing.
   const transport = new ElectronTransport(ipcMain, BrowserWindow, allowed);
-  const { maxCreateBytes, maxSegmentsPerPeer, maxAttachmentsPerPeer } = options;
-  const core = new BridgeHost<WebContents>(transport, { maxCreateBytes, maxSegmentsPerPeer, maxAttachmentsPerPeer });
+  const core = new BridgeHost<WebContents>(transport, hostOptions);
   return new ShmHost(transport, core);
 }

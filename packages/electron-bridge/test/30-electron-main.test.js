@@ -1,0 +1,265 @@
+'use strict';
+// Wiring of ./main against STAND-INS of ipcMain / BrowserWindow / webContents (test/fixtures/electron-stand-ins.js;
+// no Electron binary exists here): which events the host binds, what each lifecycle event does to real
+// @shmkit/shm segments (checked in /dev/shm), and the sender / frame / origin checks. These complement a
+// real Electron end-to-end test; they never replace it.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { DIST, shmExists, hostOptions, checkNoLeaks } = require('./fixtures/node-helpers');
+const { StandInApp, StandInBrowserWindow, StandInIpcMain, StandInIpcRenderer, StandInWebContents, StandInWebFrameMain } = require('./fixtures/electron-stand-ins');
+
+const main = require(path.join(DIST, 'main'));
+const { createHost, enableSharedArrayBuffer, REQUEST_CHANNEL, EVENT_CHANNEL } = main;
+
+checkNoLeaks();
+
+const LIFECYCLE = [
+  ['window', 'closed'],
+  ['webContents', 'destroyed'],
+  ['webContents', 'render-process-gone'],
+  ['webContents', 'did-start-navigation'],
+];
+
+function setup(extra = {}) {
+  const ipcMain = new StandInIpcMain();
+  const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions(), ...extra });
+  return { ipcMain, host };
+}
+
+/** A raw request from `window`'s main frame (or `frame`), as its preload would invoke it. */
+let nextId = 1;
+function ask(ipcMain, window, body, frame = window.webContents.mainFrame) {
+  return ipcMain.invokeFrom(window.webContents, frame, REQUEST_CHANNEL, [{ v: 1, id: nextId++, ...body }]);
+}
+
+function listeners(window) {
+  return LIFECYCLE.map(([on, event]) => (on === 'window' ? window : window.webContents).listenerCount(event));
+}
+
+function revokedEvents(window) {
+  return window.webContents.sent.filter((s) => s.channel === EVENT_CHANNEL).map((s) => s.args[0]);
+}
+
+test('stand-ins: the host registers one invoke handler, binds the lifecycle events of the windows it names, and close() undoes both', () => {
+  const { ipcMain, host } = setup();
+  assert.deepEqual([...ipcMain.handlers.keys()], [REQUEST_CHANNEL]);
+  const owner = new StandInBrowserWindow();
+  const other = new StandInBrowserWindow();
+  assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
+  host.create('bound', 4096, { owner, share: [other] });
+  assert.deepEqual(listeners(owner), [1, 1, 1, 1], 'closed, destroyed, render-process-gone, did-start-navigation');
+  assert.deepEqual(listeners(other), [1, 1, 1, 1]);
+  host.create('bound-2', 4096, { owner, share: [other] });
+  assert.deepEqual(listeners(owner), [1, 1, 1, 1], 'bound once per window');
+  host.close();
+  assert.deepEqual([...ipcMain.handlers.keys()], []);
+  assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
+  assert.deepEqual(listeners(other), [0, 0, 0, 0]);
+  host.close(); // idempotent
+});
+
+test('stand-ins: closing the owner window unlinks its segment, closes the main mapping, and revokes the grantees', async () => {
+  const { ipcMain, host } = setup();
+  const owner = new StandInBrowserWindow();
+  const grantee = new StandInBrowserWindow();
+  const shm = host.create('owned', 8192, { owner, share: [grantee] });
+  const osName = shm.name;
+  const reply = await ask(ipcMain, grantee, { op: 'attach', name: 'owned' });
+  assert.equal(reply.ok, true, JSON.stringify(reply));
+  assert.ok(shmExists(osName));
+
+  owner.close();
+  assert.equal(shmExists(osName), false, 'the name is gone from /dev/shm');
+  assert.equal(shm.closed, true, "the main process's mapping is closed");
+  assert.deepEqual(host.segments(), []);
+  const events = revokedEvents(grantee);
+  assert.equal(events.length, 1);
+  assert.deepEqual(events[0], { v: 1, event: 'revoked', name: 'owned', handles: [reply.result.handle], reason: 'owner-gone' });
+  assert.deepEqual(listeners(owner), [0, 0, 0, 0], "a closed window's listeners are removed");
+  host.close();
+  grantee.close();
+});
+
+test('stand-ins: a destroyed webContents (window still open) counts as its window going', async () => {
+  const { host } = setup();
+  const owner = new StandInBrowserWindow();
+  const shm = host.create('wc-owned', 4096, { owner });
+  owner.webContents.destroy();
+  assert.equal(shmExists(shm.name), false);
+  host.close();
+});
+
+test('stand-ins: a grantee window closing drops its grants and attachments and unlinks nothing', async () => {
+  const { ipcMain, host } = setup();
+  const grantee = new StandInBrowserWindow();
+  const shm = host.create('kept', 4096, { share: [grantee], readonly: true });
+  assert.equal((await ask(ipcMain, grantee, { op: 'attach', name: 'kept' })).ok, true);
+  assert.equal(host.segments()[0].grants.length, 1);
+  assert.equal(host.segments()[0].attachments.length, 1);
+  grantee.close();
+  const [info] = host.segments();
+  assert.deepEqual(info.grants, []);
+  assert.deepEqual(info.attachments, []);
+  assert.ok(shmExists(shm.name), 'nothing is unlinked');
+  assert.equal(shm.closed, false);
+  host.close();
+  assert.equal(shmExists(shm.name), false, 'host.close() unlinks app-owned segments');
+});
+
+test('stand-ins: render-process-gone drops the attachments only; the grant and the owned segments stay', async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  const owned = host.create('crash-owned', 4096, { owner: window });
+  const shared = host.create('crash-shared', 4096, { share: [window] });
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'crash-owned' })).ok, true);
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'crash-shared' })).ok, true);
+  assert.equal(host.stats.attachments, 2);
+
+  window.webContents.crash();
+  assert.equal(host.stats.attachments, 0, 'attachments dropped');
+  assert.ok(shmExists(owned.name) && shmExists(shared.name), 'nothing unlinked');
+  assert.equal(host.segments().find((s) => s.name === 'crash-shared').grants[0].window, window, 'grant kept');
+  // The reloaded page may attach again.
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'crash-shared' })).ok, true);
+  window.close();
+  assert.equal(shmExists(owned.name), false, 'the owned segment still follows the window');
+  host.close();
+});
+
+test('stand-ins: a main-frame cross-document navigation drops attachments; same-document and subframe navigations do not', async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  const shm = host.create('nav', 4096, { owner: window });
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav' })).ok, true);
+
+  window.webContents.navigate('file://', { sameDocument: true });
+  window.webContents.navigate('file://', { mainFrame: false });
+  assert.equal(host.stats.attachments, 1, 'same-document and subframe navigations keep attachments');
+
+  window.webContents.navigate('file://');
+  assert.equal(host.stats.attachments, 0);
+  assert.ok(shmExists(shm.name), 'the window still owns its segment');
+  assert.equal(host.segments()[0].owner, window);
+  window.close();
+  host.close();
+});
+
+test('stand-ins: requests are refused with a code, and change nothing, unless they come from a known window\'s main frame of an allowed origin', async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  host.create('guarded', 4096, { share: 'all' });
+  const before = host.stats;
+
+  // a webContents no BrowserWindow owns (a <webview>, an offscreen contents): unknown sender
+  const stray = { webContents: new StandInWebContents('file://') };
+  let reply = await ask(ipcMain, stray, { op: 'attach', name: 'guarded' });
+  assert.equal(reply.ok, false);
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_UNKNOWN_SENDER');
+
+  // a subframe of a known window
+  const sub = new StandInWebFrameMain({ origin: 'file://', parent: window.webContents.mainFrame });
+  reply = await ask(ipcMain, window, { op: 'attach', name: 'guarded' }, sub);
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+
+  // a frame that navigated away before the request was handled (senderFrame null)
+  reply = await ask(ipcMain, window, { op: 'attach', name: 'guarded' }, null);
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+
+  // a main frame of an origin not on the allowlist
+  const web = new StandInBrowserWindow({ origin: 'https://example.com' });
+  reply = await ask(ipcMain, web, { op: 'attach', name: 'guarded' });
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_ORIGIN');
+
+  // a known window that navigated to a disallowed origin loses access too
+  window.webContents.navigate('https://example.com');
+  reply = await ask(ipcMain, window, { op: 'attach', name: 'guarded' });
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_ORIGIN');
+
+  // a destroyed webContents
+  const closed = new StandInBrowserWindow();
+  closed.close();
+  reply = await ask(ipcMain, closed, { op: 'attach', name: 'guarded' });
+  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_UNKNOWN_SENDER');
+
+  assert.deepEqual(host.stats, before, 'refused requests change nothing');
+  // the reply carries the request's id so the preload's client can match it
+  reply = await ipcMain.invokeFrom(web.webContents, web.webContents.mainFrame, REQUEST_CHANNEL, [{ v: 1, id: 4242, op: 'list' }]);
+  assert.equal(reply.id, 4242);
+  // and the allowed main frame gets through
+  const good = new StandInBrowserWindow();
+  reply = await ask(ipcMain, good, { op: 'attach', name: 'guarded' });
+  assert.equal(reply.ok, true, JSON.stringify(reply));
+  assert.equal(reply.result.osName.length > 0, true);
+  for (const w of [window, web, good]) w.close();
+  host.close();
+});
+
+test('stand-ins: malformed invokes get a coded error reply, never a throw or a hang', async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  for (const raw of [undefined, null, 42, 'attach', [], { v: 1 }, { v: 1, id: -1, op: 'list' }, { v: 2, id: 1, op: 'list' }, { v: 1, id: 1, op: 'nope' }]) {
+    const reply = await ipcMain.invokeFrom(window.webContents, window.webContents.mainFrame, REQUEST_CHANNEL, [raw]);
+    assert.equal(reply.ok, false);
+    assert.match(reply.error.code, /^ERR_SHM_BRIDGE_(PROTOCOL|VERSION)$/);
+  }
+  assert.deepEqual(host.stats.attachments, 0);
+  window.close();
+  host.close();
+});
+
+test('stand-ins: createHost refuses a missing or malformed origin allowlist, and registers nothing then', () => {
+  const ipcMain = new StandInIpcMain();
+  const attempt = (allowedOrigins) => () => createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins });
+  assert.throws(attempt(undefined), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(attempt('file://'), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(attempt([]), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(attempt(['null']), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(attempt(['*']), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], maxCreateBytes: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.equal(ipcMain.handlers.size, 0);
+});
+
+test('stand-ins: owners and grantees must be live windows; app-owned segments live until release() or close()', () => {
+  const { host } = setup();
+  const gone = new StandInBrowserWindow();
+  gone.close();
+  assert.throws(() => host.create('x', 4096, { owner: gone }), { code: 'ERR_SHM_BRIDGE_UNKNOWN_PEER' });
+  assert.throws(() => host.create('x', 4096, { share: [gone] }), { code: 'ERR_SHM_BRIDGE_UNKNOWN_PEER' });
+  assert.throws(() => host.create('x', 4096, { share: 'some' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  const a = host.create('app-a', 4096);
+  const b = host.create('app-b', 4096, { owner: 'app' });
+  assert.deepEqual(host.segments().map((s) => s.owner), ['app', 'app']);
+  host.release('app-a');
+  assert.equal(shmExists(a.name), false);
+  assert.ok(shmExists(b.name));
+  host.close();
+  assert.equal(shmExists(b.name), false);
+  assert.throws(() => host.create('y', 4096), { code: 'ERR_SHM_BRIDGE_CLOSED' });
+});
+
+test('stand-ins: grant / revoke by window reach the page as revoked events', async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  host.create('g', 4096);
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'g' })).error.code, 'ERR_SHM_BRIDGE_NOT_GRANTED');
+  host.grant('g', window, { readonly: true });
+  const reply = await ask(ipcMain, window, { op: 'attach', name: 'g' });
+  assert.equal(reply.result.readonly, true);
+  host.revoke('g', window);
+  assert.deepEqual(revokedEvents(window).map((e) => [e.name, e.reason, e.handles]), [['g', 'revoked', [reply.result.handle]]]);
+  window.close();
+  host.close();
+});
+
+test('stand-ins: enableSharedArrayBuffer appends the feature switch before ready, merged with enabled features, once', () => {
+  const app = new StandInApp(false);
+  assert.equal(enableSharedArrayBuffer(app), true);
+  assert.deepEqual(app.appended, [['enable-features', 'SharedArrayBuffer']]);
+  assert.equal(enableSharedArrayBuffer(app), false, 'already there');
+  const other = new StandInApp(false);
+  other.commandLine.appendSwitch('enable-features', 'Foo,Bar');
+  enableSharedArrayBuffer(other);
+  assert.equal(other.commandLine.getSwitchValue('enable-features'), 'Foo,Bar,SharedArrayBuffer');
+  assert.throws(() => enableSharedArrayBuffer(new StandInApp(true)), { code: 'ERR_SHM_BRIDGE_TOO_LATE' });
+});
