@@ -1,0 +1,147 @@
+/**
+ * @shmkit/electron-bridge/renderer — page code. Plain web code (no Node, no Electron): bundle it
+ * with the page. `getShm()` wraps the `window.shm` that the preload's exposeShm() exposed: errors
+ * become real Errors with their `code` again, `snapshot()` resolves to the ArrayBuffer moved to the
+ * page, and `shared()` to a Uint8Array over the segment itself (no copy).
+ */
+import { codedError, fromWireError } from '../core/errors';
+import { receiveShared, receiveTransfer } from '../dom/handoff';
+import type { ReceiveOptions, SharedReceived } from '../dom/types';
+import type {
+  ShmBridge,
+  ShmBridgeFrameStream,
+  ShmBridgeHandle,
+  ShmDrawOptions,
+  ShmFrameCopy,
+  ShmFrameInfo,
+  ShmRevokedInfo,
+  ShmSegmentEntry,
+  ShmStreamStats,
+} from './types';
+
+export type * from './types';
+
+declare global {
+  interface Window {
+    /** Put there by exposeShm() in the window's preload. Prefer getShm() (real Errors, received buffers). */
+    shm: ShmBridge;
+  }
+}
+
+/** An Error with a stable `code`: match on `code`, never on the message. */
+export interface ShmError extends Error {
+  code: string;
+}
+
+/** A segment handle. */
+export interface ShmHandle {
+  readonly name: string;
+  readonly size: number;
+  readonly readonly: boolean;
+  /** A copy of `length` bytes at `offset` (small ranges: it is copied twice on its way here). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  write(offset: number, bytes: ArrayBufferView): Promise<number>;
+  /** One copy of the whole segment, moved to this page (never cloned). */
+  snapshot(options?: ReceiveOptions): Promise<ArrayBuffer>;
+  /**
+   * The segment itself: `bytes` is a Uint8Array over a SharedArrayBuffer mapped onto it (no copy;
+   * Atomics work; workers can share it). Needs SharedArrayBuffer sending (enableSharedArrayBuffer()
+   * in the main process, or a cross-origin isolated page): else ERR_SHM_SAB_UNAVAILABLE. On a
+   * read-only handle, page writes stay in this process and never reach the segment.
+   */
+  shared(options?: ReceiveOptions): Promise<SharedReceived>;
+  close(): Promise<void>;
+}
+
+/** A FrameRing stream. */
+export interface ShmFrameStream {
+  readonly name: string;
+  /** Draws the newest frame into `canvas` on each animation frame (from the preload: no JavaScript copy). */
+  drawTo(canvas: HTMLCanvasElement, options?: ShmDrawOptions): Promise<void>;
+  stop(): void;
+  /** Live counters (read anew at each access). */
+  readonly stats: ShmStreamStats;
+  onFrame(listener: (info: ShmFrameInfo) => void): () => void;
+  latest(): Promise<ShmFrameCopy | null>;
+  close(): Promise<void>;
+}
+
+export interface Shm {
+  attach(name: string, options?: { readonly?: boolean }): Promise<ShmHandle>;
+  create(name: string, size: number): Promise<ShmHandle>;
+  frames(name: string): Promise<ShmFrameStream>;
+  list(): Promise<ShmSegmentEntry[]>;
+  release(name: string): Promise<void>;
+  on(event: 'revoked', listener: (info: ShmRevokedInfo) => void): () => void;
+}
+
+function isWireRecord(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Error) &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
+/** Awaits a bridge call and rethrows its plain error record as a real Error with the same code. */
+async function call<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw isWireRecord(error) ? fromWireError(error) : error;
+  }
+}
+
+function wrapHandle(win: Window, raw: ShmBridgeHandle): ShmHandle {
+  return {
+    name: raw.name,
+    size: raw.size,
+    readonly: raw.readonly,
+    read: (offset, length) => call(raw.read(offset, length)),
+    write: (offset, bytes) => call(raw.write(offset, bytes)),
+    snapshot: async (options) => (await receiveTransfer(win, await call(raw.snapshot()), options)).buffer,
+    shared: async (options) => receiveShared(win, await call(raw.shared()), options),
+    close: () => call(raw.close()),
+  };
+}
+
+function wrapStream(raw: ShmBridgeFrameStream): ShmFrameStream {
+  return {
+    name: raw.name,
+    drawTo: (canvas, options) => call(raw.drawTo(canvas, options)),
+    stop: () => raw.stop(),
+    get stats() {
+      return raw.stats();
+    },
+    onFrame: (listener) => raw.onFrame(listener),
+    latest: () => call(raw.latest()),
+    close: () => call(raw.close()),
+  };
+}
+
+/**
+ * The page's API over `window[key]` (default `window.shm`). Throws ERR_SHM_BRIDGE_NOT_EXPOSED when
+ * the preload did not expose it.
+ */
+export function getShm(win: Window = window, key = 'shm'): Shm {
+  const raw = (win as unknown as Record<string, ShmBridge | undefined>)[key];
+  if (raw == null || typeof raw.attach !== 'function') {
+    throw codedError(
+      'ERR_SHM_BRIDGE_NOT_EXPOSED',
+      `window.${key} is missing: call exposeShm() from '@shmkit/electron-bridge/preload' in this window's preload ` +
+        '(webPreferences: { preload, sandbox: false, contextIsolation: true })',
+    );
+  }
+  return {
+    attach: async (name, options) => wrapHandle(win, await call(raw.attach(name, options))),
+    create: async (name, size) => wrapHandle(win, await call(raw.create(name, size))),
+    frames: async (name) => wrapStream(await call(raw.frames(name))),
+    list: () => call(raw.list()),
+    release: (name) => call(raw.release(name)),
+    on: (event, listener) => raw.on(event, listener),
+  };
+}
+
+export { receiveShared, receiveTransfer };
