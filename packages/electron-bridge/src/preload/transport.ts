@@ -4,7 +4,12 @@ import { PROTOCOL_VERSION, type Request } from '../core/protocol';
 import type { ClientTransport, ClientTransportHandlers } from '../core/transport';
 import { EVENT_CHANNEL, REQUEST_CHANNEL } from '../main/channels';
 
-export type IpcRendererLike = Pick<IpcRenderer, 'invoke' | 'on' | 'removeListener'>;
+/** The parts of `ipcRenderer` the preload uses (Electron's own ipcRenderer is one). */
+export interface IpcRendererLike {
+  invoke: IpcRenderer['invoke'];
+  on(channel: string, listener: (event: IpcRendererEvent, ...args: any[]) => void): unknown;
+  removeListener(channel: string, listener: (event: IpcRendererEvent, ...args: any[]) => void): unknown;
+}
 
 export class IpcClientTransport implements ClientTransport {
   readonly #ipc: IpcRendererLike;
