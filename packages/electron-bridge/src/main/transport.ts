@@ -61,7 +61,12 @@ export class ElectronTransport implements Transport<WebContents> {
 
   send(peer: WebContents, message: HostMessage): void {
     if ('event' in message) {
-      if (this.#peers.has(peer) && !peer.isDestroyed()) peer.send(EVENT_CHANNEL, message);
+      if (!this.#peers.has(peer) || peer.isDestroyed()) return;
+      try {
+        peer.send(EVENT_CHANNEL, message);
+      } catch {
+        // destroyed between the check and the send: the page is gone, and so is the event's point
+      }
       return;
     }
     const entry = this.#peers.get(peer);
