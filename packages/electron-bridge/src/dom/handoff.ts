@@ -193,12 +193,12 @@ function receive<T>(
   kind: 'shared' | 'transfer',
   accept: (data: Record<string, unknown>) => T,
 ): Promise<T> {
-  checkWindow(win);
-  if (!isRecord(offer) || typeof offer.token !== 'string' || !TOKEN_PATTERN.test(offer.token)) {
-    return Promise.reject(codedError('ERR_INVALID_ARG_VALUE', 'The "offer" argument must be an offer returned by the preload'));
-  }
   let timeoutMs: number;
   try {
+    checkWindow(win);
+    if (!isRecord(offer) || typeof offer.token !== 'string' || !TOKEN_PATTERN.test(offer.token)) {
+      throw codedError('ERR_INVALID_ARG_VALUE', 'The "offer" argument must be an offer returned by the preload');
+    }
     timeoutMs = checkTimeout(checkOptions(opts).timeoutMs, DEFAULT_RECEIVE_TIMEOUT_MS, 'opts.timeoutMs');
   } catch (error) {
     return Promise.reject(error);
