@@ -11,11 +11,6 @@ import type {
   ShmBridge,
   ShmBridgeFrameStream,
   ShmBridgeHandle,
-  ShmDrawOptions,
-  ShmFrameCopy,
-  ShmFrameInfo,
-  ShmRevokedInfo,
-  ShmSegmentEntry,
   ShmStreamStats,
 } from './types';
 
@@ -33,14 +28,8 @@ export interface ShmError extends Error {
   code: string;
 }
 
-/** A segment handle. */
-export interface ShmHandle {
-  readonly name: string;
-  readonly size: number;
-  readonly readonly: boolean;
-  /** A copy of `length` bytes at `offset` (small ranges: it is copied twice on its way here). */
-  read(offset: number, length: number): Promise<Uint8Array>;
-  write(offset: number, bytes: ArrayBufferView): Promise<number>;
+/** A segment handle: as window.shm's, with the snapshot and the shared memory received. */
+export interface ShmHandle extends Omit<ShmBridgeHandle, 'snapshot' | 'shared'> {
   /** One copy of the whole segment, moved to this page (never cloned). */
   snapshot(options?: ReceiveOptions): Promise<ArrayBuffer>;
   /**
@@ -50,29 +39,19 @@ export interface ShmHandle {
    * read-only handle, page writes stay in this process and never reach the segment.
    */
   shared(options?: ReceiveOptions): Promise<SharedReceived>;
-  close(): Promise<void>;
 }
 
-/** A FrameRing stream. */
-export interface ShmFrameStream {
-  readonly name: string;
-  /** Draws the newest frame into `canvas` on each animation frame (from the preload: no JavaScript copy). */
-  drawTo(canvas: HTMLCanvasElement, options?: ShmDrawOptions): Promise<void>;
-  stop(): void;
+/** A FrameRing stream: as window.shm's, with `stats` as a live getter. */
+export interface ShmFrameStream extends Omit<ShmBridgeFrameStream, 'stats'> {
   /** Live counters (read anew at each access). */
   readonly stats: ShmStreamStats;
-  onFrame(listener: (info: ShmFrameInfo) => void): () => void;
-  latest(): Promise<ShmFrameCopy | null>;
-  close(): Promise<void>;
 }
 
-export interface Shm {
+/** The page's API: window.shm's, with real Errors and the wrapped handles and streams. */
+export interface Shm extends Omit<ShmBridge, 'version' | 'attach' | 'create' | 'frames'> {
   attach(name: string, options?: { readonly?: boolean }): Promise<ShmHandle>;
   create(name: string, size: number): Promise<ShmHandle>;
   frames(name: string): Promise<ShmFrameStream>;
-  list(): Promise<ShmSegmentEntry[]>;
-  release(name: string): Promise<void>;
-  on(event: 'revoked', listener: (info: ShmRevokedInfo) => void): () => void;
 }
 
 function isWireRecord(value: unknown): boolean {
