@@ -297,3 +297,18 @@ test('stand-ins: frames() gives a stream: drawTo gets a zero-copy, seqlock-check
   host.close();
   ring.close();
 });
+
+test('loading ./preload loads neither electron nor @shmkit/shm, and ./main not electron (a sandboxed preload gets the clear error, not a failed addon load)', () => {
+  const { spawnSync } = require('node:child_process');
+  const loadedBy = (entry) => {
+    const script = `require(${JSON.stringify(path.join(DIST, entry))});
+      process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((k) => !k.startsWith(${JSON.stringify(DIST)}))));`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  assert.deepEqual(loadedBy('preload'), []);
+  const byMain = loadedBy('main');
+  assert.deepEqual(byMain.filter((k) => /[\\/]node_modules[\\/]electron[\\/]/.test(k)), []);
+  assert.ok(byMain.some((k) => /[\\/]shm[\\/]dist[\\/]index\.js$/.test(k)), 'the main process does load @shmkit/shm (the check can see it)');
+});
