@@ -139,6 +139,12 @@ test('stand-ins: a main-frame cross-document navigation drops attachments; same-
 
   window.webContents.navigate('file://');
   assert.equal(host.stats.attachments, 0);
+  // Electron < 25 passed the fields as arguments only (url, isInPlace, isMainFrame, …)
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav' })).ok, true);
+  window.webContents.emit('did-start-navigation', { preventDefault() {} }, 'file:///x.html', true, true, 1, 1);
+  assert.equal(host.stats.attachments, 1, 'in place: kept');
+  window.webContents.emit('did-start-navigation', { preventDefault() {} }, 'file:///x.html', false, true, 1, 1);
+  assert.equal(host.stats.attachments, 0, 'a new document: dropped');
   assert.ok(shmExists(shm.name), 'the window still owns its segment');
   assert.equal(host.segments()[0].owner, window);
   window.close();

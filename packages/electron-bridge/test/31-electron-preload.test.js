@@ -88,6 +88,19 @@ test('stand-ins: exposeShm in a sandboxed preload throws ERR_SHM_BRIDGE_SANDBOXE
   window.close();
 });
 
+test('stand-ins: exposeShm exposes one narrow window.shm: no ipcRenderer, no OS-level handles', () => {
+  const { ipcMain, host } = hostFor();
+  const { page, contextBridge, api, window } = openWindow(ipcMain);
+  assert.deepEqual(Object.keys(contextBridge.mainWorld), ['shm']);
+  assert.equal(page, api);
+  assert.deepEqual(Object.keys(page).sort(), ['attach', 'create', 'frames', 'list', 'on', 'release', 'version']);
+  const second = new StandInIpcRenderer(ipcMain, window.webContents);
+  assert.throws(() => exposeShm({ ipcRenderer: second, contextBridge, process: PRELOAD, dom: {} }), /existing property/);
+  assert.equal(second.listenerCount('shmkit:bridge:event'), 0, 'a bridge that could not be exposed stops listening');
+  window.close();
+  host.close();
+});
+
 test('stand-ins: exposeShm without context isolation throws ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION', () => {
   const ipcMain = new StandInIpcMain();
   const window = new StandInBrowserWindow();

@@ -145,7 +145,12 @@ export function exposeShm(options: ExposeShmOptions = {}): ShmBridge {
       };
     },
   };
-  contextBridge.exposeInMainWorld(key, api);
+  try {
+    contextBridge.exposeInMainWorld(key, api);
+  } catch (error) {
+    client.close(); // nothing may stay listening for a bridge that was never exposed
+    throw error;
+  }
   // The page is going away: unmap now instead of when the preload's world is collected.
   win?.addEventListener?.('pagehide', () => client.close());
   return api;
