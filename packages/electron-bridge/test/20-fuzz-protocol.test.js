@@ -1,0 +1,160 @@
+'use strict';
+// Protocol fuzzing: thousands of random, malformed and hostile requests from a peer that owns, is
+// granted and holds segments. Every reply must be a coded error with the request's id (when it has a
+// usable one); nothing may crash, leak or change: the registry, the segments in /dev/shm and their bytes
+// stay the same. Seeded: rerun a failure with SHMKIT_FUZZ_SEED=<seed> (SHMKIT_FUZZ_COUNT for more).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const path = require('node:path');
+const { SharedMemory } = require('@shmkit/shm');
+const { core, MemoryTransport, hostOptions, checkNoLeaks, shmNamesWithPrefix, prng, until } = require('./fixtures/node-helpers');
+const { generator, idOf } = require('./fixtures/node-fuzz');
+
+checkNoLeaks();
+
+const SEED = process.env.SHMKIT_FUZZ_SEED ? Number(process.env.SHMKIT_FUZZ_SEED) >>> 0 : crypto.randomBytes(4).readUInt32LE();
+const COUNT = Number(process.env.SHMKIT_FUZZ_COUNT) || 5000;
+const MAX_CREATE = 1 << 20;
+
+/** A peer with state: owns a segment, is granted one read-only, holds handles; another peer holds its own. */
+function world(transport, host) {
+  const p = transport.addPeer('p');
+  const q = transport.addPeer('q');
+  let id = 1;
+  const ok = (peer, body) => {
+    const reply = transport.request(peer, { v: 1, id: id++, ...body });
+    assert.equal(reply.ok, true, reply.error?.message);
+    return reply.result;
+  };
+  const own = ok(p, { op: 'create', name: 'owned', size: 8192 });
+  const ro = host.create('granted-ro', 4096, { share: [p], readonly: true });
+  const ng = host.create('not-granted', 4096, { share: [q] });
+  const all = host.create('all-rw', 4096, { share: 'all' });
+  const ring = host.createFrameRing('ring', { slots: 2, slotBytes: 256, share: [q] });
+  for (const shm of [ro, ng, all]) crypto.randomFillSync(shm.buf);
+  const ownMap = SharedMemory.attach(own.osName);
+  crypto.randomFillSync(ownMap.buf);
+  const ownHandles = [own.handle, ok(p, { op: 'attach', name: 'granted-ro' }).handle, ok(p, { op: 'attach', name: 'all-rw' }).handle];
+  const foreignHandles = [ok(q, { op: 'attach', name: 'not-granted' }).handle, ok(q, { op: 'attach', name: 'ring' }).handle];
+  const maps = [ro, ng, all, ownMap, ring.shm];
+  const ctx = {
+    maxCreateBytes: MAX_CREATE,
+    names: { owned: 'owned', grantedRo: 'granted-ro', notGranted: 'not-granted', existing: ['all-rw', 'ring'] },
+    ownHandles,
+    foreignHandles,
+    getterCalls: { n: 0 },
+  };
+  return { p, q, ctx, maps, close: () => ownMap.close() };
+}
+
+function snapshot(host, prefix, maps) {
+  const segments = host.segments().map((s) => ({
+    ...s,
+    owner: s.owner === 'host' ? 'host' : s.owner.label,
+    grants: s.grants.map((g) => ({ ...g, peer: g.peer.label })),
+    attachments: s.attachments.map((a) => ({ ...a, peer: a.peer.label })),
+  }));
+  const bytes = maps.map((m) => crypto.createHash('sha256').update(m.buf).digest('hex'));
+  return { segments, stats: host.stats, dev: shmNamesWithPrefix(prefix), bytes };
+}
+
+function checkReply(reply, raw, where) {
+  assert.equal(reply.v, 1, where);
+  assert.equal(reply.ok, false, `${where}: a malformed request was accepted`);
+  assert.ok(core.BRIDGE_ERROR_CODES.includes(reply.error.code), `${where}: uncoded error ${reply.error.code}: ${reply.error.message}`);
+  assert.equal(typeof reply.error.name, 'string', where);
+  assert.equal(typeof reply.error.message, 'string', where);
+  assert.equal(reply.id, idOf(raw), `${where}: reply id`);
+}
+
+test(`in-process: ${COUNT} malformed requests (seed ${SEED})`, (t) => {
+  t.diagnostic(`seed ${SEED} (SHMKIT_FUZZ_SEED=${SEED} to reproduce)`);
+  const transport = new MemoryTransport();
+  const options = hostOptions({ maxCreateBytes: MAX_CREATE });
+  const host = new core.BridgeHost(transport, options);
+  t.after(() => host.close());
+  const w = world(transport, host);
+  t.after(w.close);
+  const before = snapshot(host, options.osNamePrefix, w.maps);
+  const protoKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+  const next = generator(prng(SEED), w.ctx);
+  const codes = new Map();
+  for (let i = 0; i < COUNT; i++) {
+    const raw = next();
+    const where = `seed ${SEED} message #${i}`;
+    let reply;
+    assert.doesNotThrow(() => {
+      reply = transport.request(w.p, raw);
+    }, where);
+    checkReply(reply, raw, where);
+    codes.set(reply.error.code, (codes.get(reply.error.code) ?? 0) + 1);
+    if (i % 500 === 499) assert.deepEqual(snapshot(host, options.osNamePrefix, w.maps), before, `${where}: state changed`);
+  }
+  assert.deepEqual(snapshot(host, options.osNamePrefix, w.maps), before, `seed ${SEED}: state changed`);
+  assert.equal(w.ctx.getterCalls.n, 0, 'a getter of a request ran');
+  assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), protoKeys, 'Object.prototype changed');
+  assert.equal({}.polluted, undefined);
+  assert.deepEqual(w.q.inbox.filter((m) => 'event' in m), [], 'the other peer was told nothing');
+  t.diagnostic(`codes: ${JSON.stringify(Object.fromEntries(codes))}`);
+  // the generator reaches every validation path
+  for (const code of ['ERR_SHM_BRIDGE_PROTOCOL', 'ERR_SHM_BRIDGE_VERSION', 'ERR_SHM_BRIDGE_NOT_FOUND', 'ERR_SHM_BRIDGE_NOT_GRANTED',
+    'ERR_SHM_BRIDGE_READONLY', 'ERR_SHM_BRIDGE_EXISTS', 'ERR_SHM_BRIDGE_UNKNOWN_HANDLE', 'ERR_SHM_BRIDGE_NOT_OWNER', 'ERR_SHM_BRIDGE_LIMIT']) {
+    assert.ok(codes.get(code) > 0, `no ${code} in ${COUNT} messages`);
+  }
+  // still fully working afterwards
+  const reply = transport.request(w.p, { v: 1, id: 1, op: 'attach', name: 'granted-ro' });
+  assert.equal(reply.ok, true);
+  w.close();
+  host.close();
+  assert.deepEqual(shmNamesWithPrefix(options.osNamePrefix), []);
+});
+
+test('a generator sanity check: the same seed gives the same messages', () => {
+  const ctx = { maxCreateBytes: 10, names: { owned: 'o', grantedRo: 'g', notGranted: 'n', existing: ['e'] }, ownHandles: [1], foreignHandles: [2], getterCalls: { n: 0 } };
+  const a = generator(prng(42), ctx, { jsonOnly: true });
+  const b = generator(prng(42), ctx, { jsonOnly: true });
+  for (let i = 0; i < 200; i++) assert.deepEqual(JSON.stringify(a()), JSON.stringify(b()));
+});
+
+test(`over a real child's IPC: malformed requests (seed ${SEED})`, async (t) => {
+  const { createNodeHost } = require(path.join(__dirname, '..', 'dist', 'node'));
+  const options = hostOptions({ maxCreateBytes: MAX_CREATE });
+  const host = createNodeHost(options);
+  t.after(() => host.close());
+  const { rpc, forkPeers } = require('./fixtures/node-rpc');
+  const [fuzzer, other] = forkPeers(host, 2);
+  const ro = host.create('granted-ro', 4096, { share: [fuzzer], readonly: true });
+  const ng = host.create('not-granted', 4096, { share: [other] });
+  host.create('all-rw', 4096, { share: 'all' });
+  crypto.randomFillSync(ro.buf);
+  crypto.randomFillSync(ng.buf);
+  await rpc(fuzzer, { cmd: 'create', name: 'owned', size: 8192, fill: 3 });
+  await rpc(fuzzer, { cmd: 'attach', name: 'granted-ro' });
+  await rpc(other, { cmd: 'attach', name: 'not-granted' });
+  const handlesOf = (child) => host.segments().flatMap((s) => s.attachments.filter((a) => a.peer === child).map((a) => a.handle));
+  const before = () => ({
+    segments: host.segments().map((s) => ({ ...s, owner: s.owner === 'host' ? 'host' : s.owner.pid, grants: s.grants.map((g) => g.peer.pid), attachments: s.attachments.map((a) => [a.peer.pid, a.handle, a.readonly]) })),
+    stats: host.stats,
+    dev: shmNamesWithPrefix(options.osNamePrefix),
+    bytes: [ro, ng].map((m) => crypto.createHash('sha256').update(m.buf).digest('hex')),
+  });
+  const start = before();
+  const count = Math.max(200, Math.floor(COUNT / 5));
+  const ctx = {
+    maxCreateBytes: MAX_CREATE,
+    names: { owned: 'owned', grantedRo: 'granted-ro', notGranted: 'not-granted', existing: ['all-rw'] },
+    ownHandles: handlesOf(fuzzer),
+    foreignHandles: handlesOf(other),
+  };
+  const result = await rpc(fuzzer, { cmd: 'fuzz', seed: SEED, count, ctx }, 120_000);
+  assert.deepEqual(result.failures, [], `seed ${SEED}`);
+  assert.equal(result.sent, count);
+  assert.deepEqual(before(), start, `seed ${SEED}: state changed`);
+  // the fuzzing child still gets service, and its exit still unlinks what it owns
+  assert.equal((await rpc(fuzzer, { cmd: 'attach', name: 'all-rw' })).size, 4096);
+  const ownedOs = host.segments().find((s) => s.name === 'owned').osName;
+  await rpc(fuzzer, { cmd: 'exit', code: 0 }).catch(() => undefined);
+  await until(() => !shmNamesWithPrefix(options.osNamePrefix).includes(ownedOs), 10_000, 'owned segment unlinked');
+  await rpc(other, { cmd: 'exit', code: 0 }).catch(() => undefined);
+});
