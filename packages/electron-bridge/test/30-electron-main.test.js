@@ -226,6 +226,14 @@ test('stand-ins: createHost refuses a missing or malformed origin allowlist, and
   assert.equal(ipcMain.handlers.size, 0);
 });
 
+test('stand-ins: a second host on the same ipcMain is refused with a code; after close() a new one may start', () => {
+  const { ipcMain, host } = setup();
+  assert.throws(() => createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() }), { code: 'ERR_SHM_BRIDGE_HOST_EXISTS' });
+  host.close();
+  const again = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() });
+  again.close();
+});
+
 test('stand-ins: owners and grantees must be live windows; app-owned segments live until release() or close()', () => {
   const { host } = setup();
   const gone = new StandInBrowserWindow();

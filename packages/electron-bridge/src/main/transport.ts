@@ -55,8 +55,16 @@ export class ElectronTransport implements Transport<WebContents> {
   }
 
   listen(handlers: TransportHandlers<WebContents>): void {
+    try {
+      this.#ipcMain.handle(REQUEST_CHANNEL, (event, data) => this.#invoke(event, data));
+    } catch (error) {
+      // Electron: "Attempted to register a second handler for 'shmkit:bridge'"
+      throw codedError(
+        'ERR_SHM_BRIDGE_HOST_EXISTS',
+        `another host already serves this ipcMain (${(error as Error)?.message}): create one host per app, or close() the first`,
+      );
+    }
     this.#handlers = handlers;
-    this.#ipcMain.handle(REQUEST_CHANNEL, (event, data) => this.#invoke(event, data));
   }
 
   send(peer: WebContents, message: HostMessage): void {
