@@ -117,3 +117,17 @@ test('connect() in a child forked by a plain fork (no host answers) fails with E
   await exited(child);
   assert.equal(out.trim(), 'ERR_SHM_BRIDGE_NO_HOST');
 });
+
+test('client.close() releases the IPC channel: the child exits on its own, its segments go', async () => {
+  const host = newHost();
+  host.create('peek', 8, { share: 'all' }).buf[0] = 77;
+  const child = host.fork(path.join(__dirname, 'fixtures', 'node-natural-exit.js'), ['peek'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const { code, signal } = await exited(child);
+  clearTimeout(timer);
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'exited by itself');
+  assert.deepEqual(out.trim().split('\n'), ['77', 'closed']);
+  await until(() => host.segments().length === 1 && host.segments()[0].attachments.length === 0, 5000, 'child forgotten');
+});

@@ -36,7 +36,27 @@ export type BridgeErrorCode =
   /** connect() in a process that has no host (not forked with an IPC channel, or no host answers). */
   | 'ERR_SHM_BRIDGE_NO_HOST'
   /** A failure that is the bridge's own bug; the message says what. */
-  | 'ERR_SHM_BRIDGE_INTERNAL';
+  | 'ERR_SHM_BRIDGE_INTERNAL'
+  /** An IPC message from a webContents the Electron host does not know (main). */
+  | 'ERR_SHM_BRIDGE_UNKNOWN_SENDER'
+  /** An IPC message from a subframe (main). */
+  | 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME'
+  /** An IPC message from an origin outside the host's allowlist (main). */
+  | 'ERR_SHM_BRIDGE_ORIGIN'
+  /** A second host on the same ipcMain (main). */
+  | 'ERR_SHM_BRIDGE_HOST_EXISTS'
+  /** The SharedArrayBuffer switch asked for after app ready (main). */
+  | 'ERR_SHM_BRIDGE_TOO_LATE'
+  /** exposeShm() in a sandboxed preload (preload). */
+  | 'ERR_SHM_BRIDGE_SANDBOXED'
+  /** exposeShm() with context isolation off (preload). */
+  | 'ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION'
+  /** The page calls window.shm where no preload exposed it (renderer). */
+  | 'ERR_SHM_BRIDGE_NOT_EXPOSED'
+  /** shared() where the segment cannot be mapped over a shared WebAssembly.Memory (preload). */
+  | 'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE'
+  /** A main-process call naming a window that is gone (main). */
+  | 'ERR_SHM_BRIDGE_NO_WINDOW';
 
 /** The same codes as a list, for tests and docs. */
 export const BRIDGE_ERROR_CODES: readonly BridgeErrorCode[] = [
@@ -54,6 +74,16 @@ export const BRIDGE_ERROR_CODES: readonly BridgeErrorCode[] = [
   'ERR_SHM_BRIDGE_CLOSED',
   'ERR_SHM_BRIDGE_NO_HOST',
   'ERR_SHM_BRIDGE_INTERNAL',
+  'ERR_SHM_BRIDGE_UNKNOWN_SENDER',
+  'ERR_SHM_BRIDGE_NOT_MAIN_FRAME',
+  'ERR_SHM_BRIDGE_ORIGIN',
+  'ERR_SHM_BRIDGE_HOST_EXISTS',
+  'ERR_SHM_BRIDGE_TOO_LATE',
+  'ERR_SHM_BRIDGE_SANDBOXED',
+  'ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION',
+  'ERR_SHM_BRIDGE_NOT_EXPOSED',
+  'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE',
+  'ERR_SHM_BRIDGE_NO_WINDOW',
 ];
 
 /** The plain form of an error on the wire. */
