@@ -266,6 +266,40 @@ describe('drawTo in real Chromium (isolated world → page canvas)', { skip: rea
     assert.equal(stats.drawn, 1);
   });
 
+  it('follows a change of size and format mid-stream (new texture, canvas resized)', async () => {
+    const first = { format: 'rgba8', width: 4, height: 4, stride: 16 };
+    const second = { format: 'gray8', width: 6, height: 3, stride: 8 };
+    value(await p.preload(INSTALL_SOURCE, { auto: true }));
+    value(await p.preload(`(f) => { src.add('a', f.a); src.add('b', f.b); src.frameKey = 'a'; return true; }`, {
+      a: { ...first, bytes: pattern(first).bytes },
+      b: { ...second, bytes: pattern(second).bytes },
+    }));
+    value(await p.preload(START, { mode: 'auto' }));
+    value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 2 }));
+    assert.deepEqual(value(await p.main(READ_BACK, 'webgl2')).px, pattern(first).rgba);
+    const drawn = value(await p.preload(`() => { src.frameKey = 'b'; return ctl.stats.drawn; }`));
+    value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: drawn + 2 }));
+    const shown = value(await p.main(READ_BACK, 'webgl2'));
+    assert.deepEqual([shown.w, shown.h], [6, 3]);
+    assert.deepEqual(shown.px, pattern(second).rgba);
+  });
+
+  it('a source that throws is reported in lastError (its code kept) and the loop goes on', async () => {
+    const c = { format: 'rgba8', width: 4, height: 4, stride: 16 };
+    value(await p.preload(INSTALL_SOURCE, { auto: true }));
+    value(await p.preload(`(f) => {
+      src.add('a', f); src.frameKey = 'a';
+      const latest = src.latest.bind(src);
+      let calls = 0;
+      src.latest = () => { if (++calls <= 3) throw Object.assign(new Error('ring closed'), { code: 'ERR_SHM_CLOSED' }); return latest(); };
+      return true;
+    }`, { ...c, bytes: pattern(c).bytes }));
+    value(await p.preload(START, { mode: 'auto' }));
+    const stats = value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 1 }));
+    assert.equal(stats.lastError.code, 'ERR_SHM_CLOSED');
+    assert.equal(stats.invalid, 0);
+  });
+
   it('reports publish-to-upload latency on the clock of options.now, and fps', async () => {
     const c = { format: 'gray8', width: 4, height: 4, stride: 4 };
     value(await p.preload(INSTALL_SOURCE, { auto: true }));
