@@ -347,6 +347,34 @@ describe('drawTo in real Chromium (isolated world → page canvas)', { skip: rea
     assert.equal(pageGl, false);
   });
 
+  it('stop() deletes every GL object drawTo made (textures of earlier sizes too)', async () => {
+    const a = { format: 'rgba8', width: 4, height: 4, stride: 16 };
+    const b = { format: 'rgb8', width: 3, height: 2, stride: 9 };
+    // count creations and deletions through this world's WebGL2 prototype (the one drawTo calls)
+    value(await p.preload(`() => {
+      const proto = WebGL2RenderingContext.prototype;
+      globalThis.glObjects = new Set();
+      for (const kind of ['Texture', 'Program', 'VertexArray', 'Shader', 'Buffer', 'Framebuffer']) {
+        const create = proto['create' + kind], del = proto['delete' + kind];
+        proto['create' + kind] = function (...args) { const o = create.apply(this, args); if (o) glObjects.add(o); return o; };
+        proto['delete' + kind] = function (o) { glObjects.delete(o); return del.call(this, o); };
+      }
+      return true;
+    }`));
+    value(await p.preload(INSTALL_SOURCE, { auto: true }));
+    value(await p.preload(`(f) => { src.add('a', f.a); src.add('b', f.b); src.frameKey = 'a'; return true; }`, {
+      a: { ...a, bytes: pattern(a).bytes },
+      b: { ...b, bytes: pattern(b).bytes },
+    }));
+    value(await p.preload(START, { mode: 'auto' }));
+    value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 2 }));
+    const drawn = value(await p.preload(`() => { src.frameKey = 'b'; return ctl.stats.drawn; }`));
+    value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: drawn + 2 }));
+    const live = value(await p.preload(`() => { const before = glObjects.size; ctl.stop(); return { before, after: glObjects.size }; }`));
+    assert.ok(live.before >= 3, `drawTo holds a program, a vertex array and a texture (${live.before})`);
+    assert.equal(live.after, 0, 'nothing left after stop()');
+  });
+
   it('rejects bad arguments with codes', async () => {
     const r = value(await p.preload(`() => {
       const codes = [];
