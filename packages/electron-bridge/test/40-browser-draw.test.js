@@ -96,6 +96,30 @@ const READ_BACK = `(kind) => new Promise((resolve) => requestAnimationFrame(() =
   resolve({ w, h, px });
 }))`;
 
+describe('unpackLayout (plain Node: the pure part of the stride handling)', () => {
+  const { unpackLayout } = require('../dist/dom/draw.js');
+  it('returns a (row length, alignment) GL steps exactly `stride` bytes with, and null only when none exists', () => {
+    const glStride = (rowLength, bpp, alignment) => Math.ceil((rowLength * bpp) / alignment) * alignment;
+    for (const bpp of [1, 3, 4]) {
+      for (let width = 1; width <= 40; width++) {
+        for (let stride = width * bpp; stride <= width * bpp + 24; stride++) {
+          const layout = unpackLayout(stride, width, bpp);
+          const exists = [1, 2, 4, 8].some((a) => {
+            for (let r = width; r * bpp <= stride; r++) if (glStride(r, bpp, a) === stride) return true;
+            return false;
+          });
+          if (layout === null) {
+            assert.equal(exists, false, `bpp ${bpp} width ${width} stride ${stride}: a layout exists`);
+          } else {
+            assert.ok(layout.rowLength >= width);
+            assert.equal(glStride(layout.rowLength, bpp, layout.alignment), stride, `bpp ${bpp} width ${width} stride ${stride}`);
+          }
+        }
+      }
+    }
+  });
+});
+
 const reason = skipReason();
 
 describe('drawTo in real Chromium (isolated world → page canvas)', { skip: reason }, () => {

@@ -9,7 +9,8 @@ const path = require('node:path');
 
 const PACKAGE_DIR = path.join(__dirname, '..', '..');
 const DOM_DIR = path.join(PACKAGE_DIR, 'dist', 'browser');
-const CANDIDATES = [process.env.SHMKIT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
+// SHMKIT_CHROMIUM, when set, is the only place looked at (set it to a missing path to see the skip).
+const CANDIDATES = process.env.SHMKIT_CHROMIUM ? [process.env.SHMKIT_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
 /** The Chromium executable, or null. */
 function findChromium() {
