@@ -62,7 +62,7 @@ export function segmentHandle(ctx: HandleContext, result: AttachResult): ShmBrid
   let shared: SharedMapping | null = null;
   const closeAll = () => {
     mapping.close();
-    shared?.close();
+    shared?.shm.close();
   };
   client.track(result.handle, closeAll);
   const { name, size, readonly } = result;
@@ -96,23 +96,27 @@ export function segmentHandle(ctx: HandleContext, result: AttachResult): ShmBrid
     shared: () =>
       ctx.guard(() => {
         const win = needWindow(ctx);
-        if (shared === null || shared.closed) {
+        if (shared === null || shared.shm.closed) {
           if (mapping.closed) throw codedError('ERR_SHM_CLOSED', `the handle of ${name} is closed`);
           shared = mapShared(lib, result);
         }
-        const memory = shared.memory;
-        return ctx.dom.offerShared(win, memory, { byteOffset: shared.buf.byteOffset, byteLength: size }, meta);
+        const { shm: view, memory } = shared;
+        return ctx.dom.offerShared(win, memory, { byteOffset: view.buf.byteOffset, byteLength: size }, meta);
       }),
     close: () => ctx.guard(() => (mapping.closed ? undefined : client.detach(result.handle))),
   };
 }
 
 /** The segment over a shared WebAssembly.Memory (its buffer a SharedArrayBuffer the page can receive). */
-type SharedMapping = SharedMemory & { memory: WebAssembly.Memory };
+interface SharedMapping {
+  shm: SharedMemory;
+  memory: WebAssembly.Memory;
+}
 
 function mapShared(lib: typeof Shm, result: AttachResult): SharedMapping {
-  let shm: SharedMemory & { memory?: WebAssembly.Memory | null };
+  let shm: SharedMemory;
   try {
+    // 'shared' is @shmkit/shm's strategy for this; versions without it refuse the value.
     shm = new lib.SharedMemory({ name: result.osName, readonly: result.readonly, strategy: 'shared' as never });
   } catch (error) {
     if ((error as CodedError).code === 'ERR_INVALID_ARG_VALUE') {
@@ -123,11 +127,12 @@ function mapShared(lib: typeof Shm, result: AttachResult): SharedMapping {
     }
     throw error;
   }
-  if (!(shm.memory instanceof WebAssembly.Memory)) {
+  const memory = (shm as { memory?: unknown }).memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
     shm.close();
     throw codedError('ERR_SHM_BRIDGE_SHARED_UNAVAILABLE', 'the shared mapping has no WebAssembly.Memory');
   }
-  return shm as SharedMapping;
+  return { shm, memory };
 }
 
 const DRAWABLE: ReadonlySet<string> = new Set<PixelFormat>(['rgba8', 'bgra8', 'rgb8', 'gray8']);
