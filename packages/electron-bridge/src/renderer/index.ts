@@ -4,17 +4,17 @@
  * become real Errors with their `code` again, `snapshot()` resolves to the ArrayBuffer moved to the
  * page, and `shared()` to a Uint8Array over the segment itself (no copy).
  */
-import { codedError, fromWireError } from '../core/errors';
-import { receiveShared, receiveTransfer } from '../dom/handoff';
-import type { ReceiveOptions, SharedReceived } from '../dom/types';
+import { codedError, fromWireError } from '../core/errors.js';
+import { receiveShared, receiveTransfer } from '../dom/handoff.js';
+import type { ReceiveOptions, SharedReceived } from '../dom/types.js';
 import type {
   ShmBridge,
   ShmBridgeFrameStream,
   ShmBridgeHandle,
   ShmStreamStats,
-} from './types';
+} from './types.js';
 
-export type * from './types';
+export type * from './types.js';
 
 declare global {
   interface Window {

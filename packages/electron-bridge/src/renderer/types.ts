@@ -5,7 +5,7 @@
  * '@shmkit/electron-bridge/renderer' wraps it with real Errors and receives snapshots and shared
  * memory on their MessagePort. No OS name ever appears here.
  */
-import type { DrawOptions, DrawStats, Offer, SharedReceived, TransferReceived } from '../dom/types';
+import type { DrawOptions, DrawStats, Offer, SharedReceived, TransferReceived } from '../dom/types.js';
 
 export type { DrawOptions, DrawStats, Offer, SharedReceived, TransferReceived };
 
