@@ -217,3 +217,15 @@ test('host API argument checks and unknown peers', () => {
   assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_UNKNOWN_PEER');
   assert.equal(host.segments().length, 1);
 });
+
+test('a segment unlinked behind the host\'s back (a peer process can) still goes cleanly when its owner goes', () => {
+  const { SharedMemory } = require('@shmkit/shm');
+  const { transport, host, a, b, ok } = setup();
+  const made = ok(a, { op: 'create', name: 'stolen', size: 64 });
+  host.grant('stolen', b);
+  const hb = ok(b, { op: 'attach', name: 'stolen' }).handle;
+  SharedMemory.unlink(made.osName);
+  assert.doesNotThrow(() => transport.gone(a));
+  assert.deepEqual(host.segments(), []);
+  assert.deepEqual(transport.takeEvents(b), [{ v: 1, event: 'revoked', name: 'stolen', handles: [hb], reason: 'owner-gone' }]);
+});

@@ -406,8 +406,13 @@ export class BridgeHost<P extends object> {
     try {
       SharedMemory.unlink(record.osName);
     } catch (error) {
-      // ENOENT: someone unlinked it behind our back (a peer process can, it runs as the same user)
-      if ((error as CodedError).code !== 'ENOENT') throw error;
+      // ENOENT: someone unlinked it behind our back (a peer process can, it runs as the same user).
+      // Anything else must not stop the lifecycle rules (this runs from transport notifications).
+      if ((error as CodedError).code !== 'ENOENT') {
+        process.emitWarning(`could not unlink segment ${record.name} (${record.osName}): ${String((error as Error)?.message ?? error)}`, {
+          code: 'SHMKIT_BRIDGE_UNLINK_FAILED',
+        });
+      }
     } finally {
       const close = record.closeHostMapping;
       record.closeHostMapping = null;
