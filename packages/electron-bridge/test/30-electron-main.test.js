@@ -277,3 +277,17 @@ test('stand-ins: enableSharedArrayBuffer appends the feature switch before ready
   assert.equal(other.commandLine.getSwitchValue('enable-features'), 'Foo,Bar,SharedArrayBuffer');
   assert.throws(() => enableSharedArrayBuffer(new StandInApp(true)), { code: 'ERR_SHM_BRIDGE_TOO_LATE' });
 });
+
+test('stand-ins: allowedOrigins as a predicate: only a strict true allows', async () => {
+  const seen = [];
+  const { ipcMain, host } = setup({ allowedOrigins: (origin) => (seen.push(origin), origin === 'app://bundle' ? true : 'yes') });
+  host.create('p', 4096, { share: 'all' });
+  const app = new StandInBrowserWindow({ origin: 'app://bundle' });
+  const other = new StandInBrowserWindow({ origin: 'file://' });
+  assert.equal((await ask(ipcMain, app, { op: 'attach', name: 'p' })).ok, true);
+  assert.equal((await ask(ipcMain, other, { op: 'attach', name: 'p' })).error.code, 'ERR_SHM_BRIDGE_ORIGIN', 'a truthy non-true answer refuses');
+  assert.deepEqual(seen, ['app://bundle', 'file://']);
+  app.close();
+  other.close();
+  host.close();
+});
