@@ -196,6 +196,32 @@ test('stand-ins: the owner window closing reaches the grantee page as revoked, a
   host.close();
 });
 
+test('stand-ins: a revoked event that overtakes the attach reply still closes that handle (IPC events and invoke replies are not ordered)', async () => {
+  const { ipcMain, host } = hostFor();
+  const window = new StandInBrowserWindow();
+  const ipcRenderer = new StandInIpcRenderer(ipcMain, window.webContents);
+  const original = ipcRenderer.invoke.bind(ipcRenderer);
+  ipcRenderer.invoke = async (channel, request) => {
+    const reply = await original(channel, request);
+    if (request.op === 'attach' && reply.ok) {
+      // the host revoked it right after attaching, and the event arrives first
+      host.revoke('raced', window);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return reply;
+  };
+  const contextBridge = new StandInContextBridge();
+  exposeShm({ ipcRenderer, contextBridge, process: PRELOAD, dom: {}, window: {}, timeoutMs: 2000 });
+  const page = contextBridge.mainWorld.shm;
+  const revoked = [];
+  page.on('revoked', (info) => revoked.push(info));
+  host.create('raced', 4096, { share: [window] });
+  assertPageError(await rejection(page.attach('raced')), 'ERR_SHM_CLOSED');
+  assert.deepEqual(revoked, [{ name: 'raced', reason: 'revoked' }]);
+  window.close();
+  host.close();
+});
+
 test('stand-ins: window.shm.create makes a segment the window owns: unlinked when that window closes', async () => {
   const { ipcMain, host } = hostFor();
   const { page, window } = openWindow(ipcMain);

@@ -27,6 +27,17 @@ export interface HandleContext {
   window: Window | undefined;
   /** Runs an operation and turns its failure into the page's plain error record. */
   guard<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** Whether a revoked event has named this handle already. */
+  revoked(handle: number): boolean;
+}
+
+/** Registers how to close a new attachment; if a revoked event for it came first, closes it now and throws. */
+function track(ctx: HandleContext, result: AttachResult, close: () => void): void {
+  ctx.client.track(result.handle, close);
+  if (ctx.revoked(result.handle)) {
+    close();
+    throw codedError('ERR_SHM_CLOSED', `${result.name} was revoked while it was being attached`);
+  }
 }
 
 function rangeError(message: string): CodedError {
@@ -64,7 +75,7 @@ export function segmentHandle(ctx: HandleContext, result: AttachResult): ShmBrid
     mapping.close();
     shared?.shm.close();
   };
-  client.track(result.handle, closeAll);
+  track(ctx, result, closeAll);
   const { name, size, readonly } = result;
   const meta = { name, size, readonly };
   return {
@@ -197,7 +208,7 @@ export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridge
     drawing?.stop();
     drawing = null;
   };
-  client.track(result.handle, () => {
+  track(ctx, result, () => {
     stopDrawing();
     stopListening();
     ring.close();
