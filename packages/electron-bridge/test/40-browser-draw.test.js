@@ -352,6 +352,27 @@ describe('drawTo in real Chromium (isolated world → page canvas)', { skip: rea
     assert.deepEqual(value(await p.main(READ_BACK, 'webgl2')).px, rgba);
   });
 
+  it('2d: on contextlost (a synthetic event: Chromium offers no way to lose a 2D context on purpose) it pauses without forbidding the restore, and redraws on contextrestored', async () => {
+    const c = { format: 'rgba8', width: 4, height: 4, stride: 16, opaque: true };
+    value(await p.preload(INSTALL_SOURCE, { auto: false, startSeq: 1 }));
+    value(await p.preload(`(f) => { src.add('a', f); src.frameKey = 'a'; return true; }`, { ...c, bytes: pattern(c).bytes }));
+    value(await p.preload(START, { mode: '2d' }));
+    value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 1 }));
+    const lost = value(await p.main(`async () => {
+      const e = new Event('contextlost', { cancelable: true });
+      document.getElementById('c').dispatchEvent(e);
+      return e.defaultPrevented;
+    }`));
+    assert.equal(lost, false, 'a cancelled 2D contextlost would forbid the restore');
+    const during = value(await p.preload(`async () => { src.seq = 2; await new Promise((r) => setTimeout(r, 150)); return ctl.stats; }`));
+    assert.equal(during.contextLost, true);
+    assert.equal(during.drawn, 1, 'nothing is drawn while the context is lost');
+    value(await p.main(`() => { document.getElementById('c').dispatchEvent(new Event('contextrestored')); return true; }`));
+    const after = value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 2 }));
+    assert.equal(after.contextLost, false);
+    assert.deepEqual(value(await p.main(READ_BACK, '2d')).px, pattern(c).rgba);
+  });
+
   it('stop() ends the loop (idempotent) and leaves the canvas usable by the page', async () => {
     const c = { format: 'rgba8', width: 4, height: 4, stride: 16 };
     value(await p.preload(INSTALL_SOURCE, { auto: true }));

@@ -343,29 +343,34 @@ export function drawTo(canvas: HTMLCanvasElement, source: FrameSource, options: 
     stats.lastError = { code, message };
   };
 
+  // WebGL: preventDefault() on webglcontextlost asks the browser to restore the context (then the GL
+  // objects are made again). 2D (Chromium's contextlost/contextrestored): preventDefault() would
+  // *forbid* the restore, so it is not called; the context object stays valid across the loss.
+  const lostEvent = gl ? 'webglcontextlost' : 'contextlost';
+  const restoredEvent = gl ? 'webglcontextrestored' : 'contextrestored';
   const onLost = (event: Event): void => {
-    event.preventDefault(); // lets the browser restore the context
+    if (gl) {
+      event.preventDefault();
+      renderer = null; // its GL objects died with the context
+    }
     stats.contextLost = true;
-    renderer = null; // its GL objects died with the context
   };
   const onRestored = (): void => {
-    if (stopped || !gl) return;
+    if (stopped) return;
     try {
-      renderer = new WebGl2Renderer(gl);
+      if (gl) renderer = new WebGl2Renderer(gl);
       stats.contextLost = false;
       redraw = true;
     } catch (error) {
       fail((error as CodedError).code ?? 'ERR_SHM_DRAW_CONTEXT', String((error as Error).message));
     }
   };
-  if (gl) {
-    canvas.addEventListener('webglcontextlost', onLost);
-    canvas.addEventListener('webglcontextrestored', onRestored);
-  }
+  canvas.addEventListener(lostEvent, onLost);
+  canvas.addEventListener(restoredEvent, onRestored);
 
   const step = (): void => {
     const r = renderer;
-    if (!r) return;
+    if (!r || stats.contextLost) return;
     let frame: FrameView | null;
     try {
       frame = source.latest();
@@ -429,10 +434,8 @@ export function drawTo(canvas: HTMLCanvasElement, source: FrameSource, options: 
       if (stopped) return;
       stopped = true;
       view.cancelAnimationFrame(rafId);
-      if (gl) {
-        canvas.removeEventListener('webglcontextlost', onLost);
-        canvas.removeEventListener('webglcontextrestored', onRestored);
-      }
+      canvas.removeEventListener(lostEvent, onLost);
+      canvas.removeEventListener(restoredEvent, onRestored);
       renderer?.release();
       renderer = null;
     },

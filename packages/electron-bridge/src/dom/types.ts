@@ -51,7 +51,7 @@ export interface DrawStats {
   invalid: number;
   /** `now() - publishedAt` right after the upload of the last drawn frame; null until a frame with `publishedAt`. */
   latencyMs: number | null;
-  /** True while the WebGL context is lost (drawing resumes when the browser restores it). */
+  /** True while the canvas's context is lost (drawing resumes, with the current frame, when the browser restores it). */
   contextLost: boolean;
   /** The last problem the loop met (an invalid frame, a source that threw), as a wire-shaped record. */
   lastError: { code: string; message: string } | null;
