@@ -105,3 +105,33 @@ test('a malformed host message fails its request with a code; garbage without an
   client.close();
   client2.close();
 });
+
+test('a revoked event that overtakes the attach continuation still closes the mapping', async () => {
+  // The reply and the event arrive in one read (IPC delivers a chunk's messages synchronously): the
+  // event is processed before the code awaiting attach() can track() the handle.
+  const transport = {
+    listen(h) {
+      this.h = h;
+    },
+    send(m) {
+      setImmediate(() => {
+        this.h.message({ v: 1, id: m.id, ok: true, result: { handle: 5, name: 'x', osName: 'os', size: 1, readonly: false, kind: 'segment' } });
+        this.h.message({ v: 1, event: 'revoked', name: 'x', handles: [5], reason: 'owner-gone' });
+      });
+    },
+    close() {},
+  };
+  const client = new core.BridgeClient(transport, { timeoutMs: 2000 });
+  const events = [];
+  client.on('revoked', (info) => events.push(info));
+  const r = await client.attach('x');
+  let closed = 0;
+  const outcome = client.track(r.handle, () => closed++);
+  assert.equal(closed, 1, 'the mapping is closed at once');
+  assert.equal(outcome, 'owner-gone', 'track() tells why');
+  assert.equal(events.length, 1);
+  // a handle tracked normally is not affected
+  assert.equal(client.track(6, () => closed++), null);
+  assert.equal(closed, 1);
+  client.close();
+});

@@ -57,6 +57,8 @@ export class BridgeClient {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #handles = new Map<number, () => void>();
+  /** Handles revoked before they were tracked (the event overtook the attach continuation), bounded. */
+  readonly #revokedEarly = new Map<number, RevokeReason>();
   readonly #listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = { revoked: new Set(), closed: new Set() };
   #nextId = 1;
   #closed = false;
@@ -92,9 +94,20 @@ export class BridgeClient {
     return this;
   }
 
-  /** Registers how to close the mapping of `handle` (on revoked, detach and close()). */
-  track(handle: number, close: () => void): void {
+  /**
+   * Registers how to close the mapping of `handle` (on revoked, detach and close()). Returns null, or
+   * the reason when the handle was already revoked (a `revoked` event can arrive in the same read as
+   * the attach reply, before the caller could track it): then `close` has been called already.
+   */
+  track(handle: number, close: () => void): RevokeReason | null {
+    const reason = this.#revokedEarly.get(handle);
+    if (reason !== undefined || this.#closed) {
+      this.#revokedEarly.delete(handle);
+      close();
+      return reason ?? 'host-closed';
+    }
     this.#handles.set(handle, close);
+    return null;
   }
 
   /** Sends one request and resolves with its result, or rejects with the coded error of the reply. */
@@ -194,6 +207,11 @@ export class BridgeClient {
     }
   }
 
+  #rememberRevoked(handle: number, reason: RevokeReason): void {
+    this.#revokedEarly.set(handle, reason);
+    if (this.#revokedEarly.size > 1024) this.#revokedEarly.delete(this.#revokedEarly.keys().next().value as number);
+  }
+
   #shutdown(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -227,7 +245,10 @@ export class BridgeClient {
       return;
     }
     if ('event' in message) {
-      for (const handle of message.handles) this.#closeHandle(handle);
+      for (const handle of message.handles) {
+        if (this.#handles.has(handle)) this.#closeHandle(handle);
+        else this.#rememberRevoked(handle, message.reason);
+      }
       this.#emit('revoked', { name: message.name, reason: message.reason, handles: message.handles });
       return;
     }

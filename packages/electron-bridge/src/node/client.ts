@@ -132,11 +132,15 @@ export class NodeClient {
       throw error;
     }
     this.#handles.set(mapping, result.handle);
-    this.#client.track(result.handle, () => {
+    const revoked = this.#client.track(result.handle, () => {
       this.#handles.delete(mapping);
       mapping.close();
     });
-    return mapping;
+    if (revoked === null) return mapping;
+    // revoked in the same breath as the reply: the mapping is closed already
+    const code =
+      revoked === 'revoked' || revoked === 'grant-changed' ? 'ERR_SHM_BRIDGE_NOT_GRANTED' : revoked === 'host-closed' ? 'ERR_SHM_BRIDGE_CLOSED' : 'ERR_SHM_BRIDGE_NOT_FOUND';
+    throw codedError(code, `segment ${result.name} was revoked (${revoked}) while it was being attached`);
   }
 }
 
