@@ -158,3 +158,36 @@ test(`over a real child's IPC: malformed requests (seed ${SEED})`, async (t) => 
   await until(() => !shmNamesWithPrefix(options.osNamePrefix).includes(ownedOs), 10_000, 'owned segment unlinked');
   await rpc(other, { cmd: 'exit', code: 0 }).catch(() => undefined);
 });
+
+test(`client side: random host messages never throw out of the client nor break later requests (seed ${SEED})`, async () => {
+  const rand = prng(SEED ^ 0x5eed);
+  const next = generator(rand, {
+    maxCreateBytes: 10,
+    names: { owned: 'o', grantedRo: 'g', notGranted: 'n', existing: ['e'] },
+    ownHandles: [1],
+    foreignHandles: [2],
+    getterCalls: { n: 0 },
+  });
+  let handlers;
+  const sent = [];
+  const client = new core.BridgeClient({ listen: (h) => (handlers = h), send: (m) => sent.push(m), close() {} }, { timeoutMs: 5000 });
+  const revokedSeen = [];
+  client.on('revoked', (info) => revokedSeen.push(info));
+  let closes = 0;
+  client.track(1, () => closes++);
+  const pending = client.hello();
+  const id = sent[0].id;
+  const garbage = [
+    ...Array.from({ length: 2000 }, next),
+    { v: 1, id, ok: 'maybe' }, // malformed and naming the pending request: it fails with a code
+  ];
+  for (const raw of garbage) assert.doesNotThrow(() => handlers.message(raw));
+  await assert.rejects(pending, (e) => core.BRIDGE_ERROR_CODES.includes(e.code));
+  assert.equal(closes, 0, 'no garbage closed a tracked handle');
+  assert.deepEqual(revokedSeen, []);
+  // and the client still works
+  const later = client.list();
+  handlers.message({ v: 1, id: sent.at(-1).id, ok: true, result: [] });
+  assert.deepEqual(await later, []);
+  client.close();
+});
