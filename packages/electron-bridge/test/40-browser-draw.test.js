@@ -324,6 +324,26 @@ describe('drawTo in real Chromium (isolated world → page canvas)', { skip: rea
     assert.equal(stats.invalid, 0);
   });
 
+  it('a frame whose fields throw is reported (ERR_SHM_DRAW_SOURCE) and the loop goes on', async () => {
+    const c = { format: 'rgba8', width: 4, height: 4, stride: 16 };
+    value(await p.preload(INSTALL_SOURCE, { auto: true }));
+    value(await p.preload(`(f) => {
+      src.add('a', f); src.frameKey = 'a';
+      const latest = src.latest.bind(src);
+      let calls = 0;
+      src.latest = () => {
+        const frame = latest();
+        if (++calls > 2) return frame;
+        return { ...frame, get data() { throw new Error('slot unmapped'); }, stillValid: frame.stillValid };
+      };
+      return true;
+    }`, { ...c, bytes: pattern(c).bytes }));
+    value(await p.preload(START, { mode: 'auto' }));
+    const stats = value(await p.preload(WAIT_STATS, { key: 'drawn', atLeast: 1 }));
+    assert.equal(stats.lastError?.code, 'ERR_SHM_DRAW_SOURCE');
+    assert.match(stats.lastError.message, /slot unmapped/);
+  });
+
   it('reports publish-to-upload latency on the clock of options.now, and fps', async () => {
     const c = { format: 'gray8', width: 4, height: 4, stride: 4 };
     value(await p.preload(INSTALL_SOURCE, { auto: true }));

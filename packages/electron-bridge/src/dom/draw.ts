@@ -419,7 +419,13 @@ export function drawTo(canvas: HTMLCanvasElement, source: FrameSource, options: 
   const tick = (): void => {
     if (stopped) return;
     rafId = view.requestAnimationFrame(tick);
-    step();
+    try {
+      step();
+    } catch (error) {
+      // a frame whose fields throw, or an upload the browser refused: reported, the loop goes on
+      const code = (error as Partial<CodedError> | null)?.code;
+      fail(typeof code === 'string' ? code : 'ERR_SHM_DRAW_SOURCE', `drawing a frame failed: ${String((error as Error)?.message ?? error)}`);
+    }
     const t = performance.now();
     if (t - fpsStart >= 1000) {
       stats.fps = (fpsDrawn * 1000) / (t - fpsStart);
