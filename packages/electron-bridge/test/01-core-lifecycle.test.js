@@ -209,6 +209,9 @@ test('host API argument checks and unknown peers', () => {
   assert.throws(() => host.create('x', 10), { code: 'ERR_SHM_BRIDGE_EXISTS' });
   assert.throws(() => host.grant('x', {}), { code: 'ERR_SHM_BRIDGE_UNKNOWN_PEER' });
   assert.throws(() => host.grant('nope', a), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
+  assert.throws(() => host.grant('x', a, null), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => host.grant('x', a, { readonly: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.deepEqual(host.segments()[0].grants, [], 'refused grants changed nothing');
   assert.throws(() => new core.BridgeHost(new MemoryTransport(), { osNamePrefix: 'bad/' }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new core.BridgeHost(new MemoryTransport(), { maxCreateBytes: 0 }), { code: 'ERR_OUT_OF_RANGE' });
   // a message read after its peer went leaves nothing behind

@@ -172,6 +172,7 @@ export class BridgeHost<P extends object> {
     this.#open();
     const record = this.#find(name);
     this.#acceptPeer(peer, 'peer');
+    if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     const readonly = options.readonly ?? record.kind === 'frame-ring';
     if (typeof readonly !== 'boolean') throw codedError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean', TypeError);
     if (record.owner === peer) return;
