@@ -216,7 +216,7 @@ test('stand-ins: a revoked event that overtakes the attach reply still closes th
   const revoked = [];
   page.on('revoked', (info) => revoked.push(info));
   host.create('raced', 4096, { share: [window] });
-  assertPageError(await rejection(page.attach('raced')), 'ERR_SHM_CLOSED');
+  assertPageError(await rejection(page.attach('raced')), 'ERR_SHM_BRIDGE_NOT_GRANTED');
   assert.deepEqual(revoked, [{ name: 'raced', reason: 'revoked' }]);
   window.close();
   host.close();

@@ -7,7 +7,7 @@ import type * as Shm from '@shmkit/shm';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
 import type { BridgeClient } from '../core/client';
 import { codedError, type CodedError } from '../core/errors';
-import type { AttachResult } from '../core/protocol';
+import type { AttachResult, RevokeReason } from '../core/protocol';
 import type { DrawController, FrameSource, FrameView, PixelFormat } from '../dom/types';
 import type {
   ShmBridgeFrameStream,
@@ -27,17 +27,21 @@ export interface HandleContext {
   window: Window | undefined;
   /** Runs an operation and turns its failure into the page's plain error record. */
   guard<T>(fn: () => T | Promise<T>): Promise<T>;
-  /** Whether a revoked event has named this handle already. */
-  revoked(handle: number): boolean;
 }
 
-/** Registers how to close a new attachment; if a revoked event for it came first, closes it now and throws. */
+/**
+ * Registers how to close a new attachment. Events and invoke replies travel separately, so a revoked
+ * event may overtake the reply of its attach: then the client has closed it already and the attach fails.
+ */
 function track(ctx: HandleContext, result: AttachResult, close: () => void): void {
-  ctx.client.track(result.handle, close);
-  if (ctx.revoked(result.handle)) {
-    close();
-    throw codedError('ERR_SHM_CLOSED', `${result.name} was revoked while it was being attached`);
-  }
+  const reason = ctx.client.track(result.handle, close);
+  if (reason !== null) throw revokedWhileAttaching(result.name, reason);
+}
+
+function revokedWhileAttaching(name: string, reason: RevokeReason): CodedError {
+  const code =
+    reason === 'revoked' || reason === 'grant-changed' ? 'ERR_SHM_BRIDGE_NOT_GRANTED' : reason === 'host-closed' ? 'ERR_SHM_BRIDGE_CLOSED' : 'ERR_SHM_BRIDGE_NOT_FOUND';
+  return codedError(code, `segment ${name} was revoked (${reason}) while it was being attached`);
 }
 
 function rangeError(message: string): CodedError {

@@ -89,12 +89,7 @@ export function exposeShm(options: ExposeShmOptions = {}): ShmBridge {
       throw pageError(error, osNames);
     }
   };
-  // Events and invoke replies travel separately: a revoked event may overtake the reply of its attach.
-  const revokedHandles = new Set<number>();
-  client.on('revoked', ({ handles }) => {
-    for (const handle of handles) revokedHandles.add(handle);
-  });
-  const ctx: HandleContext = { shm: lib, client, dom, window: win, guard, revoked: (handle) => revokedHandles.has(handle) };
+  const ctx: HandleContext = { shm: lib, client, dom, window: win, guard };
   const opened = (result: AttachResult) => {
     osNames.set(result.osName, result.name);
     return result;
