@@ -156,7 +156,6 @@ export function createHost(options: CreateHostOptions): ShmHost {
   let { ipcMain, BrowserWindow } = options;
   if (ipcMain === undefined || BrowserWindow === undefined) {
     // Loaded only here, in a real main process: importing this module never touches Electron.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const electron = require('electron') as { ipcMain: IpcMain; BrowserWindow: WindowLookup };
     ipcMain ??= electron.ipcMain;
     BrowserWindow ??= electron.BrowserWindow;

@@ -11,7 +11,6 @@ type AppLike = Pick<App, 'isReady' | 'commandLine'>;
  * if it was already there.
  */
 export function enableSharedArrayBuffer(app?: AppLike): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const theApp: AppLike = app ?? (require('electron') as typeof import('electron')).app;
   if (theApp.isReady()) {
     throw codedError(

@@ -58,15 +58,12 @@ export function exposeShm(options: ExposeShmOptions = {}): ShmBridge {
   let { ipcRenderer, contextBridge } = options;
   if (ipcRenderer === undefined || contextBridge === undefined) {
     // Loaded only here, in a real preload: importing this module never touches Electron.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const electron = require('electron') as { ipcRenderer: IpcRendererLike; contextBridge: ContextBridge };
     ipcRenderer ??= electron.ipcRenderer;
     contextBridge ??= electron.contextBridge;
   }
   // After the checks: a sandboxed preload fails with the message above, not with a failed addon load.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lib = require('@shmkit/shm') as typeof Shm;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dom = options.dom ?? (require('./dom') as typeof import('./dom')).domFunctions;
   const win = options.window ?? (globalThis as { window?: Window }).window;
 
