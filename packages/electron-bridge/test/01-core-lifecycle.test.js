@@ -232,3 +232,11 @@ test('a segment unlinked behind the host\'s back (a peer process can) still goes
   assert.deepEqual(host.segments(), []);
   assert.deepEqual(transport.takeEvents(b), [{ v: 1, event: 'revoked', name: 'stolen', handles: [hb], reason: 'owner-gone' }]);
 });
+
+test('an OS failure creating a peer\'s segment is a coded reply that does not reveal the OS name', () => {
+  const { a, fails, host } = setup({ maxCreateBytes: 2 ** 50 });
+  const error = fails(a, { op: 'create', name: 'too-big', size: 2 ** 50 }, 'ENOMEM');
+  assert.doesNotMatch(error.message, /[A-Za-z0-9]+_[0-9a-f]{16}/, 'no OS name in what may reach page script');
+  assert.match(error.message, /too-big/);
+  assert.deepEqual(host.segments(), []);
+});

@@ -289,7 +289,16 @@ export class BridgeHost<P extends object> {
           throw codedError('ERR_SHM_BRIDGE_LIMIT', `this peer owns ${this.#limits.maxSegmentsPerPeer} segments, the limit`);
         }
         this.#checkAttachQuota(peer);
-        const shm = new SharedMemory({ name: this.#osName(), create: true, size: request.size, track: true });
+        const osName = this.#osName();
+        let shm: SharedMemory;
+        try {
+          shm = new SharedMemory({ name: osName, create: true, size: request.size, track: true });
+        } catch (error) {
+          // The reply may reach page script: keep the code, never the OS name.
+          const code = typeof (error as CodedError)?.code === 'string' ? (error as CodedError).code : 'ERR_SHM_BRIDGE_INTERNAL';
+          const reason = String((error as Error)?.message ?? error).split(osName).join(request.name);
+          throw codedError(code, `cannot create segment ${request.name}: ${reason}`);
+        }
         const size = shm.size;
         shm.close();
         const record = this.#register({ name: request.name, owner: peer, share: [], access: 'rw' }, shm.name, size, 'segment', null);
