@@ -15,6 +15,18 @@ const { createHost, EVENT_CHANNEL } = require(path.join(DIST, 'main'));
 
 checkNoLeaks();
 
+/** The main process's side: a stand-in ipcMain and a real host. */
+function mainSide() {
+  const ipcMain = new StandInIpcMain();
+  return { ipcMain, host: createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() }) };
+}
+
+/** Ends a renderer process and waits for it. */
+async function stop(renderer) {
+  renderer.child.kill();
+  await renderer.exited;
+}
+
 /** A window whose renderer is a real child process (a new renderer for `window` when given: a reload). */
 async function openRendererProcess(ipcMain, window = new StandInBrowserWindow()) {
   const child = fork(path.join(__dirname, 'fixtures', 'electron-renderer-child.js'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -49,8 +61,7 @@ async function openRendererProcess(ipcMain, window = new StandInBrowserWindow())
 }
 
 test('stand-ins, real processes: a renderer process attaches through exposeShm and its writes reach the main process\'s mapping', async () => {
-  const ipcMain = new StandInIpcMain();
-  const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() });
+  const { ipcMain, host } = mainSide();
   const r = await openRendererProcess(ipcMain);
   const main = host.create('xproc', 4096, { share: [r.window] });
   main.buf.set([10, 20, 30], 0);
@@ -60,15 +71,13 @@ test('stand-ins, real processes: a renderer process attaches through exposeShm a
   assert.deepEqual([...main.buf.subarray(100, 103)], [7, 7, 7], 'the same pages in two processes');
   main.buf[0] = 99;
   assert.deepEqual(await r.command('read', { name: 'xproc', offset: 0, length: 1 }), [99]);
-  r.child.kill();
-  await r.exited;
+  await stop(r);
   r.window.close();
   host.close();
 });
 
 test('stand-ins, real processes: the owner window closing unlinks, and the grantee renderer gets revoked with its mapping closed', async () => {
-  const ipcMain = new StandInIpcMain();
-  const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() });
+  const { ipcMain, host } = mainSide();
   const r = await openRendererProcess(ipcMain);
   const owner = new StandInBrowserWindow();
   const main = host.create('owned-x', 4096, { owner, share: [r.window] });
@@ -78,15 +87,13 @@ test('stand-ins, real processes: the owner window closing unlinks, and the grant
   await until(async () => (await r.command('revoked')).length === 1, 5000, 'revoked in the renderer');
   assert.deepEqual(await r.command('revoked'), [{ name: 'owned-x', reason: 'owner-gone' }]);
   await assert.rejects(r.command('read', { name: 'owned-x', offset: 0, length: 1 }), { code: 'ERR_SHM_CLOSED' });
-  r.child.kill();
-  await r.exited;
+  await stop(r);
   r.window.close();
   host.close();
 });
 
 test('stand-ins, real processes: a renderer killed (render-process-gone) loses its attachments, not its grant; a new renderer attaches again', async () => {
-  const ipcMain = new StandInIpcMain();
-  const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() });
+  const { ipcMain, host } = mainSide();
   const r = await openRendererProcess(ipcMain);
   const main = host.create('crashy', 4096, { owner: r.window });
   await r.command('attach', { name: 'crashy' });
@@ -102,8 +109,7 @@ test('stand-ins, real processes: a renderer killed (render-process-gone) loses i
   const again = await openRendererProcess(ipcMain, r.window);
   await again.command('attach', { name: 'crashy' });
   assert.equal(host.stats.attachments, 1);
-  again.child.kill();
-  await again.exited;
+  await stop(again);
   r.window.close();
   assert.equal(shmExists(main.name), false);
   host.close();
