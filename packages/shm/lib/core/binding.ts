@@ -275,16 +275,22 @@ function allocateShared(byteLength: number, name: string, host: OverlayHost): Ui
     );
   }
   let memory: WasmMemory | undefined;
-  try {
-    memory = wasmMemory(byteLength, true)?.memory;
-  } catch (error) {
+  let failure = 'failed since, and no wasm-hosted segment of this thread was closed';
+  if (!wasmSpace.exhausted) {
+    try {
+      memory = wasmMemory(byteLength, true)?.memory;
+    } catch (error) {
+      wasmSpace.exhausted = true;
+      failure = (error as Error).message;
+    }
+  }
+  if (memory === undefined) {
     throw shmError(
       'ERR_SHM_ADDRESS_SPACE',
       `cannot map '${name}' with strategy 'shared': no address space for another WebAssembly.Memory ` +
-        `(${(error as Error).message}); ${ADDRESS_SPACE_HINT}`,
+        `(${failure}); ${ADDRESS_SPACE_HINT}`,
     );
   }
-  if (memory === undefined) throw shmError('ERR_SHM_MAP_FAILED', `cannot map '${name}' with strategy 'shared'`);
   host.memory = memory;
   return new Uint8Array(memory.buffer);
 }
