@@ -454,3 +454,86 @@ describe('worker threads', () => {
     });
   }
 });
+
+describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', () => {
+  const GiB = 2 ** 30;
+  /** Creates `size` bytes with `strategy`, touches the first and last byte, closes: the outcome. */
+  function outcome(size, strategy) {
+    const name = uniqueName(`big-${strategy}`);
+    let shm;
+    try {
+      shm = new SharedMemory({ name, create: true, size, strategy });
+    } catch (e) {
+      assert.ok(!exists(name), 'a failed create leaves no name');
+      return e.code;
+    }
+    try {
+      if (shm.strategy === 'copy') {
+        shm.write(Uint8Array.of(5), size - 1);
+      } else {
+        assert.equal(shm.buf.length, size);
+        shm.buf[size - 1] = 5;
+        shm.buf[0] = 6;
+      }
+      const last = new Uint8Array(1);
+      shm.read(last, size - 1);
+      assert.equal(last[0], 5);
+      const wasm = shm.strategy === 'overlay' && Object.getOwnPropertySymbols(shm.buf.buffer).length > 0;
+      return shm.strategy + (shm.strategy === 'overlay' ? (wasm ? '/wasm' : '/plain') : '');
+    } finally {
+      shm.close(); // Node 24 aborted here for the plain host before the fix
+      shm.unlink();
+    }
+  }
+
+  test('each strategy gives a buf where the runtime allows it and ERR_SHM_TOO_LARGE where it does not', () => {
+    const got = {
+      external4: outcome(4 * GiB, 'external'),
+      overlay4: outcome(4 * GiB, 'overlay'),
+      external5: outcome(5 * GiB, 'external'),
+      overlay5: outcome(5 * GiB, 'overlay'),
+      // Node 20's auto (copy, with a warning) runs in a child below.
+      auto5: NODE_MAJOR >= 22 ? outcome(5 * GiB, 'auto') : 'copy',
+      copy5: outcome(5 * GiB, 'copy'),
+    };
+    const expected =
+      NODE_MAJOR >= 22
+        ? {
+            external4: 'external',
+            overlay4: 'overlay/wasm',
+            external5: 'external',
+            overlay5: NODE_MAJOR >= 24 ? 'overlay/wasm' : 'overlay/plain', // memory64 from Node 24
+            auto5: 'external',
+            copy5: 'copy',
+          }
+        : {
+            external4: 'external',
+            overlay4: 'overlay/wasm',
+            external5: 'ERR_SHM_TOO_LARGE', // was ERR_BUFFER_TOO_LARGE
+            overlay5: 'ERR_SHM_TOO_LARGE', // was a bare RangeError from new Uint8Array()
+            auto5: 'copy',
+            copy5: 'copy',
+          };
+    assert.deepEqual(got, expected);
+  });
+
+  test('Node 24: above the memory64 limit a forced overlay gets the plain host, and close() does not abort', { skip: NODE_MAJOR < 24 && 'memory64 hosts exist from Node 24' }, () => {
+    assert.equal(outcome(16 * GiB + 4096, 'overlay'), 'overlay/plain');
+    assert.equal(outcome(16 * GiB + 4096, 'shared'), 'ERR_SHM_TOO_LARGE');
+  });
+
+  test('auto falling back to copy for size says why in its SHMKIT_COPY_FALLBACK warning', { skip: NODE_MAJOR >= 22 && 'typed arrays reach 2^53-1 from Node 22' }, async () => {
+    const name = uniqueName('big-auto-warn');
+    const { out } = await child(`${PRELUDE}
+      const warnings = [];
+      process.on('warning', (w) => warnings.push([w.code, /4294967296 bytes/.test(w.message)]));
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 5 * 2 ** 30 });
+      setImmediate(() => {
+        const result = { strategy: a.strategy, warnings };
+        a.close(); a.unlink();
+        console.log(JSON.stringify(result));
+      });
+    `);
+    assert.deepEqual(out, { strategy: 'copy', warnings: [['SHMKIT_COPY_FALLBACK', true]] });
+  });
+});
