@@ -362,6 +362,49 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
   return true;
 }
 
+Napi::Value Mapping::CallAllocator(Napi::Env env, Napi::Function allocate,
+                                   size_t length, bool shared,
+                                   size_t* rounded) {
+  const size_t page = PageSize();
+  if (length > 9007199254740991.0 - 2.0 * page) {
+    ThrowErrno(env, EFBIG, "mmap", name_);
+    return Napi::Value();
+  }
+  *rounded = (length + page - 1) / page * page;
+  Napi::Value result =
+      allocate.Call({Napi::Number::New(env, static_cast<double>(*rounded)),
+                     Napi::Boolean::New(env, shared)});
+  // e.g. RangeError: no memory, or a coded error from lib/
+  if (env.IsExceptionPending()) return Napi::Value();
+  return result;
+}
+
+bool Mapping::MapOver(Napi::Env env, Napi::Object host, void* target,
+                      size_t rounded, int fd, size_t length, int prot,
+                      int flags, const char* what) {
+  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
+  if (addr == MAP_FAILED) {
+    int err = errno;
+    // A failed MAP_FIXED may leave the range unmapped or reserved: put
+    // ordinary memory back before the host can return to its allocator. If
+    // even that fails, never release the host.
+    if (!RestoreAnonymous(target, rounded)) {
+      Napi::Reference<Napi::Object> leak = Napi::Persistent(host);
+      leak.SuppressDestruct();
+    }
+    ThrowErrno(env, err, "mmap", name_, what);
+    return false;
+  }
+  Region* region = new Region();
+  region->addr = addr;
+  region->length = length;
+  region->owns_mapping = false;  // the pages belong to the host
+  region_ = region;
+  overlay_addr_ = addr;
+  overlay_length_ = rounded;
+  return true;
+}
+
 bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
                          size_t length, int prot, int flags) {
   const size_t page = PageSize();
@@ -369,15 +412,9 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
     ThrowErrno(env, ENOMEM, "mmap", name_, "overlay (simulated)");
     return false;
   }
-  if (length > 9007199254740991.0 - 2.0 * page) {
-    ThrowErrno(env, EFBIG, "mmap", name_);
-    return false;
-  }
-  const size_t rounded = (length + page - 1) / page * page;
-  Napi::Value result =
-      allocate.Call({Napi::Number::New(env, static_cast<double>(rounded)),
-                     Napi::Boolean::New(env, false)});
-  if (env.IsExceptionPending()) return false;  // e.g. RangeError: no memory
+  size_t rounded = 0;
+  Napi::Value result = CallAllocator(env, allocate, length, false, &rounded);
+  if (result.IsEmpty()) return false;
   if (!result.IsArrayBuffer()) {
     ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
     return false;
@@ -392,27 +429,10 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
     ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
     return false;
   }
-  void* target = reinterpret_cast<void*>(aligned);
-  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
-  if (addr == MAP_FAILED) {
-    int err = errno;
-    // A failed MAP_FIXED may leave the range unmapped or reserved: put
-    // ordinary memory back before the buffer can return to the allocator. If
-    // even that fails, never release the buffer.
-    if (!RestoreAnonymous(target, rounded)) {
-      Napi::Reference<Napi::ArrayBuffer> leak = Napi::Persistent(buffer);
-      leak.SuppressDestruct();
-    }
-    ThrowErrno(env, err, "mmap", name_, "overlay");
+  if (!MapOver(env, buffer, reinterpret_cast<void*>(aligned), rounded, fd,
+               length, prot, flags, "overlay")) {
     return false;
   }
-  Region* region = new Region();
-  region->addr = addr;
-  region->length = length;
-  region->owns_mapping = false;  // the pages belong to `buffer`
-  region_ = region;
-  overlay_addr_ = addr;
-  overlay_length_ = rounded;
   buffer_ = Napi::Persistent(buffer);
   byte_offset_ = static_cast<size_t>(aligned - base);
   strategy_ = Strategy::kOverlay;
@@ -421,18 +441,11 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
 
 bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
                         size_t length, int prot, int flags) {
-  const size_t page = PageSize();
-  if (length > 9007199254740991.0 - 2.0 * page) {
-    ThrowErrno(env, EFBIG, "mmap", name_);
-    return false;
-  }
-  const size_t rounded = (length + page - 1) / page * page;
+  size_t rounded = 0;
   // Node-API 9 has no SharedArrayBuffer accessors: the host comes as a
   // Uint8Array over the memory's SharedArrayBuffer.
-  Napi::Value result =
-      allocate.Call({Napi::Number::New(env, static_cast<double>(rounded)),
-                     Napi::Boolean::New(env, true)});
-  if (env.IsExceptionPending()) return false;
+  Napi::Value result = CallAllocator(env, allocate, length, true, &rounded);
+  if (result.IsEmpty()) return false;
   napi_typedarray_type type;
   size_t elements = 0;
   void* data = nullptr;
@@ -442,32 +455,18 @@ bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
       napi_get_typedarray_info(env, result, &type, &elements, &data,
                                &arraybuffer, &view_offset) != napi_ok ||
       type != napi_uint8_array || data == nullptr || view_offset != 0 ||
-      elements < rounded || reinterpret_cast<uintptr_t>(data) % page != 0) {
+      elements < rounded ||
+      reinterpret_cast<uintptr_t>(data) % PageSize() != 0) {
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
     ThrowCode(env, "ERR_SHM_MAP_FAILED",
               "shared allocator returned no page-aligned memory");
     return false;
   }
-  void* addr = mmap(data, length, prot, flags | MAP_FIXED, fd, 0);
-  if (addr == MAP_FAILED) {
-    int err = errno;
-    if (!RestoreAnonymous(data, rounded)) {
-      // Never let a memory whose pages may alias the segment be freed.
-      Napi::Reference<Napi::Object> leak =
-          Napi::Persistent(result.As<Napi::Object>());
-      leak.SuppressDestruct();
-    }
-    ThrowErrno(env, err, "mmap", name_, "shared");
+  Napi::Object view = result.As<Napi::Object>();
+  if (!MapOver(env, view, data, rounded, fd, length, prot, flags, "shared")) {
     return false;
   }
-  Region* region = new Region();
-  region->addr = addr;
-  region->length = length;
-  region->owns_mapping = false;  // the pages belong to the memory
-  region_ = region;
-  overlay_addr_ = addr;
-  overlay_length_ = rounded;
-  shared_view_ = Napi::Persistent(result.As<Napi::Object>());
+  shared_view_ = Napi::Persistent(view);
   byte_offset_ = 0;
   strategy_ = Strategy::kShared;
   return true;
@@ -577,6 +576,14 @@ bool Mapping::MapOverlay(Napi::Env, Napi::Function, int, size_t, int, int) {
   return false;
 }
 bool Mapping::MapShared(Napi::Env, Napi::Function, int, size_t, int, int) {
+  return false;
+}
+Napi::Value Mapping::CallAllocator(Napi::Env, Napi::Function, size_t, bool,
+                                   size_t*) {
+  return Napi::Value();
+}
+bool Mapping::MapOver(Napi::Env, Napi::Object, void*, size_t, int, size_t,
+                      int, int, const char*) {
   return false;
 }
 bool Mapping::MapCopy(Napi::Env, int, size_t, int, int) { return false; }

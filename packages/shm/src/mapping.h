@@ -102,6 +102,15 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                   size_t length, int prot, int flags);
   bool MapShared(Napi::Env env, Napi::Function allocate, int fd,
                  size_t length, int prot, int flags);
+  // Calls the allocator for a host of `length` bytes (page-rounded into
+  // `rounded`); an empty value with an exception pending on failure.
+  Napi::Value CallAllocator(Napi::Env env, Napi::Function allocate,
+                            size_t length, bool shared, size_t* rounded);
+  // Maps the segment MAP_FIXED over `target` (page-aligned, `rounded` bytes of
+  // `host`) and records the region. On failure anonymous memory is put back
+  // (or, if even that fails, `host` is kept alive forever) and it throws.
+  bool MapOver(Napi::Env env, Napi::Object host, void* target, size_t rounded,
+               int fd, size_t length, int prot, int flags, const char* what);
   bool MapCopy(Napi::Env env, int fd, size_t length, int prot, int flags);
 
   // Releases everything. `from_js` is false in the destructor, where no

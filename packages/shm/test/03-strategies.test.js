@@ -495,6 +495,8 @@ describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', ()
       // Node 20's auto (copy, with a warning) runs in a child below.
       auto5: NODE_MAJOR >= 22 ? outcome(5 * GiB, 'auto') : 'copy',
       copy5: outcome(5 * GiB, 'copy'),
+      shared4: outcome(4 * GiB, 'shared'),
+      shared5: outcome(5 * GiB, 'shared'),
     };
     const expected =
       NODE_MAJOR >= 22
@@ -505,6 +507,8 @@ describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', ()
             overlay5: NODE_MAJOR >= 24 ? 'overlay/wasm' : 'overlay/plain', // memory64 from Node 24
             auto5: 'external',
             copy5: 'copy',
+            shared4: 'shared',
+            shared5: NODE_MAJOR >= 24 ? 'shared' : 'ERR_SHM_TOO_LARGE',
           }
         : {
             external4: 'external',
@@ -513,6 +517,8 @@ describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', ()
             overlay5: 'ERR_SHM_TOO_LARGE', // was a bare RangeError from new Uint8Array()
             auto5: 'copy',
             copy5: 'copy',
+            shared4: 'shared',
+            shared5: 'ERR_SHM_TOO_LARGE',
           };
     assert.deepEqual(got, expected);
   });
