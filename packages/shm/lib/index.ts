@@ -9,6 +9,7 @@ export type {
   SharedMemoryAttachOptions,
   StrategyOption,
   BufferStrategy,
+  SharedWasmMemory,
   ViewConstructor,
 } from './core/shared-memory';
 export type { ShmError, ShmErrorCode, ShmSystemError } from './core/errors';

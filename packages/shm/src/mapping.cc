@@ -25,6 +25,7 @@ const char* StrategyName(Strategy s) {
     case Strategy::kExternal: return "external";
     case Strategy::kOverlay: return "overlay";
     case Strategy::kCopy: return "copy";
+    case Strategy::kShared: return "shared";
     case Strategy::kAuto: break;
   }
   return "auto";
@@ -141,8 +142,13 @@ void* Mapping::WaitWord(double byte_offset) {
 #endif
 }
 
-// new Mapping(name, create, readonly, mode, size, strategy, populate, allocate)
-// `allocate(n)` returns a new ArrayBuffer of n bytes (used by the overlay).
+// new Mapping(name, create, readonly, mode, size, strategy, populate, allocate,
+//             maxView)
+// `allocate(n, shared)` returns the host of an overlay of n bytes (a multiple
+// of the page size): an ArrayBuffer with n bytes from its first page boundary
+// on, or, for the shared strategy, a Uint8Array over a page-aligned
+// SharedArrayBuffer of at least n bytes. `maxView` is the largest typed array
+// this runtime can make: a zero-copy strategy is refused above it.
 // Arguments are validated in lib/; the checks here keep the addon memory-safe
 // if it is called directly.
 Mapping::Mapping(const Napi::CallbackInfo& info)
@@ -153,12 +159,13 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
             "shared memory is not supported on Windows yet");
   return;
 #else
-  if (info.Length() < 8 || !info[0].IsString() || !info[1].IsBoolean() ||
+  if (info.Length() < 9 || !info[0].IsString() || !info[1].IsBoolean() ||
       !info[2].IsBoolean() || !info[3].IsNumber() || !info[4].IsNumber() ||
-      !info[5].IsNumber() || !info[6].IsBoolean() || !info[7].IsFunction()) {
+      !info[5].IsNumber() || !info[6].IsBoolean() || !info[7].IsFunction() ||
+      !info[8].IsNumber()) {
     ThrowArgType(env,
                  "Mapping(name, create, readonly, mode, size, strategy, "
-                 "populate, allocate)");
+                 "populate, allocate, maxView)");
     return;
   }
   OpenRequest request;
@@ -170,6 +177,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
   int strategy_arg = info[5].As<Napi::Number>().Int32Value();
   bool populate = info[6].As<Napi::Boolean>().Value();
   Napi::Function allocate = info[7].As<Napi::Function>();
+  double max_view = info[8].As<Napi::Number>().DoubleValue();
   if (request.name.empty() ||
       request.name.find('\0') != std::string::npos ||
       request.name.find('/') != std::string::npos) {
@@ -177,7 +185,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     return;
   }
   if (!(size >= 0) || size > 9007199254740991.0 || strategy_arg < 0 ||
-      strategy_arg > 3) {
+      strategy_arg > 4) {
     ThrowArgType(env, "Mapping: size or strategy out of range");
     return;
   }
@@ -217,7 +225,8 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     // xnu refuses MAP_PRIVATE and PROT_WRITE on a read-only POSIX shm
     // descriptor, so a stray JS write could only fault: expose no buffer.
     prot = PROT_READ;
-    if (wanted == Strategy::kExternal || wanted == Strategy::kOverlay) {
+    if (wanted == Strategy::kExternal || wanted == Strategy::kOverlay ||
+        wanted == Strategy::kShared) {
       fail();
       ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
                 "readonly segments on macOS use the copy strategy only");
@@ -235,9 +244,29 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
   if (populate && !readonly_) flags |= MAP_POPULATE;
 #endif
 
+  // Larger than any typed array this runtime can make (Node 20: 4 GiB): no
+  // zero-copy strategy can hand out `buf`. Forced: a coded error, nothing
+  // left behind; auto: copy (lib/ warns and says why).
+  const bool too_large = static_cast<double>(length) > max_view;
+  if (too_large && wanted != Strategy::kAuto && wanted != Strategy::kCopy) {
+    fail();
+    ThrowCode(env, "ERR_SHM_TOO_LARGE",
+              "the segment (" + std::to_string(length) +
+                  " bytes) is larger than the largest typed array this "
+                  "runtime allows (" +
+                  std::to_string(static_cast<uint64_t>(max_view)) +
+                  " bytes): use strategy 'copy' (read()/write()), or Node 22 "
+                  "or later");
+    return;
+  }
+  if (too_large) wanted = Strategy::kCopy;
+
   AddonData* data = env.GetInstanceData<AddonData>();
   bool ok = false;
   const bool is_auto = wanted == Strategy::kAuto;
+  if (wanted == Strategy::kShared) {
+    ok = MapShared(env, allocate, fd, length, prot, flags);
+  }
   if (wanted == Strategy::kExternal || (is_auto && !data->external_refused)) {
     bool refused = false;
     ok = MapExternal(env, fd, length, prot, flags, &refused);
@@ -333,6 +362,49 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
   return true;
 }
 
+Napi::Value Mapping::CallAllocator(Napi::Env env, Napi::Function allocate,
+                                   size_t length, bool shared,
+                                   size_t* rounded) {
+  const size_t page = PageSize();
+  if (length > 9007199254740991.0 - 2.0 * page) {
+    ThrowErrno(env, EFBIG, "mmap", name_);
+    return Napi::Value();
+  }
+  *rounded = (length + page - 1) / page * page;
+  Napi::Value result =
+      allocate.Call({Napi::Number::New(env, static_cast<double>(*rounded)),
+                     Napi::Boolean::New(env, shared)});
+  // e.g. RangeError: no memory, or a coded error from lib/
+  if (env.IsExceptionPending()) return Napi::Value();
+  return result;
+}
+
+bool Mapping::MapOver(Napi::Env env, Napi::Object host, void* target,
+                      size_t rounded, int fd, size_t length, int prot,
+                      int flags, const char* what) {
+  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
+  if (addr == MAP_FAILED) {
+    int err = errno;
+    // A failed MAP_FIXED may leave the range unmapped or reserved: put
+    // ordinary memory back before the host can return to its allocator. If
+    // even that fails, never release the host.
+    if (!RestoreAnonymous(target, rounded)) {
+      Napi::Reference<Napi::Object> leak = Napi::Persistent(host);
+      leak.SuppressDestruct();
+    }
+    ThrowErrno(env, err, "mmap", name_, what);
+    return false;
+  }
+  Region* region = new Region();
+  region->addr = addr;
+  region->length = length;
+  region->owns_mapping = false;  // the pages belong to the host
+  region_ = region;
+  overlay_addr_ = addr;
+  overlay_length_ = rounded;
+  return true;
+}
+
 bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
                          size_t length, int prot, int flags) {
   const size_t page = PageSize();
@@ -340,47 +412,63 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
     ThrowErrno(env, ENOMEM, "mmap", name_, "overlay (simulated)");
     return false;
   }
-  if (length > 9007199254740991.0 - 2.0 * page) {
-    ThrowErrno(env, EFBIG, "mmap", name_);
-    return false;
-  }
-  const size_t rounded = (length + page - 1) / page * page;
-  const size_t wanted = rounded + page;
-  Napi::Value result =
-      allocate.Call({Napi::Number::New(env, static_cast<double>(wanted))});
-  if (env.IsExceptionPending()) return false;  // e.g. RangeError: no memory
-  if (!result.IsArrayBuffer() ||
-      result.As<Napi::ArrayBuffer>().ByteLength() < wanted) {
+  size_t rounded = 0;
+  Napi::Value result = CallAllocator(env, allocate, length, false, &rounded);
+  if (result.IsEmpty()) return false;
+  if (!result.IsArrayBuffer()) {
     ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
     return false;
   }
   Napi::ArrayBuffer buffer = result.As<Napi::ArrayBuffer>();
   uintptr_t base = reinterpret_cast<uintptr_t>(buffer.Data());
   uintptr_t aligned = (base + page - 1) / page * page;
-  void* target = reinterpret_cast<void*>(aligned);
-  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
-  if (addr == MAP_FAILED) {
-    int err = errno;
-    // A failed MAP_FIXED may leave the range unmapped or reserved: put
-    // ordinary memory back before the buffer can return to the allocator. If
-    // even that fails, never release the buffer.
-    if (!RestoreAnonymous(target, rounded)) {
-      Napi::Reference<Napi::ArrayBuffer> leak = Napi::Persistent(buffer);
-      leak.SuppressDestruct();
-    }
-    ThrowErrno(env, err, "mmap", name_, "overlay");
+  // A WebAssembly.Memory is 64 KiB-aligned and needs no spare page; a plain
+  // ArrayBuffer is allocated one page larger.
+  if (base == 0 || buffer.ByteLength() < rounded ||
+      aligned - base > buffer.ByteLength() - rounded) {
+    ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
     return false;
   }
-  Region* region = new Region();
-  region->addr = addr;
-  region->length = length;
-  region->owns_mapping = false;  // the pages belong to `buffer`
-  region_ = region;
-  overlay_addr_ = addr;
-  overlay_length_ = rounded;
+  if (!MapOver(env, buffer, reinterpret_cast<void*>(aligned), rounded, fd,
+               length, prot, flags, "overlay")) {
+    return false;
+  }
   buffer_ = Napi::Persistent(buffer);
   byte_offset_ = static_cast<size_t>(aligned - base);
   strategy_ = Strategy::kOverlay;
+  return true;
+}
+
+bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
+                        size_t length, int prot, int flags) {
+  size_t rounded = 0;
+  // Node-API 9 has no SharedArrayBuffer accessors: the host comes as a
+  // Uint8Array over the memory's SharedArrayBuffer.
+  Napi::Value result = CallAllocator(env, allocate, length, true, &rounded);
+  if (result.IsEmpty()) return false;
+  napi_typedarray_type type;
+  size_t elements = 0;
+  void* data = nullptr;
+  napi_value arraybuffer;
+  size_t view_offset = 0;
+  if (!result.IsTypedArray() ||
+      napi_get_typedarray_info(env, result, &type, &elements, &data,
+                               &arraybuffer, &view_offset) != napi_ok ||
+      type != napi_uint8_array || data == nullptr || view_offset != 0 ||
+      elements < rounded ||
+      reinterpret_cast<uintptr_t>(data) % PageSize() != 0) {
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    ThrowCode(env, "ERR_SHM_MAP_FAILED",
+              "shared allocator returned no page-aligned memory");
+    return false;
+  }
+  Napi::Object view = result.As<Napi::Object>();
+  if (!MapOver(env, view, data, rounded, fd, length, prot, flags, "shared")) {
+    return false;
+  }
+  shared_view_ = Napi::Persistent(view);
+  byte_offset_ = 0;
+  strategy_ = Strategy::kShared;
   return true;
 }
 
@@ -399,7 +487,7 @@ bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
   return true;
 }
 
-bool Mapping::Release(Napi::Env env, bool from_js) {
+bool Mapping::Release(Napi::Env env, bool from_js, bool detach) {
   if (region_ == nullptr) return true;
   CancelWaitsOf(env, this);  // they see 'closed' within one slice
   // A waiting thread may still sleep on the shadow: the futex then reports
@@ -434,10 +522,22 @@ bool Mapping::Release(Napi::Env env, bool from_js) {
         region->addr = nullptr;
         ReleaseRegion(region);
         return true;
-      } else if (value != nullptr) {
+      } else if (value != nullptr && detach) {
         napi_detach_arraybuffer(env, value);
       }
       buffer_.Reset();
+      region->addr = nullptr;
+      ReleaseRegion(region);
+      break;
+
+    case Strategy::kShared:
+      // Nobody can detach a SharedArrayBuffer, and the memory may live on in
+      // other threads: once anonymous memory is back, its views read zeros.
+      if (!RestoreAnonymous(overlay_addr_, overlay_length_)) {
+        shared_view_.SuppressDestruct();
+      } else {
+        shared_view_.Reset();
+      }
       region->addr = nullptr;
       ReleaseRegion(region);
       break;
@@ -475,13 +575,26 @@ bool Mapping::MapExternal(Napi::Env, int, size_t, int, int, bool*) {
 bool Mapping::MapOverlay(Napi::Env, Napi::Function, int, size_t, int, int) {
   return false;
 }
+bool Mapping::MapShared(Napi::Env, Napi::Function, int, size_t, int, int) {
+  return false;
+}
+Napi::Value Mapping::CallAllocator(Napi::Env, Napi::Function, size_t, bool,
+                                   size_t*) {
+  return Napi::Value();
+}
+bool Mapping::MapOver(Napi::Env, Napi::Object, void*, size_t, int, size_t,
+                      int, int, const char*) {
+  return false;
+}
 bool Mapping::MapCopy(Napi::Env, int, size_t, int, int) { return false; }
-bool Mapping::Release(Napi::Env, bool) { return true; }
+bool Mapping::Release(Napi::Env, bool, bool) { return true; }
 
 #endif  // _WIN32
 
 Napi::Value Mapping::GetBuffer(const Napi::CallbackInfo& info) {
-  if (region_ == nullptr || buffer_.IsEmpty()) return info.Env().Undefined();
+  if (region_ == nullptr) return info.Env().Undefined();
+  if (!shared_view_.IsEmpty()) return shared_view_.Value().Get("buffer");
+  if (buffer_.IsEmpty()) return info.Env().Undefined();
   return buffer_.Value();
 }
 
@@ -501,9 +614,14 @@ Napi::Value Mapping::GetClosed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), region_ == nullptr);
 }
 
-// close() → true, or false when an overlay buffer had been detached elsewhere.
+// close(detach = true) → true, or false when an overlay buffer had been
+// detached elsewhere. detach = false leaves an overlay's host attached (after
+// anonymous memory is back under it): for hosts napi cannot detach.
 Napi::Value Mapping::Close(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), Release(info.Env(), /*from_js=*/true));
+  bool detach = info.Length() < 1 || !info[0].IsBoolean() ||
+                info[0].As<Napi::Boolean>().Value();
+  return Napi::Boolean::New(info.Env(),
+                            Release(info.Env(), /*from_js=*/true, detach));
 }
 
 namespace {

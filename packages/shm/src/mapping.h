@@ -15,6 +15,12 @@
 //             range *before* the buffer can be detached or freed; otherwise the
 //             allocator would reuse pages that still alias the segment and heap
 //             data would leak into it.
+//   shared    Asked for explicitly (never by auto): like overlay, but the host
+//             is a *shared* WebAssembly.Memory, so the buffer is a
+//             SharedArrayBuffer that can be posted to workers and pages. The
+//             addon holds a typed array over it strongly until close(), which
+//             maps anonymous memory back over the range; a SharedArrayBuffer
+//             cannot be detached, so views of a closed segment read zeros.
 //   copy      Neither works: the segment is mapped but no buffer is exposed;
 //             read()/write() copy bytes in and out.
 //
@@ -40,7 +46,13 @@
 
 namespace shmkit {
 
-enum class Strategy { kAuto = 0, kExternal = 1, kOverlay = 2, kCopy = 3 };
+enum class Strategy {
+  kAuto = 0,
+  kExternal = 1,
+  kOverlay = 2,
+  kCopy = 3,
+  kShared = 4
+};
 
 // The pages of one mapping. Reference-counted because, with the external
 // strategy, the ArrayBuffer can outlive the wrapper (a view kept after the
@@ -88,17 +100,33 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
                    bool* refused);
   bool MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
                   size_t length, int prot, int flags);
+  bool MapShared(Napi::Env env, Napi::Function allocate, int fd,
+                 size_t length, int prot, int flags);
+  // Calls the allocator for a host of `length` bytes (page-rounded into
+  // `rounded`); an empty value with an exception pending on failure.
+  Napi::Value CallAllocator(Napi::Env env, Napi::Function allocate,
+                            size_t length, bool shared, size_t* rounded);
+  // Maps the segment MAP_FIXED over `target` (page-aligned, `rounded` bytes of
+  // `host`) and records the region. On failure anonymous memory is put back
+  // (or, if even that fails, `host` is kept alive forever) and it throws.
+  bool MapOver(Napi::Env env, Napi::Object host, void* target, size_t rounded,
+               int fd, size_t length, int prot, int flags, const char* what);
   bool MapCopy(Napi::Env env, int fd, size_t length, int prot, int flags);
 
   // Releases everything. `from_js` is false in the destructor, where no
-  // HandleScope exists and JavaScript values must not be touched. Returns
-  // false if the overlay buffer had been detached by someone else (its pages
-  // may belong to another allocation now, so they were left alone).
-  bool Release(Napi::Env env, bool from_js);
+  // HandleScope exists and JavaScript values must not be touched. `detach` is
+  // false when the overlay's host cannot be detached by napi (Node 24's
+  // markAsUntransferable sets a V8 detach key: napi_detach_arraybuffer would
+  // abort the process). Returns false if the overlay buffer had been detached
+  // by someone else (its pages may belong to another allocation now, so they
+  // were left alone).
+  bool Release(Napi::Env env, bool from_js, bool detach = true);
 
   Region* region_ = nullptr;  // nullptr when closed
   Strategy strategy_ = Strategy::kCopy;
   Napi::Reference<Napi::ArrayBuffer> buffer_;  // strong while open
+  Napi::Reference<Napi::Object> shared_view_;  // shared: a typed array over
+                                               // the SharedArrayBuffer
   size_t byte_offset_ = 0;        // where the segment starts inside buffer_
   void* overlay_addr_ = nullptr;  // page-aligned start of the overlay
   size_t overlay_length_ = 0;     // page-rounded length of the overlay

@@ -3,6 +3,7 @@
  * shmkit goes through the functions exported here, which turn the addon's raw
  * errors into Node system errors.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { shmError, systemError } from './errors';
@@ -13,9 +14,10 @@ export const enum StrategyCode {
   External = 1,
   Overlay = 2,
   Copy = 3,
+  Shared = 4,
 }
 
-export type ResolvedStrategy = 'external' | 'overlay' | 'copy';
+export type ResolvedStrategy = 'external' | 'overlay' | 'copy' | 'shared';
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 /** What the addon reports for an asynchronous wait (src/futex.cc). */
@@ -23,15 +25,22 @@ export type AsyncWaitResult = WaitResult | 'closed' | 'cancelled' | 'fault';
 
 /** A native mapping (src/mapping.h). */
 export interface NativeMapping {
-  /** The ArrayBuffer holding the segment, or undefined for `copy` or after close. */
+  /**
+   * The ArrayBuffer holding the segment (a SharedArrayBuffer for `shared`), or
+   * undefined for `copy` or after close.
+   */
   readonly buffer: ArrayBuffer | undefined;
   /** Where the segment starts inside `buffer`. */
   readonly byteOffset: number;
   readonly size: number;
   readonly strategy: ResolvedStrategy;
   readonly closed: boolean;
-  /** False when an overlay buffer had been detached by someone else (its pages were left alone). */
-  close(): boolean;
+  /**
+   * False when an overlay buffer had been detached by someone else (its pages
+   * were left alone). `detach: false` leaves an overlay's host attached (for a
+   * host napi cannot detach); anonymous memory is restored under it either way.
+   */
+  close(detach?: boolean): boolean;
   read(offset: number, target: ArrayBufferView): number;
   write(offset: number, source: ArrayBufferView): number;
 }
@@ -45,7 +54,8 @@ interface RawBinding {
     size: number,
     strategy: StrategyCode,
     populate: boolean,
-    allocate: (byteLength: number) => ArrayBuffer,
+    allocate: (byteLength: number, shared: boolean) => ArrayBuffer | Uint8Array,
+    maxView: number,
   ) => NativeMapping;
   unlink(name: string): void;
   fence(): void;
@@ -133,34 +143,102 @@ export interface OpenArgs {
 /** The parts of WebAssembly.Memory used here (not in the ES or Node type libraries). */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
-  grow(delta: number): number;
+  grow(delta: number | bigint): number | bigint;
 }
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
-};
+type MemoryDescriptor = { initial: number | bigint; maximum: number | bigint; shared?: boolean; address?: 'i64' };
+declare const WebAssembly: { Memory: new (descriptor: MemoryDescriptor) => WasmMemory } | undefined;
 
 const WASM_PAGE = 65536;
-const WASM_MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+/** wasm32 memories stop at 4 GiB. */
+const WASM32_MAX_PAGES = 65536;
+/** V8's limit for memory64 memories (16 GiB); memory64 ships from Node 24 (V8 13). */
+const WASM64_MAX_PAGES = 262144;
+
+/** The largest typed array this runtime makes: 4 GiB on Node 20, 2^53−1 from Node 22. */
+export const maxViewLength: number = bufferConstants.MAX_LENGTH;
+
+let memory64: boolean | undefined;
+function memory64Supported(): boolean {
+  if (memory64 === undefined) {
+    try {
+      new WebAssembly!.Memory({ initial: 0n, maximum: 0n, address: 'i64' });
+      memory64 = true;
+    } catch {
+      memory64 = false;
+    }
+  }
+  return memory64;
+}
+
+/** The largest segment a WebAssembly.Memory can host here (4 GiB, 16 GiB with memory64), 0 without WebAssembly. */
+export function wasmHostLimit(): number {
+  if (typeof WebAssembly === 'undefined') return 0;
+  return (memory64Supported() ? WASM64_MAX_PAGES : WASM32_MAX_PAGES) * WASM_PAGE;
+}
+
+/**
+ * A fixed-size WebAssembly.Memory of at least `byteLength` bytes (wasm32, or
+ * memory64 above 4 GiB where the runtime has it), or undefined when none can
+ * host that size here. Throws V8's RangeError when the address space for
+ * wasm memories is exhausted. `detach` detaches its views (non-shared only).
+ */
+function wasmMemory(byteLength: number, shared: boolean): OverlayHost | undefined {
+  if (byteLength > wasmHostLimit()) return undefined;
+  const pages = Math.max(1, Math.ceil(byteLength / WASM_PAGE));
+  if (pages <= WASM32_MAX_PAGES) {
+    const memory = new WebAssembly!.Memory({ initial: pages, maximum: pages, shared });
+    return { memory, detach: () => memory.grow(0) };
+  }
+  const big = BigInt(pages);
+  const memory = new WebAssembly!.Memory({ initial: big, maximum: big, address: 'i64', shared });
+  return { memory, detach: () => memory.grow(0n) };
+}
+
+/**
+ * Wasm hosts that failed for lack of address space: V8 answers such a failure
+ * only after critical-memory-pressure garbage collections (about 160 ms with
+ * 13,000 live memories). After one, no wasm host is tried again until a
+ * wasm-hosted mapping of this thread has been closed (which frees address space).
+ */
+const wasmSpace = { exhausted: false };
+
+/** @internal Called when a wasm-hosted mapping closes. */
+export function wasmHostReleased(): void {
+  wasmSpace.exhausted = false;
+}
+
+function tryWasmMemory(byteLength: number, shared: boolean): OverlayHost | undefined {
+  if (wasmSpace.exhausted) return undefined;
+  try {
+    return wasmMemory(byteLength, shared);
+  } catch {
+    wasmSpace.exhausted = true;
+    return undefined;
+  }
+}
+
+/** Each WebAssembly.Memory reserves about 10 GiB of address space (guard regions). */
+const ADDRESS_SPACE_HINT =
+  'each WebAssembly.Memory reserves about 10 GiB of address space, so about 13,000 fit in a Node process on ' +
+  "x64 and about 100 inside Electron's 1 TiB V8 sandbox; close segments you no longer need";
 
 /**
  * Allocates the overlay strategy's host buffer (docs/decisions/0001). First
- * choice: the buffer of a fixed-size WebAssembly.Memory. Such a buffer cannot
- * be detached by anyone but its memory (transfer lists copy it, BYOB reads and
- * transfer() refuse it), it is 64 KiB-aligned, and its pages come from V8's
- * page allocator, not malloc. When that is impossible (over 4 GiB, or the
- * address space for wasm memories is exhausted) an ordinary ArrayBuffer is
+ * choice: the buffer of a fixed-size WebAssembly.Memory (memory64 above 4 GiB
+ * where the runtime has it). Such a buffer cannot be detached by anyone but its
+ * memory (transfer lists refuse or copy it, BYOB reads and transfer() refuse
+ * it), it is 64 KiB-aligned, and its pages come from V8's page allocator, not
+ * malloc. When that is impossible (over the wasm limit, or the address space
+ * for wasm memories is exhausted) an ordinary ArrayBuffer one page larger is
  * used. Allocation happens in JavaScript so that failure is a catchable
  * RangeError (V8 aborts the process when an addon's allocation fails).
  */
 function allocateOverlay(byteLength: number, name: string, host: OverlayHost, allowPlain: boolean): ArrayBuffer {
-  const pages = Math.ceil(byteLength / WASM_PAGE);
-  if (pages <= WASM_MAX_PAGES && !testing.plainOverlay) {
-    try {
-      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-      host.memory = memory;
-      return memory.buffer;
-    } catch {
-      // Address space for wasm memories exhausted, or no WebAssembly (--jitless).
+  if (!testing.plainOverlay) {
+    const wasm = tryWasmMemory(byteLength, false);
+    if (wasm !== undefined) {
+      Object.assign(host, wasm);
+      return wasm.memory!.buffer;
     }
   }
   if (!allowPlain) {
@@ -169,22 +247,70 @@ function allocateOverlay(byteLength: number, name: string, host: OverlayHost, al
     throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'no WebAssembly.Memory host');
   }
   try {
-    return new ArrayBuffer(byteLength);
+    return new ArrayBuffer(byteLength + pageSize);
   } catch {
     throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'overlay buffer');
   }
 }
 
-/** What hosts an overlay mapping: a WebAssembly.Memory, or (undefined) a plain ArrayBuffer. */
+/**
+ * Allocates the shared strategy's host: a fixed-size *shared*
+ * WebAssembly.Memory, returned as a Uint8Array over its SharedArrayBuffer
+ * (Node-API 9 cannot read a SharedArrayBuffer directly).
+ */
+function allocateShared(byteLength: number, name: string, host: OverlayHost): Uint8Array {
+  if (typeof WebAssembly === 'undefined') {
+    throw shmError(
+      'ERR_SHM_STRATEGY_UNAVAILABLE',
+      `cannot map '${name}' with strategy 'shared': this runtime has no WebAssembly (--jitless?)`,
+    );
+  }
+  const limit = wasmHostLimit();
+  if (byteLength > limit) {
+    throw shmError(
+      'ERR_SHM_TOO_LARGE',
+      `cannot map '${name}' with strategy 'shared': a shared WebAssembly.Memory holds at most ${limit} bytes ` +
+        `in ${process.release.name} ${process.version} (4 GiB for wasm32; 16 GiB with memory64, Node 24 and later); ` +
+        "use strategy 'copy' or a smaller segment",
+    );
+  }
+  let memory: WasmMemory | undefined;
+  let failure = 'failed since, and no wasm-hosted segment of this thread was closed';
+  if (!wasmSpace.exhausted) {
+    try {
+      memory = wasmMemory(byteLength, true)?.memory;
+    } catch (error) {
+      wasmSpace.exhausted = true;
+      failure = (error as Error).message;
+    }
+  }
+  if (memory === undefined) {
+    throw shmError(
+      'ERR_SHM_ADDRESS_SPACE',
+      `cannot map '${name}' with strategy 'shared': no address space for another WebAssembly.Memory ` +
+        `(${failure}); ${ADDRESS_SPACE_HINT}`,
+    );
+  }
+  host.memory = memory;
+  return new Uint8Array(memory.buffer);
+}
+
+/**
+ * What hosts an overlay or shared mapping: a WebAssembly.Memory (`memory`;
+ * `detach` detaches a non-shared one's views after close), or nothing for a
+ * plain ArrayBuffer (`keyed` when napi cannot detach it, see shared-memory.ts).
+ */
 export interface OverlayHost {
   memory?: WasmMemory;
+  detach?: () => void;
+  keyed?: boolean;
 }
 
 /**
  * Opens (or creates) and maps a segment. Throws system errors. `host.memory`
- * is set when the overlay lives in a WebAssembly.Memory: after close(), call
- * `host.memory.grow(0)` to detach the views (its buffer is not detachable
- * otherwise).
+ * is set when the mapping lives in a WebAssembly.Memory: after an overlay's
+ * close(), call `host.detach()` to detach the views (its buffer is not
+ * detachable otherwise).
  */
 export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMapping {
   checkPlatform();
@@ -197,7 +323,11 @@ export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMappi
       args.size,
       args.strategy,
       args.populate,
-      (byteLength: number) => allocateOverlay(byteLength, args.name, host, args.strategy === StrategyCode.Overlay),
+      (byteLength: number, shared: boolean) =>
+        shared
+          ? allocateShared(byteLength, args.name, host)
+          : allocateOverlay(byteLength, args.name, host, args.strategy === StrategyCode.Overlay),
+      maxViewLength,
     );
   } catch (error) {
     rethrow(error);

@@ -26,7 +26,9 @@ export type ShmErrorCode =
   | 'ERR_SHM_LIST_FORMAT'
   | 'ERR_SHM_MANAGER_NOT_STARTED'
   | 'ERR_SHM_ADDON_NOT_FOUND'
-  | 'ERR_SHM_NOT_A_SEGMENT';
+  | 'ERR_SHM_NOT_A_SEGMENT'
+  | 'ERR_SHM_TOO_LARGE'
+  | 'ERR_SHM_ADDRESS_SPACE';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
 import {
+  maxViewLength,
   openMapping,
   unlinkSegment,
+  wasmHostReleased,
   StrategyCode,
   type NativeMapping,
   type OverlayHost,
@@ -22,6 +24,16 @@ import {
 
 export type { SharedMemoryOptions, SharedMemoryCreateOptions, SharedMemoryAttachOptions, StrategyOption } from './validate';
 export type BufferStrategy = ResolvedStrategy;
+
+/**
+ * The WebAssembly.Memory behind a segment mapped with `strategy: 'shared'`
+ * (typed structurally: the ES and Node type libraries have no WebAssembly).
+ * Post it (or its buffer) to a worker or a page: it is the same memory there.
+ */
+export interface SharedWasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(delta: number): number;
+}
 
 /** Constructors `view()` accepts. */
 export type ViewConstructor<T extends ArrayBufferView> = {
@@ -42,12 +54,14 @@ const STRATEGY_CODES = {
   external: StrategyCode.External,
   overlay: StrategyCode.Overlay,
   copy: StrategyCode.Copy,
+  shared: StrategyCode.Shared,
 } as const;
 
 /**
- * Overlay mappings sit on the pages of an ArrayBuffer the addon holds strongly.
- * When the SharedMemory and every view it gave out are unreachable, close the
- * mapping so the buffer can be freed (with anonymous memory restored first).
+ * Overlay and shared mappings sit on the pages of a buffer the addon holds
+ * strongly. When the SharedMemory and every view it gave out are unreachable,
+ * close the mapping so the buffer can be freed (with anonymous memory restored
+ * first).
  */
 const overlayCleanup = new FinalizationRegistry<{ mapping: NativeMapping; host: OverlayHost }>(({ mapping, host }) => {
   closeMapping(mapping, host, 'an unreachable SharedMemory');
@@ -55,10 +69,15 @@ const overlayCleanup = new FinalizationRegistry<{ mapping: NativeMapping; host: 
 
 function closeMapping(mapping: NativeMapping, host: OverlayHost, what: string): void {
   const wasOpen = !mapping.closed;
-  const clean = mapping.close();
+  // A keyed host (Node 24's markAsUntransferable) cannot be detached by napi.
+  const clean = mapping.close(host.keyed !== true);
   // A WebAssembly.Memory's buffer is detached only by growing the memory; the
-  // addon has already put anonymous memory back under it.
-  if (wasOpen && host.memory !== undefined) host.memory.grow(0);
+  // addon has already put anonymous memory back under it. A shared memory's
+  // buffer is never detached (its views read zeros from now on).
+  if (wasOpen && host.memory !== undefined) {
+    if (mapping.strategy === 'overlay') host.detach?.();
+    wasmHostReleased();
+  }
   if (!clean) {
     process.emitWarning(
       `${what} used the overlay strategy and its ArrayBuffer had been detached or transferred ` +
@@ -71,11 +90,15 @@ function closeMapping(mapping: NativeMapping, host: OverlayHost, what: string): 
 /**
  * An overlay's ArrayBuffer must never be detached by anyone but close():
  * transferring it would hand pages that alias the segment to the allocator.
- * Node's postMessage/structuredClone copy a buffer marked untransferable;
- * `transfer()` is shadowed on the instance.
+ * Marked untransferable, a buffer in a transfer list is copied (Node 20) or
+ * refused with a DataCloneError (Node 22 and later); `transfer()` is shadowed
+ * on the instance. From Node 24 the mark is a V8 detach key: nobody (BYOB
+ * reads included) can detach the buffer any more, napi neither, so close()
+ * must not try (returns true: keyed).
  */
-function guardOverlayBuffer(buffer: ArrayBuffer): void {
+function guardOverlayBuffer(buffer: ArrayBuffer): boolean {
   markAsUntransferable(buffer);
+  const keyed = untransferableIsKeyed();
   const refuse = (): never => {
     throw shmError(
       'ERR_SHM_UNTRANSFERABLE',
@@ -85,9 +108,32 @@ function guardOverlayBuffer(buffer: ArrayBuffer): void {
   for (const key of ['transfer', 'transferToFixedLength']) {
     Object.defineProperty(buffer, key, { value: refuse, writable: false, configurable: false, enumerable: false });
   }
+  return keyed;
 }
 
-let copyFallbackWarned = false;
+let keyedMark: boolean | undefined;
+/** Does markAsUntransferable make a buffer undetachable (a V8 detach key, Node 24)? Probed once. */
+function untransferableIsKeyed(): boolean {
+  if (keyedMark === undefined) {
+    const probe = new ArrayBuffer(8);
+    markAsUntransferable(probe);
+    const transfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
+    if (typeof transfer !== 'function') {
+      keyedMark = false; // Node 20: no JS detach at all; napi detaches freely
+    } else {
+      try {
+        transfer.call(probe);
+        keyedMark = false;
+      } catch {
+        keyedMark = true;
+      }
+    }
+  }
+  return keyedMark;
+}
+
+/** SHMKIT_COPY_FALLBACK is emitted once per reason. */
+const copyFallbackWarned = new Set<string>();
 
 /** Native mapping of each SharedMemory, for shmkit's own modules (wait/notify). */
 const mappings = new WeakMap<SharedMemory, NativeMapping>();
@@ -211,24 +257,33 @@ export class SharedMemory implements Disposable {
     mappings.set(this, mapping);
     if (this.#track) tracker.register(name);
 
-    if (mapping.strategy === 'overlay') {
+    if (mapping.strategy === 'overlay' || mapping.strategy === 'shared') {
       const buffer = mapping.buffer as ArrayBuffer;
-      if (this.#host.memory === undefined) guardOverlayBuffer(buffer);
+      if (this.#host.memory === undefined) this.#host.keyed = guardOverlayBuffer(buffer);
       // Every view, even one the user derives (subarray), keeps the buffer and
       // so the memory alive: after close() an asynchronous operation still
       // writing through a view lands in the memory's private pages, never in
       // pages returned to the system.
-      else Object.defineProperty(buffer, kHost, { value: this.#host.memory });
+      // (A shared memory's SharedArrayBuffer is frozen, and holds the memory's
+      // pages by itself: posted elsewhere, it keeps them after close(), as zeros.)
+      else if (mapping.strategy === 'overlay') Object.defineProperty(buffer, kHost, { value: this.#host.memory });
       overlayCleanup.register(this, { mapping, host: this.#host }, this);
     }
-    if (mapping.strategy === 'copy' && o.strategy === 'auto' && !copyFallbackWarned) {
-      copyFallbackWarned = true;
-      process.emitWarning(
-        'shmkit could not map shared memory into an ArrayBuffer in this runtime; ' +
-          'SharedMemory falls back to the copy strategy: `buf` and `view()` throw ' +
-          'ERR_SHM_ZERO_COPY_UNAVAILABLE, use read() and write().',
-        { code: 'SHMKIT_COPY_FALLBACK' },
-      );
+    if (mapping.strategy === 'copy' && o.strategy === 'auto') {
+      const tooLarge = mapping.size > maxViewLength;
+      const reason = tooLarge ? 'size' : 'runtime';
+      if (!copyFallbackWarned.has(reason)) {
+        copyFallbackWarned.add(reason);
+        process.emitWarning(
+          (tooLarge
+            ? `shmkit cannot map ${this.toString()} into an ArrayBuffer: ${process.release.name} ` +
+              `${process.version} makes typed arrays of at most ${maxViewLength} bytes; `
+            : 'shmkit could not map shared memory into an ArrayBuffer in this runtime; ') +
+            'SharedMemory falls back to the copy strategy: `buf` and `view()` throw ' +
+            'ERR_SHM_ZERO_COPY_UNAVAILABLE, use read() and write().',
+          { code: 'SHMKIT_COPY_FALLBACK' },
+        );
+      }
     }
   }
 
@@ -271,9 +326,19 @@ export class SharedMemory implements Disposable {
     return this.#mapping.closed;
   }
 
-  /** How `buf` reaches the memory in this process: 'external', 'overlay' or 'copy'. */
+  /** How `buf` reaches the memory in this process: 'external', 'overlay', 'shared' or 'copy'. */
   get strategy(): BufferStrategy {
     return this.#mapping.strategy;
+  }
+
+  /**
+   * With `strategy: 'shared'`, the shared WebAssembly.Memory the segment is
+   * mapped into (`buf` is a view of its SharedArrayBuffer at `buf.byteOffset`);
+   * null for the other strategies. Still answers after close(), when the
+   * memory no longer holds the segment (it reads zeros).
+   */
+  get memory(): SharedWasmMemory | null {
+    return this.#mapping.strategy === 'shared' ? (this.#host.memory as unknown as SharedWasmMemory) : null;
   }
 
   get readonly(): boolean {
@@ -347,7 +412,7 @@ export class SharedMemory implements Disposable {
    * itself lives on until unlinked.
    */
   close(): void {
-    if (this.#mapping.strategy === 'overlay') overlayCleanup.unregister(this);
+    overlayCleanup.unregister(this);
     closeMapping(this.#mapping, this.#host, this.toString());
     this.#buf = undefined;
   }

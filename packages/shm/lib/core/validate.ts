@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { maxNameLength } from './binding';
 import { invalidArgType, invalidArgValue, outOfRange, systemError } from './errors';
 
-export type StrategyOption = 'auto' | 'external' | 'overlay' | 'copy';
+export type StrategyOption = 'auto' | 'external' | 'overlay' | 'copy' | 'shared';
 
 /** Options common to creating and attaching. */
 interface CommonOptions {
@@ -28,7 +28,10 @@ interface CommonOptions {
   /**
    * How `buf` reaches the memory. 'auto' (default) picks 'external' on Node and
    * 'overlay' where external buffers are refused (Electron); 'copy' exposes no
-   * `buf`, only `read()`/`write()`. Forcing one is mostly for tests.
+   * `buf`, only `read()`/`write()`. Forcing one is mostly for tests. 'shared'
+   * (never picked by 'auto') maps the segment into a shared WebAssembly.Memory
+   * (`shm.memory`; `buf` over its SharedArrayBuffer) that can be posted to
+   * workers and pages.
    */
   strategy?: StrategyOption | undefined;
 }
@@ -86,7 +89,7 @@ export interface ValidatedOptions {
   strategy: StrategyOption;
 }
 
-const STRATEGIES: readonly StrategyOption[] = ['auto', 'external', 'overlay', 'copy'];
+const STRATEGIES: readonly StrategyOption[] = ['auto', 'external', 'overlay', 'copy', 'shared'];
 const OPTION_NAMES: readonly (keyof AnyOptions)[] = ['name', 'create', 'size', 'track', 'readonly', 'mode', 'populate', 'strategy'];
 
 function optionalBoolean(options: AnyOptions, key: keyof AnyOptions): boolean | undefined {

@@ -11,6 +11,7 @@ import {
   type SharedMemoryCreateOptions,
   type ShmSystemError,
   type BufferStrategy,
+  type SharedWasmMemory,
   type Frame,
   type WaitResult,
 } from '@shmkit/shm';
@@ -65,6 +66,14 @@ const attachOnly: SharedMemoryAttachOptions = { name: 'x', readonly: true };
 const createOnly: SharedMemoryCreateOptions = { create: true, size: 8 };
 void [either, attachOnly, createOnly];
 void [dv, strategy, size];
+// The shared strategy: a SharedArrayBuffer-backed buf and its WebAssembly.Memory.
+const shared = SharedMemory.attach(a.name, { strategy: 'shared' });
+const memory: SharedWasmMemory | null = shared.memory;
+const sab: SharedArrayBuffer | undefined = memory?.buffer;
+const sharedStrategy: BufferStrategy = 'shared';
+// @ts-expect-error memory is read-only
+shared.memory = null;
+void [sab, sharedStrategy];
 
 async function stream(signal: AbortSignal): Promise<void> {
   const ring = FrameRing.create({ slots: 3, slotBytes: 1024 });
