@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const RUN = path.join(__dirname, '..', 'run.js');
-const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory'];
+const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory', 'bridge'];
 
 function runBench(args) {
   return new Promise((resolve, reject) => {
@@ -33,7 +33,7 @@ test('bench --tiny runs every suite and writes results.json, RESULTS.md and late
   try {
     const result = await runBench(['--tiny', '--out', out]);
     assert.equal(result.code, 0, result.stderr);
-    for (const id of SUITES) assert.match(result.stderr, new RegExp(`\\[\\d/5 ${id}\\]`), `progress for ${id}`);
+    for (const id of SUITES) assert.match(result.stderr, new RegExp(`\\[\\d/${SUITES.length} ${id}\\]`), `progress for ${id}`);
 
     const json = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
     assert.equal(json.schema, 1);
