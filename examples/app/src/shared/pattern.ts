@@ -162,6 +162,24 @@ function readCell(bytes: Uint8Array, stride: number, cell: number): number | nul
 }
 
 /**
+ * Decodes a frame's header (cheap: 512 pixels), without checking the body. Takes RGBA or BGRA
+ * (the header is grey), from a slot or from pixels read back from a canvas.
+ */
+export function readHeader(bytes: Uint8Array, width: number, stride = width * 4): { frame: number; checksum: number } | { reason: string } {
+  if (width < MIN_WIDTH || bytes.byteLength < stride * (HEADER_ROWS - 1) + MIN_WIDTH * 4) return { reason: 'too small for a header' };
+  const cells: number[] = [];
+  for (let cell = 0; cell < HEADER_CELLS; cell++) {
+    const v = readCell(bytes, stride, cell);
+    if (v === null) return { reason: `header cell ${cell} is not a uniform grey` };
+    cells.push(v);
+  }
+  return {
+    frame: (cells[0]! | (cells[1]! << 8) | (cells[2]! << 16) | (cells[3]! << 24)) >>> 0,
+    checksum: (cells[4]! | (cells[5]! << 8) | (cells[6]! << 16) | (cells[7]! << 24)) >>> 0,
+  };
+}
+
+/**
  * Verifies a whole frame: the header decodes, the body's sum equals the header's checksum, and
  * (with `strict`, the default) every body pixel is the one `bodyPixel` defines for that frame.
  */
@@ -170,14 +188,9 @@ export function verifyFrame(bytes: Uint8Array, width: number, height: number, st
   if (bytes.byteLength < stride * (height - 1) + width * 4) {
     return { ok: false, frame: null, checksum: null, reason: 'frame shorter than its size' };
   }
-  const cells: number[] = [];
-  for (let cell = 0; cell < HEADER_CELLS; cell++) {
-    const v = readCell(bytes, stride, cell);
-    if (v === null) return { ok: false, frame: null, checksum: null, reason: `header cell ${cell} is not a uniform grey` };
-    cells.push(v);
-  }
-  const frame = (cells[0]! | (cells[1]! << 8) | (cells[2]! << 16) | (cells[3]! << 24)) >>> 0;
-  const checksum = (cells[4]! | (cells[5]! << 8) | (cells[6]! << 16) | (cells[7]! << 24)) >>> 0;
+  const header = readHeader(bytes, width, stride);
+  if ('reason' in header) return { ok: false, frame: null, checksum: null, reason: header.reason };
+  const { frame, checksum } = header;
   let sum = 0;
   // Little-endian u32 words; through a Uint32Array when aligned (every platform we run is LE).
   const aligned = bytes.byteOffset % 4 === 0 && stride % 4 === 0;

@@ -1,0 +1,88 @@
+/**
+ * Shared pieces of the e2e specs: where the app and its build are, how to find Chromium and
+ * Electron (never downloading either), and a local server for the app's pages.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+
+export const ROOT = path.join(__dirname, '..');
+export const APP = path.join(ROOT, 'examples', 'app');
+const BRIDGE = path.join(ROOT, 'packages', 'electron-bridge');
+
+// The app's own finder: npm start and these specs decide the same way.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { findElectron, displayReason } = require(path.join(APP, 'lib', 'electron-binary.js')) as {
+  findElectron(): { path?: string; reason?: string };
+  displayReason(): string | null;
+};
+
+const CHROMIUM = [process.env.SHMKIT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((x): x is string => Boolean(x));
+
+export function findChromium(): { path?: string; reason?: string } {
+  const found = CHROMIUM.find((file) => fs.existsSync(file));
+  return found ? { path: found } : { reason: `no Chromium found (looked at ${CHROMIUM.join(', ')}); install it with: apt-get install -y chromium` };
+}
+
+/** The same headers the app's protocol.handle sets (src/electron/main.ts). */
+const HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'",
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+};
+
+const ROOTS: Record<string, string> = {
+  '/pages/': path.join(APP, 'pages'),
+  '/js/': path.join(APP, 'dist', 'pages'),
+  '/bridge/': path.join(BRIDGE, 'dist', 'browser'),
+  '/standin/': path.join(__dirname, 'standin'),
+};
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/**
+ * Serves the app's pages as the app does (same paths, same headers) on 127.0.0.1; `isolated: false`
+ * leaves out COOP/COEP, as a page served without them would be.
+ */
+export async function serveApp({ isolated = true } = {}): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    for (const [name, value] of Object.entries(HEADERS)) {
+      if (isolated || !name.startsWith('Cross-Origin-E') && !name.startsWith('Cross-Origin-O')) res.setHeader(name, value);
+    }
+    for (const [prefix, dir] of Object.entries(ROOTS)) {
+      if (!url.pathname.startsWith(prefix)) continue;
+      const file = path.resolve(dir, '.' + url.pathname.slice(prefix.length - 1));
+      if (file.startsWith(dir + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+        res.setHeader('Content-Type', TYPES[path.extname(file)] ?? 'application/octet-stream');
+        res.end(fs.readFileSync(file));
+        return;
+      }
+    }
+    res.statusCode = 404;
+    res.end('not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Chromium flags: WebGL2 through SwiftShader without a GPU; SharedArrayBuffer as the app enables it. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--mute-audio'];
+export const SAB_FEATURE = '--enable-features=SharedArrayBuffer';
+
+/** Checks that the builds the specs load exist, with the command that makes them. */
+export function buildMissing(): string | null {
+  for (const file of [path.join(APP, 'dist', 'pages', 'pages', 'video.js'), path.join(BRIDGE, 'dist', 'browser', 'dom', 'index.js')]) {
+    if (!fs.existsSync(file)) return `${file} is missing: run npm install (it builds the workspaces)`;
+  }
+  return null;
+}

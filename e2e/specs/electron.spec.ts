@@ -1,0 +1,150 @@
+/**
+ * The real app in Electron, through Playwright's _electron.launch. These run wherever an Electron
+ * binary exists (node_modules/electron/dist, or ELECTRON_OVERRIDE_DIST_PATH) and a display does
+ * (use xvfb-run on a headless Linux); elsewhere they skip with the reason. They never start a
+ * download: the binary is looked up the way `npm start` looks it up, without require('electron').
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { _electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
+import { APP, displayReason, findElectron } from '../fixtures';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeof import('../../examples/app/src/shared/pattern');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dataset = require(path.join(APP, 'dist', 'shared', 'dataset.js')) as typeof import('../../examples/app/src/shared/dataset');
+
+const electron = findElectron();
+const skipReason = electron.reason ?? displayReason();
+const DATASET_MIB = 16;
+// Said once, in the runner's own output (not per worker), so a skip is never silent.
+if (skipReason !== null && process.env.TEST_WORKER_INDEX === undefined) {
+  console.log(`[e2e] the Electron specs are skipped: ${skipReason}`);
+}
+
+interface SegmentView {
+  name: string;
+  osName: string;
+  attachments: number[];
+}
+
+/** The host's segments, read in the main process (the app exposes its host when SHMKIT_E2E=1). */
+function segments(app: ElectronApplication): Promise<SegmentView[]> {
+  return app.evaluate(() => {
+    const { host } = (globalThis as unknown as { shmkitExample: { host: { segments(): { name: string; osName: string; attachments: { window: { id: number } }[] }[] } } }).shmkitExample;
+    return host.segments().map((s) => ({ name: s.name, osName: s.osName, attachments: s.attachments.map((a) => a.window.id) }));
+  });
+}
+
+async function windowByPage(app: ElectronApplication, page: string): Promise<Page> {
+  await expect.poll(() => app.windows().some((w) => w.url().includes(page)), { timeout: 60_000 }).toBe(true);
+  return app.windows().find((w) => w.url().includes(page))!;
+}
+
+function windowId(app: ElectronApplication, page: Page): Promise<number> {
+  return app.evaluate(({ BrowserWindow }, url) => BrowserWindow.getAllWindows().find((w) => w.webContents.getURL() === url)!.id, page.url());
+}
+
+async function readFrame(page: Page): Promise<ReturnType<typeof pattern.verifyFrame>> {
+  const r = await page.evaluate(
+    () =>
+      new Promise<{ w: number; h: number; px: number[] }>((resolve) =>
+        requestAnimationFrame(() => {
+          const c = document.querySelector<HTMLCanvasElement>('#video')!;
+          const gl = c.getContext('webgl2')!;
+          const out = new Uint8Array(c.width * c.height * 4);
+          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
+          const px: number[] = [];
+          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
+          resolve({ w: c.width, h: c.height, px });
+        }),
+      ),
+  );
+  return pattern.verifyFrame(Uint8Array.from(r.px), r.w, r.h);
+}
+
+test.describe('the Electron app', () => {
+  test.skip(skipReason !== null, `Electron specs skipped: ${skipReason}`);
+  let app: ElectronApplication;
+
+  test.beforeAll(async () => {
+    app = await _electron.launch({
+      executablePath: electron.path!,
+      args: [APP, '--preset', 'small', '--dataset-mib', String(DATASET_MIB), ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
+      env: { ...process.env, SHMKIT_E2E: '1' },
+    });
+  });
+  test.afterAll(async () => {
+    const osNames = app ? (await segments(app).catch(() => [])).map((s) => s.osName) : [];
+    await app?.close();
+    for (const name of osNames) expect(fs.existsSync(`/dev/shm/${name}`), `${name} left after quit`).toBe(false);
+  });
+
+  test('the first window opens; frames arrive and decode to increasing frame numbers with valid checksums', async () => {
+    expect(await app.firstWindow()).toBeTruthy();
+    const video = await windowByPage(app, 'video.html');
+    await expect.poll(() => video.evaluate(() => Number(document.body.dataset.drawn ?? 0)), { timeout: 60_000 }).toBeGreaterThan(20);
+    const frames: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const check = await readFrame(video);
+      expect(check, check.reason).toMatchObject({ ok: true });
+      frames.push(check.frame!);
+      await video.waitForTimeout(100);
+    }
+    expect(frames[2]!).toBeGreaterThan(frames[0]!);
+    // The overlay's figures, as the Electron-side numbers of this run.
+    console.log(`video overlay: ${(await video.locator('#overlay').textContent())?.replace(/\n/g, ' | ')}`);
+  });
+
+  test('both dataset windows compute the same checksum of the data, from shared memory', async () => {
+    const expected = new Float32Array((DATASET_MIB * 1048576) / 4);
+    dataset.fill(expected);
+    const sum = dataset.checksum(new Uint8Array(expected.buffer));
+    for (const view of ['histogram', 'mean']) {
+      const page = await windowByPage(app, `view=${view}`);
+      await expect.poll(() => page.evaluate(() => document.body.dataset.checksum ?? document.body.dataset.error ?? null), { timeout: 60_000 }).not.toBeNull();
+      expect(Number(await page.evaluate(() => document.body.dataset.checksum))).toBe(sum);
+      expect(await page.evaluate(() => document.body.dataset.path)).toBe('shared');
+      console.log(`dataset ${view}: ${(await page.locator('#facts').textContent())?.replace(/\n/g, ' | ')}`);
+    }
+  });
+
+  test('a read-only grant cannot change the bytes', async () => {
+    const page = await windowByPage(app, 'view=histogram');
+    const before = await app.evaluate(() => (globalThis as unknown as { shmkitExample: { dataset: { buf: Uint8Array } } }).shmkitExample.dataset.buf.slice(0, 16));
+    const result = await page.evaluate(async () => {
+      const h = await window.shm.attach('dataset', { readonly: true });
+      const write = await h.write(0, new Uint8Array(16).fill(0xee)).then(() => 'written', (e: { code?: string }) => e.code ?? 'no code');
+      return { write };
+    });
+    expect(result.write).toMatch(/^ERR_/);
+    const after = await app.evaluate(() => (globalThis as unknown as { shmkitExample: { dataset: { buf: Uint8Array } } }).shmkitExample.dataset.buf.slice(0, 16));
+    expect(Array.from(after)).toEqual(Array.from(before));
+  });
+
+  test('a window that owns a segment unlinks it when it closes; other pages cannot attach it', async () => {
+    const status = await windowByPage(app, 'status.html');
+    await status.click('#scratch');
+    const scratch = await windowByPage(app, 'scratch.html');
+    await expect(scratch.locator('#text')).toContainText('This window owns');
+    const name = new URL(scratch.url()).searchParams.get('name')!;
+    const seg = (await segments(app)).find((s) => s.name === name)!;
+    expect(fs.existsSync(`/dev/shm/${seg.osName}`)).toBe(true);
+    const video = await windowByPage(app, 'video.html');
+    const code = await video.evaluate((n) => window.shm.attach(n).then(() => 'attached', (e: { code?: string }) => e.code ?? 'no code'), name);
+    expect(code).toBe('ERR_SHM_BRIDGE_NOT_GRANTED');
+    await scratch.close();
+    await expect.poll(() => fs.existsSync(`/dev/shm/${seg.osName}`), { timeout: 10_000 }).toBe(false);
+    await expect(status.locator(`tr[data-name="${name}"]`)).toHaveCount(0);
+  });
+
+  test('a crashed renderer releases its attachments; a reload re-attaches', async () => {
+    const video = await windowByPage(app, 'video.html');
+    const id = await windowId(app, video);
+    await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
+    await app.evaluate(({ BrowserWindow }, wid) => BrowserWindow.fromId(wid)!.webContents.forcefullyCrashRenderer(), id);
+    await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 10_000 }).toBe(false);
+    await app.evaluate(({ BrowserWindow }, wid) => BrowserWindow.fromId(wid)!.webContents.reload(), id);
+    await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
+  });
+});

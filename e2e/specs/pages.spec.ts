@@ -1,0 +1,153 @@
+/**
+ * The app's renderer pages, served as they are, in Debian's Chromium. The preload's DOM-side code
+ * (the bridge's drawTo and MessagePort handoff) runs in a CDP isolated world, the kind of world
+ * Electron runs preloads in, fed by a frame source and a dataset made there; window.shm reaches the
+ * page through a stand-in for contextBridge (e2e/standin/page-world.js, named as such). What these
+ * prove: the pages draw and compute correctly from what the bridge hands them. They are not the
+ * Electron e2e (electron.spec.ts is).
+ */
+import * as path from 'node:path';
+import { chromium, expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
+import { APP, buildMissing, CHROMIUM_ARGS, findChromium, SAB_FEATURE, serveApp } from '../fixtures';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeof import('../../examples/app/src/shared/pattern');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dataset = require(path.join(APP, 'dist', 'shared', 'dataset.js')) as typeof import('../../examples/app/src/shared/dataset');
+
+const chromiumFound = findChromium();
+
+/** Saves a screenshot as a file in the test's output folder and attaches it to the report. */
+async function attachScreenshot(testInfo: TestInfo, page: Page, name: string): Promise<void> {
+  const file = testInfo.outputPath(`${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
+  await page.screenshot({ path: file });
+  await testInfo.attach(name, { path: file, contentType: 'image/png' });
+}
+const DATASET_MIB = 16;
+
+async function openAppPage(browser: Browser, origin: string, page: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
+  const p = await context.newPage();
+  const cdp = await context.newCDPSession(p);
+  await cdp.send('Page.enable');
+  // The preload's world: created for every new document, before the page's scripts run.
+  await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
+    worldName: 'shmkit-preload',
+    source: `import('/standin/preload-world.js').then((m) => m.install(${JSON.stringify({ preset: 'small', fps: 60, datasetMiB: DATASET_MIB })}))`,
+  });
+  await p.addInitScript({ path: path.join(__dirname, '..', 'standin', 'page-world.js') });
+  await p.goto(`${origin}/pages/${page}`);
+  return p;
+}
+
+/** Reads the WebGL canvas back in the animation frame after a draw, top row first. */
+async function readCanvas(page: Page): Promise<{ width: number; height: number; pixels: Uint8Array }> {
+  const r = await page.evaluate(
+    () =>
+      new Promise<{ width: number; height: number; px: number[] }>((resolve) =>
+        requestAnimationFrame(() => {
+          const c = document.querySelector<HTMLCanvasElement>('#video')!;
+          const gl = c.getContext('webgl2')!;
+          const out = new Uint8Array(c.width * c.height * 4);
+          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
+          const px: number[] = [];
+          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
+          resolve({ width: c.width, height: c.height, px });
+        }),
+      ),
+  );
+  return { width: r.width, height: r.height, pixels: Uint8Array.from(r.px) };
+}
+
+test.describe('app pages in Chromium', () => {
+  test.skip(!chromiumFound.path, chromiumFound.reason ?? '');
+  test.skip(buildMissing() !== null, buildMissing() ?? '');
+
+  let browser: Browser;
+  let server: Awaited<ReturnType<typeof serveApp>>;
+  test.beforeAll(async () => {
+    server = await serveApp();
+    browser = await chromium.launch({ executablePath: chromiumFound.path!, args: [...CHROMIUM_ARGS, SAB_FEATURE] });
+  });
+  test.afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('the video page draws whole, verifiable frames and its overlay figures update', async ({}, testInfo) => {
+    const page = await openAppPage(browser, server.origin, 'video.html');
+    const drawn = () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0));
+    await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThan(20);
+    expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
+
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { width, height, pixels } = await readCanvas(page);
+      expect([width, height]).toEqual([pattern.PRESETS.small.width, pattern.PRESETS.small.height]);
+      const check = pattern.verifyFrame(pixels, width, height);
+      expect(check, check.reason).toMatchObject({ ok: true });
+      seen.push(check.frame!);
+      await page.waitForTimeout(100);
+    }
+    expect(seen[2]!).toBeGreaterThan(seen[0]!); // the video moves
+
+    const overlay = page.locator('#overlay');
+    const first = await overlay.textContent();
+    await expect(overlay).toContainText(/webgl2 +320×180/);
+    await expect(overlay).toContainText(/publish→upload \d+\.\d+ ms/);
+    await expect.poll(() => overlay.textContent()).not.toBe(first);
+    await attachScreenshot(testInfo, page, 'video page');
+    await page.context().close();
+  });
+
+  test('both dataset pages compute from the shared memory itself and agree with the data', async ({}, testInfo) => {
+    const expected = new Float32Array((DATASET_MIB * 1048576) / 4);
+    dataset.fill(expected);
+    const checksum = dataset.checksum(new Uint8Array(expected.buffer));
+    for (const view of ['histogram', 'mean']) {
+      const page = await openAppPage(browser, server.origin, `dataset.html?view=${view}`);
+      await expect.poll(() => page.evaluate(() => document.body.dataset.checksum ?? document.body.dataset.error ?? null), { timeout: 30_000 }).not.toBeNull();
+      expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
+      expect(Number(await page.evaluate(() => document.body.dataset.checksum))).toBe(checksum);
+      expect(await page.evaluate(() => document.body.dataset.path)).toBe('shared');
+      await expect(page.locator('#facts')).toContainText(`${DATASET_MIB} MiB via shared()`);
+      // Something was plotted: the canvas is not blank.
+      const inked = await page.evaluate(() => {
+        const c = document.querySelector<HTMLCanvasElement>('#plot')!;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+        return n;
+      });
+      expect(inked).toBeGreaterThan(1000);
+      await attachScreenshot(testInfo, page, `dataset page (${view})`);
+      await page.context().close();
+    }
+  });
+});
+
+test.describe('app pages in Chromium without SharedArrayBuffer sending', () => {
+  test.skip(!chromiumFound.path, chromiumFound.reason ?? '');
+  test.skip(buildMissing() !== null, buildMissing() ?? '');
+
+  test('a dataset page says why and falls back to one snapshot copy, with the same result', async ({}, testInfo) => {
+    const server = await serveApp({ isolated: false });
+    const browser = await chromium.launch({ executablePath: chromiumFound.path!, args: CHROMIUM_ARGS });
+    try {
+      const expected = new Float32Array((DATASET_MIB * 1048576) / 4);
+      dataset.fill(expected);
+      const page = await openAppPage(browser, server.origin, 'dataset.html?view=histogram');
+      await expect.poll(() => page.evaluate(() => document.body.dataset.checksum ?? document.body.dataset.error ?? null), { timeout: 30_000 }).not.toBeNull();
+      expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
+      expect(await page.evaluate(() => document.body.dataset.path)).toBe('snapshot');
+      expect(Number(await page.evaluate(() => document.body.dataset.checksum))).toBe(dataset.checksum(new Uint8Array(expected.buffer)));
+      // The note names both fixes: the feature switch and cross-origin isolation.
+      await expect(page.locator('#note')).toContainText("appendSwitch('enable-features', 'SharedArrayBuffer')");
+      await expect(page.locator('#note')).toContainText('Cross-Origin-Embedder-Policy');
+      await testInfo.attach('dataset page, snapshot fallback', { body: await page.screenshot(), contentType: 'image/png' });
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,236 @@
+/**
+ * The terminal version of the example app: the same scenario as the Electron app, over the
+ * bridge's Node transport, for machines where no Electron runtime can start.
+ *
+ * The host (this process) owns a FrameRing it fills with the synthetic video at the chosen rate and
+ * a large dataset shared read-only; child processes stand in for the windows: one verifies every
+ * frame it receives, two compute different things from the dataset, and one creates a segment of
+ * its own and exits, so its segment is unlinked with it. A live readout shows progress, fps, drops,
+ * latency and memory. Ctrl-C (or --seconds) shuts down cleanly and checks /dev/shm is left as found.
+ *
+ *   node dist/terminal/host.js [--preset small|1080p|4k] [--fps N] [--seconds S] [--dataset-mib M]
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createNodeHost } from '@shmkit/electron-bridge/node';
+import { fillDataset, produceVideo } from '../host/producer';
+import { PRESETS } from '../shared/pattern';
+import { parseReport, type DatasetReport, type VideoReport } from './messages';
+import { cpuMs, mib, pssBytes, rssBytes } from './proc';
+
+interface Options {
+  preset: keyof typeof PRESETS;
+  fps: number;
+  seconds: number;
+  datasetMiB: number;
+  reason: string;
+}
+
+class UsageError extends Error {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+}
+
+const USAGE = 'usage: npm start -- [--preset small|1080p|4k] [--fps 1-240] [--seconds S (0: until Ctrl-C)] [--dataset-mib 1-4096]';
+
+export function parseOptions(argv: readonly string[]): Options {
+  const o: Options = { preset: '1080p', fps: 60, seconds: 0, datasetMiB: 256, reason: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const number = (min: number, max: number): number => {
+      const n = Number(value);
+      if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} takes a number from ${min} to ${max}\n${USAGE}`);
+      i++;
+      return n;
+    };
+    if (flag === '--preset') {
+      if (value !== 'small' && value !== '1080p' && value !== '4k') throw new UsageError(`--preset takes small, 1080p or 4k\n${USAGE}`);
+      o.preset = value;
+      i++;
+    } else if (flag === '--fps') o.fps = number(1, 240);
+    else if (flag === '--seconds') o.seconds = number(0, 86400);
+    else if (flag === '--dataset-mib') o.datasetMiB = Math.floor(number(1, 4096));
+    else if (flag === '--reason') {
+      o.reason = value ?? '';
+      i++;
+    } else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
+    else throw new UsageError(`unknown option ${flag}\n${USAGE}`);
+  }
+  return o;
+}
+
+const tty = process.stdout.isTTY === true;
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)} ms`);
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const { width, height } = PRESETS[options.preset];
+  console.log(
+    `shmkit example app — terminal version over @shmkit/electron-bridge's Node transport, NOT the Electron app` +
+      (options.reason ? ` (${options.reason})` : '') +
+      `.\n  Child processes stand in for the windows. For the Electron app, see examples/app/README.md.`,
+  );
+
+  const host = createNodeHost();
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = () => {
+      stopping = true;
+      resolve();
+    };
+  });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  if (options.seconds > 0) setTimeout(stop, options.seconds * 1000).unref();
+
+  // The dataset: filled in chunks, with progress, yielding so Ctrl-C is handled during the fill.
+  const bytes = options.datasetMiB * 1048576;
+  const dataset = host.create('dataset', bytes, { owner: 'host', share: 'all', readonly: true });
+  const fillStart = performance.now();
+  const datasetSum =
+    (await fillDataset(
+      dataset,
+      (done, total) => {
+        if (tty) process.stdout.write(`\r  dataset: filling ${options.datasetMiB} MiB … ${((done / total) * 100).toFixed(0)}%`);
+      },
+      () => stopping,
+    )) ?? 0;
+  if (tty) process.stdout.write('\r\x1b[K');
+  console.log(`  dataset: ${options.datasetMiB} MiB of Float32 in ${((performance.now() - fillStart) / 1000).toFixed(1)} s, checksum ${hex(datasetSum)}`);
+
+  // The video: a ring of 4 slots the producer renders into in place.
+  const ring = host.createFrameRing('video', { owner: 'host', share: 'all', slots: 4, slotBytes: width * height * 4 });
+
+  const video: { report: VideoReport | null; pid: number } = { report: null, pid: 0 };
+  const datasets = new Map<string, { report: DatasetReport | null; pid: number }>();
+  const scratch = { name: `scratch`, pid: 0, created: false, unlinked: false, osName: '' };
+  let badReports = 0;
+  const here = __dirname;
+  const spawnChild = (file: string, args: string[]): ChildProcess => {
+    const child = host.fork(path.join(here, file), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    child.on('message', (message) => {
+      if (message !== null && typeof message === 'object' && '$shmkitBridge' in message) return;
+      const r = parseReport(message);
+      if (r === null) {
+        badReports++;
+        return;
+      }
+      if (r.kind === 'video' && child.pid === video.pid) video.report = r;
+      else if (r.kind === 'dataset' && datasets.get(r.role)?.pid === child.pid) datasets.get(r.role)!.report = r;
+      else if (r.kind === 'scratch' && child.pid === scratch.pid) {
+        scratch.created = true;
+        scratch.osName = host.segments().find((s) => s.name === r.name)?.osName ?? '';
+      }
+    });
+    return child;
+  };
+  if (!stopping) {
+    video.pid = spawnChild('video-consumer.js', []).pid ?? 0;
+    for (const role of ['histogram', 'mean']) datasets.set(role, { report: null, pid: spawnChild('dataset-consumer.js', [role]).pid ?? 0 });
+    const s = spawnChild('scratch-window.js', [scratch.name, '3000']);
+    scratch.pid = s.pid ?? 0;
+    s.on('exit', () => {
+      // The owner is gone: the bridge has unlinked its segment (checked against /dev/shm).
+      setImmediate(() => {
+        scratch.unlinked = scratch.created && !host.segments().some((x) => x.name === scratch.name) && (scratch.osName === '' || !existsSync(`/dev/shm/${scratch.osName}`));
+      });
+    });
+  }
+
+  // The producer: renders each frame into the slot it acquired (no copy) at the chosen rate.
+  const producer = stopping ? null : produceVideo(ring, width, height, options.fps);
+  const publishedCount = (): number => producer?.published ?? 0;
+
+  // The readout.
+  const started = performance.now();
+  const cpuStart = new Map<number, number>();
+  const lines = (): string[] => {
+    const t = (performance.now() - started) / 1000;
+    const v = video.report;
+    const fps = v && t > 0 ? v.received / t : 0;
+    const cpu = (pid: number): string => {
+      const now = cpuMs(pid);
+      if (now === null) return '?';
+      if (!cpuStart.has(pid)) cpuStart.set(pid, now);
+      return `${(((now - cpuStart.get(pid)!) / 1000 / Math.max(t, 0.001)) * 100).toFixed(0)}%`;
+    };
+    const out = [
+      `  video    ${options.preset} ${width}x${height} @ ${options.fps} fps   published ${publishedCount()}   received ${v?.received ?? 0} (${fps.toFixed(1)} fps)   dropped ${v?.dropped ?? 0}   torn ${v?.torn ?? 0}`,
+      `           verified ${v?.verified ?? 0} whole frames, ${v?.failed ?? 0} failed${v?.firstFailure ? ` (first: ${v.firstFailure})` : ''}   latency publish→reader p50 ${ms(v?.latencyP50 ?? null)} p95 ${ms(v?.latencyP95 ?? null)}`,
+    ];
+    for (const [role, d] of datasets) {
+      const r = d.report;
+      out.push(
+        r
+          ? `  dataset  ${role.padEnd(9)} checksum ${r.checksum === datasetSum ? 'matches ✓' : `${hex(r.checksum)} ✗`}   attach ${ms(r.attachMs)}   compute ${ms(r.computeMs)}   Pss ${mib(pssBytes(d.pid))}   ${r.summary}`
+          : `  dataset  ${role.padEnd(9)} attaching…`,
+      );
+    }
+    out.push(
+      `  scratch  '${scratch.name}' owned by child ${scratch.pid}: ${scratch.unlinked ? 'its owner exited → unlinked ✓' : scratch.created ? 'created, owner alive' : 'creating…'}`,
+      `  memory   host RSS ${mib(rssBytes(process.pid))}   video reader Pss ${mib(pssBytes(video.pid))}   CPU host ${cpu(process.pid)}, video reader ${cpu(video.pid)}`,
+    );
+    return out;
+  };
+  let shown = 0;
+  const draw = (): void => {
+    const text = lines();
+    if (tty) {
+      if (shown) process.stdout.write(`\x1b[${shown}A`);
+      process.stdout.write(text.map((l) => `\r\x1b[K${l}`).join('\n') + '\n');
+      shown = text.length;
+    } else {
+      console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s]\n${text.join('\n')}`);
+    }
+  };
+  const readout = setInterval(draw, tty ? 500 : 2000);
+
+  await stopped;
+  producer?.stop();
+  clearInterval(readout);
+  if (publishedCount() > 0) draw();
+  const osNames = host.segments().map((s) => s.osName);
+  // Closing the host unlinks every segment; consumers get `revoked`, finish and exit.
+  host.close();
+  const deadline = Date.now() + 3000;
+  while (children.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const child of children) child.kill('SIGKILL');
+  const left = osNames.filter((n) => existsSync(`/dev/shm/${n}`));
+  if (!tty) console.log(`checked /dev/shm for: ${osNames.join(' ')}`);
+  const v = video.report;
+  const sumsOk = [...datasets.values()].every((d) => d.report === null || d.report.checksum === datasetSum);
+  const failed = left.length > 0 || (v?.failed ?? 0) > 0 || !sumsOk || badReports > 0;
+  const complete = (v?.verified ?? 0) > 0 && [...datasets.values()].every((d) => d.report !== null) && scratch.unlinked;
+  const ok = !failed && complete;
+  console.log(
+    `${failed ? 'FAILED' : complete ? 'ok' : 'incomplete (stopped before every consumer reported)'}: ${publishedCount()} frames published, ${v?.received ?? 0} received and ${v?.verified ?? 0} verified whole, ` +
+      `${v?.failed ?? 0} failed; dataset checksums ${sumsOk ? 'agree' : 'DISAGREE'}; ` +
+      (left.length === 0 ? `nothing left in /dev/shm` : `LEFT in /dev/shm: ${left.join(', ')}`) +
+      (badReports ? `; ${badReports} malformed reports dropped` : ''),
+  );
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const e = error as { code?: string; stack?: string };
+    process.stderr.write(`example app: ${e.code ?? 'Error'}: ${e.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
