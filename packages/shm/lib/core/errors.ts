@@ -26,7 +26,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_LIST_FORMAT'
   | 'ERR_SHM_MANAGER_NOT_STARTED'
   | 'ERR_SHM_ADDON_NOT_FOUND'
-  | 'ERR_SHM_NOT_A_SEGMENT';
+  | 'ERR_SHM_NOT_A_SEGMENT'
+  | 'ERR_SHM_UNSAFE_DIRECTORY';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;
