@@ -46,9 +46,12 @@ function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 
 /** Starts a child script; `line()` resolves with its next JSON line, `closed` when it has ended. */
 function startChild(body, vars = {}) {
+  const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) };
+  delete env.SHMKIT_TRACKER_FIFO; // each child is the root of its own tree
+  delete env.SHMKIT_TRACKER_SOCKET;
   const child = spawn(process.execPath, ['-e', PRELUDE + body], {
     cwd: helpers.PACKAGE,
-    env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
@@ -200,6 +203,38 @@ test('ShareableList through the manager', async () => {
     await m.shutdown();
   }
   assertGone(name);
+});
+
+test('a ShareableList made through the manager is not tracked and starts no crash tracker', async () => {
+  const handle = startChild(
+    `
+    const tracker = require(V.trackerModule);
+    (async () => {
+      const m = new SharedMemoryManager();
+      await m.start();
+      const l = m.ShareableList([1, 'a']);
+      const s = m.SharedMemory(8);
+      report({
+        names: [l.shm.name, s.name],
+        track: [l.shm.track, s.track],
+        tracker: tracker.trackerPid() ?? null,
+        env: [process.env.SHMKIT_TRACKER_FIFO ?? null, process.env.SHMKIT_TRACKER_SOCKET ?? null],
+      });
+      l.shm.close();
+      s.close();
+      await m.shutdown();
+    })();
+    `,
+    { trackerModule: path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js') },
+  );
+  const out = await handle.line();
+  out.names.forEach((n) => helpers.remember(n));
+  const result = await handle.closed;
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(out.track, [false, false]);
+  assert.equal(out.tracker, null, 'no tracker process');
+  assert.deepEqual(out.env, [null, null], 'no tracker channel handed to children');
+  for (const n of out.names) assertGone(n);
 });
 
 const OWNER = `
