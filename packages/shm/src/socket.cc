@@ -24,6 +24,8 @@
 namespace shmkit {
 namespace {
 
+constexpr int kSendBuffer = 1 << 20;
+
 // The connected descriptors of one environment, closed at its teardown.
 struct SocketData {
   std::set<int> owned;
@@ -151,6 +153,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     ThrowErrno(env, EACCES, "connect", path, "the listening process belongs to another user");
     return env.Undefined();
   }
+  // Room for a burst of lines while the reader sleeps (capped by the OS at
+  // net.core.wmem_max; the default alone holds about 278 short lines).
+  int sndbuf = kSendBuffer;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
   int64_t ms = info[1].As<Napi::Number>().Int64Value();
   if (ms > 0) {
     timeval timeout;
