@@ -33,26 +33,33 @@ struct SocketData {
 
 #if !defined(_WIN32)
 
-bool FillAddress(Napi::Env env, const std::string& path, sockaddr_un* address) {
-  if (path.empty() || path.size() >= sizeof(address->sun_path) ||
-      path.find('\0') != std::string::npos) {
-    ThrowErrno(env, path.empty() ? ENOENT : ENAMETOOLONG, "socket", path);
-    return false;
+// Reads (path: string, number) arguments, fills `address` and makes an
+// AF_UNIX stream socket (close-on-exec). Returns the descriptor, or -1 with a
+// JavaScript exception pending.
+int OpenSocket(const Napi::CallbackInfo& info, const char* usage,
+               std::string* path, sockaddr_un* address) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    ThrowArgType(env, usage);
+    return -1;
+  }
+  *path = info[0].As<Napi::String>().Utf8Value();
+  if (path->empty() || path->size() >= sizeof(address->sun_path) ||
+      path->find('\0') != std::string::npos) {
+    ThrowErrno(env, path->empty() ? ENOENT : ENAMETOOLONG, "socket", *path);
+    return -1;
   }
   *address = sockaddr_un{};
   address->sun_family = AF_UNIX;
-  path.copy(address->sun_path, path.size());
-  return true;
-}
-
-int NewSocket() {
+  path->copy(address->sun_path, path->size());
 #if defined(SOCK_CLOEXEC)
-  return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 #else
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
 #endif
+  if (fd < 0) ThrowErrno(env, errno, "socket", *path);
+  return fd;
 }
 
 // The peer's effective uid and pid; false (errno set) if the OS cannot say.
@@ -87,18 +94,10 @@ bool FdArg(const Napi::CallbackInfo& info, size_t index, int* fd) {
 
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
-    ThrowArgType(env, "socketListen(path: string, backlog: number)");
-    return env.Undefined();
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path;
   sockaddr_un address;
-  if (!FillAddress(env, path, &address)) return env.Undefined();
-  int fd = NewSocket();
-  if (fd < 0) {
-    ThrowErrno(env, errno, "socket", path);
-    return env.Undefined();
-  }
+  int fd = OpenSocket(info, "socketListen(path: string, backlog: number)", &path, &address);
+  if (fd < 0) return env.Undefined();
   if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
     int err = errno;
     close(fd);
@@ -118,18 +117,10 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketData* data = static_cast<SocketData*>(info.Data());
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
-    ThrowArgType(env, "socketConnect(path: string, sendTimeoutMs: number)");
-    return env.Undefined();
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path;
   sockaddr_un address;
-  if (!FillAddress(env, path, &address)) return env.Undefined();
-  int fd = NewSocket();
-  if (fd < 0) {
-    ThrowErrno(env, errno, "socket", path);
-    return env.Undefined();
-  }
+  int fd = OpenSocket(info, "socketConnect(path: string, sendTimeoutMs: number)", &path, &address);
+  if (fd < 0) return env.Undefined();
   int rc;
   do {
     rc = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));

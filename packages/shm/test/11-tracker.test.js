@@ -66,38 +66,7 @@ function startChild(body, vars = {}, { detached = false, socket } = {}) {
   const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) };
   delete env.SHMKIT_TRACKER_SOCKET;
   if (socket !== undefined) env.SHMKIT_TRACKER_SOCKET = socket;
-  const child = spawn(process.execPath, ['-e', PRELUDE + body], {
-    cwd: helpers.PACKAGE,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached,
-  });
-  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    handle.stdout += d;
-    let newline;
-    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
-      const text = handle.stdout.slice(0, newline);
-      handle.stdout = handle.stdout.slice(newline + 1);
-      if (text.trim()) handle.lines.push(JSON.parse(text));
-    }
-    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
-  });
-  child.stderr.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  handle.closed = new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: handle.stderr, rest: handle.lines });
-    });
-  });
-  handle.line = () =>
-    new Promise((resolve, reject) => {
-      if (handle.lines.length) return resolve(handle.lines.shift());
-      handle.waiters.push(resolve);
-      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
-    });
-  return handle;
+  return helpers.startScript(PRELUDE + body, { env, detached });
 }
 
 function count(text, needle) {

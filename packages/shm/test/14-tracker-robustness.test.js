@@ -11,7 +11,6 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager } = require('@shmkit/shm');
@@ -46,38 +45,8 @@ function startChild(body, vars = {}, { env: extra = {}, stdio } = {}) {
   const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars), ...extra };
   delete env.SHMKIT_TRACKER_FIFO;
   delete env.SHMKIT_TRACKER_SOCKET;
-  const child = spawn(process.execPath, ['-e', PRELUDE + body], {
-    cwd: helpers.PACKAGE,
-    env,
-    stdio: stdio ?? ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    handle.stdout += d;
-    let newline;
-    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
-      const text = handle.stdout.slice(0, newline);
-      handle.stdout = handle.stdout.slice(newline + 1);
-      if (text.trim()) handle.lines.push(JSON.parse(text));
-    }
-    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  handle.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  handle.closed = new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: handle.stderr });
-    });
-  });
-  handle.line = () =>
-    new Promise((resolve, reject) => {
-      if (handle.lines.length) return resolve(handle.lines.shift());
-      handle.waiters.push(resolve);
-      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
-    });
+  const handle = helpers.startScript(PRELUDE + body, { env, stdio });
+  children.add(handle.child);
   return handle;
 }
 
