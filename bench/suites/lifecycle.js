@@ -16,10 +16,11 @@ const { summarize, now, fmt } = require('../lib/stats');
 const { Names, unlinkQuietly } = require('../lib/names');
 
 const PRESETS = {
-  tiny: { rounds: 3, cycles: 150, sizes: [4096] },
-  quick: { rounds: 9, cycles: 1500, sizes: [4096, 1 << 20] },
-  full: { rounds: 25, cycles: 3000, sizes: [4096, 1 << 20] },
+  tiny: { rounds: 3, cycles: 150, sizes: [4096], burst: 100 },
+  quick: { rounds: 9, cycles: 1500, sizes: [4096, 1 << 20], burst: 1000 },
+  full: { rounds: 25, cycles: 3000, sizes: [4096, 1 << 20], burst: 1000 },
 };
+const BURST_SIZE = 4096;
 
 
 // ------------------------------------------------------------ CPython child
@@ -102,6 +103,25 @@ function nodeAttachCycles(name, n) {
   return (now() - t0) / 1000;
 }
 
+/**
+ * A burst: `n` creates of distinct names in a row (nothing unlinked between
+ * them, so the tracker's channel fills as it would in a program that makes many
+ * segments at start-up), then `n` unlinks. Returns the seconds of each phase.
+ */
+function nodeBurst(names, round, n, track) {
+  const made = [];
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const s = new SharedMemory({ name: names.name(`b${round}_${track ? 't' : 'u'}_${i}`), create: true, size: BURST_SIZE, track });
+    s.close();
+    made.push(s);
+  }
+  const t1 = now();
+  for (const s of made) s.unlink();
+  const t2 = now();
+  return { create: (t1 - t0) / 1000, unlink: (t2 - t1) / 1000 };
+}
+
 // ------------------------------------------------------------ formatting
 
 const sizeLabel = (bytes) => (bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`);
@@ -125,6 +145,8 @@ async function run(ctx) {
   const COMPETITORS = ['shmkit', 'cpython', 'cpythonUntracked'];
   const samples = {};
   const ratios = {};
+  // burst[tracked|untracked][create|unlink] = operations/s per round
+  const burst = { tracked: { create: [], unlink: [] }, untracked: { create: [], unlink: [] } };
   try {
     progress('starting python3 (lifecycle.py)');
     try {
@@ -182,6 +204,16 @@ async function run(ctx) {
         }
       }
     }
+
+    progress(`bursts of ${preset.burst} creates (tracked and untracked, alternating)`);
+    nodeBurst(names, 'w', preset.burst, true); // warm-up
+    for (let round = 0; round < preset.rounds; round++) {
+      for (const kind of round % 2 === 0 ? ['tracked', 'untracked'] : ['untracked', 'tracked']) {
+        const t = nodeBurst(names, round, preset.burst, kind === 'tracked');
+        burst[kind].create.push(preset.burst / t.create);
+        burst[kind].unlink.push(preset.burst / t.unlink);
+      }
+    }
   } finally {
     for (const t of targets) {
       t.close();
@@ -201,6 +233,13 @@ async function run(ctx) {
     cyclesPerBatch: preset.cycles,
     unit: 'cycles per second',
     results: [],
+    burst: {
+      n: preset.burst,
+      size: BURST_SIZE,
+      unit: 'operations per second',
+      tracked: { create: summarize(burst.tracked.create), unlink: summarize(burst.tracked.unlink) },
+      untracked: { create: summarize(burst.untracked.create), unlink: summarize(burst.untracked.unlink) },
+    },
   };
   for (const size of preset.sizes) {
     for (const op of ['create', 'attach']) {
@@ -221,7 +260,7 @@ async function run(ctx) {
   const OP_LABEL = { create: 'create + close + unlink', attach: 'attach + close' };
   const lines = [
     `Each round, shmkit (in this Node process) and CPython ${pythonVersion || '(unavailable)'} (a \`python3\` child running the same loop and timing it itself) take turns running ${preset.cycles} cycles of each operation on one name, ${preset.rounds} rounds, the order rotating; ratios are computed per round and their median reported. ` +
-      '"CPython" is Python as its users run it: a created segment is registered with the resource tracker (one message through a pipe to the tracker process, another at unlink), and an attachment is unregistered right away, the workaround 3.11 needs so that the tracker does not unlink the segment at exit (on 3.13+: `track=False`); "untracked" takes the tracker out of CPython entirely (what 3.13\'s `track=False` gives). shmkit runs with its defaults as well: a created segment is registered with shmkit\'s own tracker (one line through a pipe at create, another at unlink; attaching registers nothing), so "CPython" is the like-for-like comparison and "untracked" shows the bare system calls of CPython.',
+      '"CPython" is Python as its users run it: a created segment is registered with the resource tracker (one message through a pipe to the tracker process, another at unlink), and an attachment is unregistered right away, the workaround 3.11 needs so that the tracker does not unlink the segment at exit (on 3.13+: `track=False`); "untracked" takes the tracker out of CPython entirely (what 3.13\'s `track=False` gives). shmkit runs with its defaults as well: a created segment is registered with shmkit\'s own tracker (one line sent over a Unix socket before the segment exists, in the kernel before create returns, and another at unlink; attaching registers nothing), so "CPython" is the like-for-like comparison and "untracked" shows the bare system calls of CPython.',
     '',
     '| size | cycle | shmkit | CPython | shmkit / CPython | CPython untracked | shmkit / untracked |',
     '|---|---|---|---|---|---|---|',
@@ -233,6 +272,16 @@ async function run(ctx) {
     );
   }
   lines.push('', 'Cells: median cycles per second (p10–p90 over rounds); ratios: median of the per-round ratios (p10–p90); above 1 means shmkit is faster.');
+  lines.push(
+    '',
+    `Bursts (shmkit only): ${preset.burst} creates of distinct ${sizeLabel(BURST_SIZE)} segments in a row, then ${preset.burst} unlinks, ${preset.rounds} rounds, tracked and untracked alternating. ` +
+      'A tracked create returns only once its registration is in the kernel, where the tracker cannot lose it.',
+    '',
+    '| burst | create | unlink |',
+    '|---|---|---|',
+    `| track: true | ${rateCell(data.burst.tracked.create)} | ${rateCell(data.burst.tracked.unlink)} |`,
+    `| track: false | ${rateCell(data.burst.untracked.create)} | ${rateCell(data.burst.untracked.unlink)} |`,
+  );
 
   // ---- goal
   let met = null;

@@ -8,7 +8,8 @@
         "src/errors.cc",
         "src/futex.cc",
         "src/mapping.cc",
-        "src/segment.cc"
+        "src/segment.cc",
+        "src/socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

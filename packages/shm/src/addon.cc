@@ -8,6 +8,7 @@
 #include "futex.h"
 #include "mapping.h"
 #include "segment.h"
+#include "socket.h"
 
 namespace shmkit {
 namespace {
@@ -73,6 +74,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->mapping_constructor = Napi::Persistent(mapping);
   exports.Set("Mapping", mapping);
   InitFutex(env, exports);
+  InitSocket(env, exports);
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
   exports.Set("fence", Napi::Function::New<Fence>(env, "fence"));
   exports.Set("setTestingFlags",

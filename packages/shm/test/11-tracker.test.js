@@ -3,8 +3,8 @@
 // left registered when the creator ends without unlinking them, SIGKILL
 // included, with one warning naming them. Attaching never registers. Real child
 // processes; the tracker inherits the child's stderr, so the child's stderr
-// pipe (read here) carries the tracker's warning, and the pipe closes only
-// when the tracker has exited too. Waits poll with generous deadlines; nothing
+// pipe (read here) carries the tracker's warning (or the creator's own, at a
+// normal exit), and the pipe closes only when the tracker has exited too. Waits poll with generous deadlines; nothing
 // asserts timing.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -14,7 +14,13 @@ const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory } = require('@shmkit/shm');
+const net = require('node:net');
 const tracker = require('../dist/lifecycle/tracker.js');
+const trackerState = require('../dist/lifecycle/tracker-state.js');
+const binding = require('../dist/core/binding.js');
+
+/** The socket of the tracker with this pid, in this user's private directory. */
+const socketFile = (pid) => trackerState.socketFile(pid, trackerState.stateDir());
 
 helpers.checkNoLeaks();
 
@@ -54,44 +60,13 @@ function processGroup(pid) {
  * once the child has exited and every holder of its stdout/stderr (its tracker)
  * has closed them. `line()` resolves with the next JSON line of stdout.
  */
-function startChild(body, vars = {}, { detached = false, fifo } = {}) {
-  // Each child is the root of its own tree unless `fifo` names a tracker to join
+function startChild(body, vars = {}, { detached = false, socket } = {}) {
+  // Each child is the root of its own tree unless `socket` names a tracker to join
   // (this process's own tracker would otherwise be inherited while it runs).
   const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) };
-  delete env.SHMKIT_TRACKER_FIFO;
-  if (fifo !== undefined) env.SHMKIT_TRACKER_FIFO = fifo;
-  const child = spawn(process.execPath, ['-e', PRELUDE + body], {
-    cwd: helpers.PACKAGE,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached,
-  });
-  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    handle.stdout += d;
-    let newline;
-    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
-      const text = handle.stdout.slice(0, newline);
-      handle.stdout = handle.stdout.slice(newline + 1);
-      if (text.trim()) handle.lines.push(JSON.parse(text));
-    }
-    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
-  });
-  child.stderr.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  handle.closed = new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: handle.stderr, rest: handle.lines });
-    });
-  });
-  handle.line = () =>
-    new Promise((resolve, reject) => {
-      if (handle.lines.length) return resolve(handle.lines.shift());
-      handle.waiters.push(resolve);
-      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
-    });
-  return handle;
+  delete env.SHMKIT_TRACKER_SOCKET;
+  if (socket !== undefined) env.SHMKIT_TRACKER_SOCKET = socket;
+  return helpers.startScript(PRELUDE + body, { env, detached });
 }
 
 function count(text, needle) {
@@ -254,7 +229,7 @@ test('a tracker that dies is replaced at the next tracked create, which re-regis
     process.kill(first, 'SIGKILL'); // what crash cleanup cannot survive
     const end = Date.now() + 15000;
     const timer = setInterval(() => {
-      if (tracker.trackerPid() !== undefined && Date.now() < end) return; // until its exit is seen
+      if (require('node:fs').existsSync('/proc/' + first) && Date.now() < end) return; // until it is gone
       clearInterval(timer);
       SharedMemory.create(8, { name: V.b });
       report({ first, second: tracker.trackerPid() ?? null });
@@ -338,7 +313,7 @@ test('one tracker per process tree: a child registers with its parent\'s tracker
   const b = helpers.uniqueName('tree-child');
   const GRANDCHILD = PRELUDE + `
     SharedMemory.create(64, { name: V.b });
-    report({ role: 'child', pid: process.pid, tracker: tracker.trackerPid(), fifo: process.env.SHMKIT_TRACKER_FIFO });
+    report({ role: 'child', pid: process.pid, tracker: tracker.trackerPid(), socket: process.env.SHMKIT_TRACKER_SOCKET });
     setInterval(() => {}, 1000);
   `;
   const handle = startChild(
@@ -346,30 +321,25 @@ test('one tracker per process tree: a child registers with its parent\'s tracker
     const fs = require('node:fs');
     const { spawn } = require('node:child_process');
     SharedMemory.create(64, { name: V.a });
-    const fifo = process.env.SHMKIT_TRACKER_FIFO;
-    report({ role: 'parent', pid: process.pid, tracker: tracker.trackerPid(), fifo });
-    const end = Date.now() + 15000;
-    const timer = setInterval(() => {
-      if (!fs.existsSync(fifo) && Date.now() < end) return; // until the tracker has made it
-      clearInterval(timer);
-      spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'] });
-      setInterval(() => {}, 1000);
-    }, 5);
+    const socket = process.env.SHMKIT_TRACKER_SOCKET;
+    report({ role: 'parent', pid: process.pid, tracker: tracker.trackerPid(), socket });
+    spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'] });
+    setInterval(() => {}, 1000);
     `,
     { a, b, grandchild: GRANDCHILD },
   );
   const parent = await handle.line();
   trackerPids.add(parent.tracker);
   assert.equal(parent.role, 'parent');
-  assert.equal(parent.fifo, tracker.fifoPathOf(parent.tracker));
+  assert.equal(parent.socket, socketFile(parent.tracker));
   const child = await handle.line();
   assert.equal(child.role, 'child');
-  assert.equal(child.fifo, parent.fifo, 'the child inherited the FIFO');
+  assert.equal(child.socket, parent.socket, 'the child inherited the socket');
   assert.equal(child.tracker, parent.tracker, "the child uses its parent's tracker");
   assert.deepEqual(trackersOf([parent.pid, child.pid]), [parent.tracker], 'exactly one tracker for the tree');
   assert.ok(helpers.exists(a) && helpers.exists(b));
   // The state file names each segment's own creator.
-  const stateFile = require('../dist/lifecycle/tracker-state.js').stateFile(parent.tracker);
+  const stateFile = trackerState.stateFile(parent.tracker, trackerState.stateDir());
   await pollUntil(() => {
     try {
       const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
@@ -394,7 +364,7 @@ test('one tracker per process tree: a child registers with its parent\'s tracker
   assert.ok(!helpers.exists(a), "the parent's segment is unlinked when the parent dies");
   assert.equal(count(result.stderr, LEAKED), 2, result.stderr);
   await pollUntil(() => !alive(parent.tracker), 'the tracker to exit');
-  assert.ok(!fs.existsSync(parent.fifo), 'the FIFO is removed');
+  assert.ok(!fs.existsSync(parent.socket), 'the socket is removed');
 });
 
 test('the tracker outlives its creator while a child of the tree still has segments registered', async () => {
@@ -410,15 +380,9 @@ test('the tracker outlives its creator while a child of the tree still has segme
     const fs = require('node:fs');
     const { spawn } = require('node:child_process');
     SharedMemory.create(64, { name: V.a });
-    const fifo = process.env.SHMKIT_TRACKER_FIFO;
     report({ role: 'parent', pid: process.pid, tracker: tracker.trackerPid() });
-    const end = Date.now() + 15000;
-    const timer = setInterval(() => {
-      if (!fs.existsSync(fifo) && Date.now() < end) return;
-      clearInterval(timer);
-      spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }).unref();
-      setInterval(() => {}, 1000);
-    }, 5);
+    spawn(process.execPath, ['-e', V.grandchild], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }).unref();
+    setInterval(() => {}, 1000);
     `,
     { a, b, grandchild: GRANDCHILD },
   );
@@ -440,40 +404,52 @@ test('the tracker outlives its creator while a child of the tree still has segme
   await pollUntil(() => !alive(parent.tracker), 'the tracker to exit');
 });
 
-for (const kind of ['missing', 'stale']) {
-  test(`a child whose inherited SHMKIT_TRACKER_FIFO is ${kind} (its tracker is dead) spawns its own tracker`, async () => {
-    const name = helpers.uniqueName(`dead-fifo-${kind}`);
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'shmkit-fifo-'));
-    const fifo = path.join(dir, 'tracker-999999.fifo');
-    if (kind === 'stale') require('node:child_process').execFileSync('mkfifo', ['-m', '600', fifo]); // no reader: ENXIO
+for (const kind of ['missing', 'stale', 'foreign']) {
+  test(`a child whose inherited SHMKIT_TRACKER_SOCKET is ${kind} spawns its own tracker`, async () => {
+    const name = helpers.uniqueName(`dead-socket-${kind}`);
+    const elsewhere = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'shmkit-socket-'));
+    // missing: no such file; stale: a socket nobody listens on (ECONNREFUSED);
+    // foreign: outside this user's private directory, never connected to.
+    const socket = kind === 'foreign' ? path.join(elsewhere, 'tracker-999999.sock') : socketFile(999999);
+    if (kind !== 'missing') binding.socket.close(binding.socket.listen(socket, 1));
     try {
       const handle = startChild(
-        CREATE_AND_WAIT.replace('report({', 'report({ fifo: process.env.SHMKIT_TRACKER_FIFO, '),
+        CREATE_AND_WAIT.replace('report({', 'report({ socket: process.env.SHMKIT_TRACKER_SOCKET, '),
         { name },
-        { fifo },
+        { socket },
       );
       const out = await handle.line();
       assert.equal(typeof out.tracker, 'number');
       trackerPids.add(out.tracker);
       assert.notEqual(out.tracker, 999999);
       assert.deepEqual(trackersOf([handle.child.pid]), [out.tracker], 'its own tracker');
-      assert.equal(out.fifo, tracker.fifoPathOf(out.tracker), 'its children would join its own tracker');
+      assert.equal(out.socket, socketFile(out.tracker), 'its children would join its own tracker');
       handle.child.kill('SIGKILL');
       const result = await handle.closed;
       assert.ok(!helpers.exists(name), 'its tracker unlinked the segment');
       assertLeakWarning(result.stderr, [name]);
       await pollUntil(() => !alive(out.tracker), 'the tracker to exit');
-      assert.ok(!fs.existsSync(out.fifo), 'the FIFO is removed');
+      assert.ok(!fs.existsSync(out.socket), 'the socket is removed');
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+      if (kind === 'stale') fs.rmSync(socket, { force: true });
     }
   });
 }
 
-/** Runs dist/lifecycle/tracker-main.js directly; `feed(stdin)` writes to it. Resolves with its stderr. */
-function runTracker(feed) {
+/**
+ * Runs dist/lifecycle/tracker-main.js directly, listening on a socket bound
+ * here (in `dir`, the private directory unless given); `feed(connect)` opens
+ * clients (`connect()` → a connected net.Socket). Resolves with the tracker's
+ * exit and stderr once every client has closed.
+ */
+function runTracker(feed, dir = trackerState.stateDir()) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [TRACKER_MAIN, 'a test'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const bound = path.join(dir, `spawn-${process.pid}-${require('node:crypto').randomBytes(4).toString('hex')}.sock`);
+    const fd = binding.socket.listen(bound, 16);
+    fs.chmodSync(bound, 0o600);
+    const proc = spawn(process.execPath, [TRACKER_MAIN, dir, bound], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    binding.socket.close(fd);
     trackerPids.add(proc.pid);
     let stderr = '';
     proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
@@ -481,11 +457,19 @@ function runTracker(feed) {
     proc.on('error', reject);
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stderr, bound, pid: proc.pid });
     });
-    proc.stdin.on('error', () => {});
-    Promise.resolve(feed(proc.stdin)).then(
-      () => proc.stdin.end(),
+    const opened = [];
+    const connect = () =>
+      new Promise((done, fail) => {
+        const socket = net.createConnection(bound);
+        opened.push(socket);
+        socket.on('error', () => {});
+        socket.once('connect', () => done(socket));
+        socket.once('error', fail);
+      });
+    Promise.resolve(feed(connect)).then(
+      () => opened.forEach((socket) => socket.end()),
       (error) => {
         proc.kill('SIGKILL');
         reject(error);
@@ -514,89 +498,138 @@ test('the tracker protocol rejects garbage, one diagnostic per line, and keeps w
       'REGISTER \n', // empty name
       'REGISTER a/b\n', // invalid name
       'REGISTER caf\u00e9\n', // not ASCII
+      'INTENT -1 x\n', // not an inode
+      'INTENT x\n', // no inode
       `REGISTER ${'x'.repeat(2000)}\n`, // oversized, with a newline
     ];
-    const result = await runTracker(async (stdin) => {
-      for (const line of bad) await write(stdin, line);
+    const result = await runTracker(async (connect) => {
+      const client = await connect();
+      for (const line of bad) await write(client, line);
       // A huge line, in pieces, without a newline until much later.
-      for (let i = 0; i < 50; i++) await write(stdin, 'y'.repeat(4096));
-      await write(stdin, '\n');
-      await write(stdin, `UNREGISTER never-registered\n`);
+      for (let i = 0; i < 50; i++) await write(client, 'y'.repeat(4096));
+      await write(client, '\n');
+      await write(client, `UNREGISTER never-registered\n`);
       // Valid lines still work, even split across writes.
-      await write(stdin, `REGISTER ${gone}\nREGI`);
-      await write(stdin, `STER ${name}\n`);
-      await write(stdin, `UNREGISTER ${gone}\n`);
+      await write(client, `REGISTER ${gone}\nREGI`);
+      await write(client, `STER ${name}\n`);
+      await write(client, `UNREGISTER ${gone}\n`);
     });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(count(result.stderr, BAD_LINE), bad.length + 1, result.stderr);
-    assert.ok(!helpers.exists(name), 'the registered segment was unlinked at EOF');
+    assert.ok(!helpers.exists(name), 'the registered segment was unlinked when the client closed');
     assert.ok(helpers.exists(gone), 'the unregistered segment was left alone');
     assertLeakWarning(result.stderr, [name]);
     assert.ok(!result.stderr.includes(JSON.stringify(gone)));
+    assert.ok(!fs.existsSync(result.bound), 'the socket is removed at exit');
   } finally {
     helpers.cleanup(name);
     helpers.cleanup(gone);
   }
 });
 
-test('the FIFO protocol rejects garbage, one diagnostic per line, and cleans up a dead writer pid', async () => {
-  const name = helpers.uniqueName('fifo-protocol');
-  const kept = helpers.uniqueName('fifo-protocol-unreg');
-  for (const n of [name, kept]) SharedMemory.create(8, { name: n, track: false }).close();
-  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+test('each client has its own framing and its own names: garbage from one never touches another, a closed one is cleaned up alone', async () => {
+  const a = helpers.uniqueName('client-a');
+  const b = helpers.uniqueName('client-b');
+  for (const n of [a, b]) SharedMemory.create(8, { name: n, track: false }).close();
   try {
-    const bad = [
-      `REGISTER ${name}\n`, // no pid
-      `REGISTER 0 ${name}\n`, // not a pid
-      `REGISTER -5 ${name}\n`,
-      `FROB ${sleeper.pid} ${name}\n`, // unknown command
-      `REGISTER ${sleeper.pid} a/b\n`, // invalid name
-      `REGISTER ${sleeper.pid} ${'x'.repeat(2000)}\n`, // oversized
-    ];
-    let fifoPath;
-    const result = await runTracker(async (stdin) => {
-      const pid = [...trackerPids].pop();
-      const fifo = tracker.fifoPathOf(pid);
-      await pollUntil(() => fs.existsSync(fifo), 'the tracker to make its FIFO');
-      const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-      try {
-        for (const line of bad) fs.writeSync(fd, line);
-        fs.writeSync(fd, `REGISTER ${sleeper.pid} ${kept}\nREGISTER ${sleeper.pid} ${name}\n`);
-        fs.writeSync(fd, `UNREGISTER ${sleeper.pid} ${kept}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.ok(helpers.exists(name), 'nothing unlinked while the writer lives');
-      sleeper.kill('SIGKILL');
-      await pollUntil(() => !helpers.exists(name), 'the tracker to unlink the dead writer\'s segment');
-      fifoPath = fifo;
+    const result = await runTracker(async (connect) => {
+      const rogue = await connect();
+      const first = await connect();
+      const second = await connect();
+      await write(rogue, 'REGISTER 1'); // no newline: a fragment
+      await write(first, `REGISTER ${a}\n`);
+      await write(rogue, 'x'.repeat(3000)); // over-long, still no newline
+      await write(second, `REGISTER ${b}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first.end(); // the first client is gone: only its name goes
+      await pollUntil(() => !helpers.exists(a), "the first client's segment to be unlinked");
+      assert.ok(helpers.exists(b), "the second client's segment stays while it is connected");
+      second.end();
+      await pollUntil(() => !helpers.exists(b), "the second client's segment to be unlinked");
     });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(count(result.stderr, BAD_LINE), bad.length, result.stderr);
-    assertLeakWarning(result.stderr, [name]);
-    assert.ok(result.stderr.includes(`process ${sleeper.pid} created it`), result.stderr);
-    assert.ok(helpers.exists(kept), 'the unregistered segment was left alone');
-    assert.ok(!fs.existsSync(fifoPath), 'the FIFO is removed at exit');
+    assert.equal(count(result.stderr, LEAKED), 2, result.stderr);
+    assert.ok(result.stderr.includes(`process ${process.pid} created it`), result.stderr);
   } finally {
-    sleeper.kill('SIGKILL');
+    helpers.cleanup(a);
+    helpers.cleanup(b);
+  }
+});
+
+test('an INTENT whose create failed with EEXIST never unlinks the segment someone else had made', async () => {
+  const theirs = helpers.uniqueName('intent-theirs');
+  const mine = helpers.uniqueName('intent-mine');
+  const other = SharedMemory.create(8, { name: theirs, track: false });
+  const ino = fs.statSync(path.join('/dev/shm', theirs)).ino;
+  try {
+    const result = await runTracker(async (connect) => {
+      const client = await connect();
+      // The client died between its INTENT and its CANCEL (theirs), and right
+      // after its own create (mine, absent before).
+      await write(client, `INTENT ${ino} ${theirs}\nINTENT 0 ${mine}\n`);
+      SharedMemory.create(8, { name: mine, track: false }).close();
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(helpers.exists(theirs), "the other process's segment is left alone");
+    assert.ok(!helpers.exists(mine), 'the segment the client made is unlinked');
+    assertLeakWarning(result.stderr, [mine]);
+  } finally {
+    other.close();
+    helpers.cleanup(theirs);
+    helpers.cleanup(mine);
+  }
+});
+
+test('the tracker serves only its own user: a connection from another uid (SO_PEERCRED) is refused', { skip: process.getuid() !== 0 && 'needs root to run a client as another user' }, async () => {
+  const name = helpers.uniqueName('peer-other-uid');
+  SharedMemory.create(8, { name, track: false }).close();
+  // A directory the other user can reach (the real one is 0700): only the peer check is left.
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'shmkit-peer-'));
+  fs.chmodSync(dir, 0o711);
+  try {
+    const result = await runTracker(async (connect) => {
+      const own = await connect(); // keeps the tracker running meanwhile
+      const bound = fs.readdirSync(dir).find((f) => f.endsWith('.sock'));
+      fs.chmodSync(path.join(dir, bound), 0o777);
+      const other = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const s = require('node:net').createConnection(${JSON.stringify(path.join(dir, bound))});
+           s.on('connect', () => s.end('REGISTER ${name}\\n'));
+           s.on('close', () => process.exit(0));
+           // Refused: the tracker may reset the connection before or after the line.
+           s.on('error', (e) => process.exit(['ECONNRESET', 'EPIPE'].includes(e.code) ? 0 : 3));`,
+        ],
+        { cwd: '/', uid: 65534, gid: 65534, stdio: 'inherit' },
+      );
+      const [code] = await new Promise((resolve) => other.on('exit', (...args) => resolve(args)));
+      assert.equal(code, 0, 'the other user could connect (the directory was opened for it)');
+      own.end();
+    }, dir);
+    assert.ok(result.stderr.includes('SHMKIT_TRACKER_PEER_REFUSED'), result.stderr);
+    assert.ok(helpers.exists(name), "another user's registration is never acted on");
+    assert.equal(count(result.stderr, LEAKED), 0, result.stderr);
+  } finally {
     helpers.cleanup(name);
-    helpers.cleanup(kept);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('the tracker rejects an unterminated oversized line at EOF and exits', async () => {
-  const result = await runTracker(async (stdin) => {
-    await write(stdin, 'z'.repeat(100_000));
+  const result = await runTracker(async (connect) => {
+    await write(await connect(), 'z'.repeat(100_000));
   });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(count(result.stderr, BAD_LINE), 1, result.stderr);
   assert.equal(count(result.stderr, LEAKED), 0);
 });
 
-test('the tracker exits quietly at EOF when nothing is registered', async () => {
-  const result = await runTracker(() => {});
-  assert.deepEqual(result, { code: 0, signal: null, stderr: '' });
+test('the tracker exits quietly when its only client closes with nothing registered', async () => {
+  const result = await runTracker(async (connect) => {
+    await connect();
+  });
+  assert.deepEqual([result.code, result.signal, result.stderr], [0, null, '']);
 });
 
 test('if the tracker cannot start, creating still works and one SHMKIT_TRACKER_UNAVAILABLE warning says so', async () => {
@@ -620,32 +653,49 @@ test('if the tracker cannot start, creating still works and one SHMKIT_TRACKER_U
   assert.deepEqual(out, { codes: ['SHMKIT_TRACKER_UNAVAILABLE'], made: [true, true, 8], tracker: null });
 });
 
-test('a worker thread has its own tracker: what it created and left is unlinked when the worker ends', async () => {
-  const { Worker } = require('node:worker_threads');
-  const name = helpers.uniqueName('worker');
-  const worker = new Worker(
+test('a worker thread has its own connection: what it created and left is unlinked when the worker ends (terminate() included)', async () => {
+  // In a child process, so that the warnings are captured here, not printed in the test output.
+  const ended = helpers.uniqueName('worker-ended');
+  const terminated = helpers.uniqueName('worker-terminated');
+  const handle = startChild(
     `
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { SharedMemory } = require(workerData.pkg);
-    const tracker = require(workerData.trackerModule);
-    SharedMemory.create(8, { name: workerData.name });
-    parentPort.postMessage(tracker.trackerPid());
+    const { Worker } = require('node:worker_threads');
+    const run = (name, stay) => new Promise((resolve) => {
+      const worker = new Worker(
+        \`const { parentPort, workerData } = require('node:worker_threads');
+        const { SharedMemory } = require('@shmkit/shm');
+        const tracker = require(workerData.trackerModule);
+        SharedMemory.create(8, { name: workerData.name });
+        parentPort.postMessage(tracker.trackerPid());
+        if (workerData.stay) setInterval(() => {}, 1000);\`,
+        { eval: true, workerData: { name, stay, trackerModule: V.trackerModule } },
+      );
+      const exited = new Promise((done) => worker.once('exit', done));
+      worker.once('message', async (pid) => {
+        if (stay) worker.terminate();
+        await exited;
+        resolve(pid);
+      });
+    });
+    (async () => {
+      const pids = [await run(V.ended, false), await run(V.terminated, true)];
+      report({ pids, main: tracker.trackerPid() ?? null });
+    })();
     `,
-    {
-      eval: true,
-      // The tracker inherits this process's stderr: its warning shows in the test output.
-      workerData: { name, pkg: helpers.PACKAGE, trackerModule: path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js') },
-    },
+    { ended, terminated, trackerModule: path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js') },
   );
-  const [pid] = await Promise.all([
-    new Promise((resolve) => worker.once('message', resolve)),
-    new Promise((resolve) => worker.once('exit', resolve)),
-  ]);
-  assert.equal(typeof pid, 'number');
-  trackerPids.add(pid);
-  assert.notEqual(pid, tracker.trackerPid(), "not the main thread's tracker");
-  await pollUntil(() => !helpers.exists(name), "the worker's tracker to unlink the segment");
-  await pollUntil(() => !alive(pid), "the worker's tracker to exit");
+  const out = await handle.line();
+  for (const pid of out.pids) {
+    assert.equal(typeof pid, 'number');
+    trackerPids.add(pid);
+  }
+  assert.equal(out.main, null, 'the main thread created nothing tracked');
+  await pollUntil(() => !helpers.exists(ended) && !helpers.exists(terminated), "the workers' segments to be unlinked");
+  const result = await handle.closed;
+  assertExitedCleanly(result);
+  assert.equal(count(result.stderr, LEAKED), 2, result.stderr);
+  assert.ok(result.stderr.includes(JSON.stringify(ended)) && result.stderr.includes(JSON.stringify(terminated)), result.stderr);
+  assert.ok(result.stderr.includes('worker thread'), 'the warning of the worker that ended names it');
 });
 
 test("the test process's own tracker ends once its registry stays empty", async () => {

@@ -7,7 +7,6 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager, ShareableList } = require('@shmkit/shm');
@@ -46,37 +45,10 @@ function report(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 
 /** Starts a child script; `line()` resolves with its next JSON line, `closed` when it has ended. */
 function startChild(body, vars = {}) {
-  const child = spawn(process.execPath, ['-e', PRELUDE + body], {
-    cwd: helpers.PACKAGE,
-    env: { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    handle.stdout += d;
-    let newline;
-    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
-      const text = handle.stdout.slice(0, newline);
-      handle.stdout = handle.stdout.slice(newline + 1);
-      if (text.trim()) handle.lines.push(JSON.parse(text));
-    }
-    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
-  });
-  child.stderr.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  handle.closed = new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: handle.stderr });
-    });
-  });
-  handle.line = () =>
-    new Promise((resolve, reject) => {
-      if (handle.lines.length) return resolve(handle.lines.shift());
-      handle.waiters.push(resolve);
-      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
-    });
-  return handle;
+  const env = { ...process.env, NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) };
+  delete env.SHMKIT_TRACKER_FIFO; // each child is the root of its own tree
+  delete env.SHMKIT_TRACKER_SOCKET;
+  return helpers.startScript(PRELUDE + body, { env });
 }
 
 test('every method before start() and after shutdown() fails with ERR_SHM_MANAGER_NOT_STARTED', async () => {
@@ -200,6 +172,38 @@ test('ShareableList through the manager', async () => {
     await m.shutdown();
   }
   assertGone(name);
+});
+
+test('a ShareableList made through the manager is not tracked and starts no crash tracker', async () => {
+  const handle = startChild(
+    `
+    const tracker = require(V.trackerModule);
+    (async () => {
+      const m = new SharedMemoryManager();
+      await m.start();
+      const l = m.ShareableList([1, 'a']);
+      const s = m.SharedMemory(8);
+      report({
+        names: [l.shm.name, s.name],
+        track: [l.shm.track, s.track],
+        tracker: tracker.trackerPid() ?? null,
+        env: [process.env.SHMKIT_TRACKER_FIFO ?? null, process.env.SHMKIT_TRACKER_SOCKET ?? null],
+      });
+      l.shm.close();
+      s.close();
+      await m.shutdown();
+    })();
+    `,
+    { trackerModule: path.join(helpers.PACKAGE, 'dist', 'lifecycle', 'tracker.js') },
+  );
+  const out = await handle.line();
+  out.names.forEach((n) => helpers.remember(n));
+  const result = await handle.closed;
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(out.track, [false, false]);
+  assert.equal(out.tracker, null, 'no tracker process');
+  assert.deepEqual(out.env, [null, null], 'no tracker channel handed to children');
+  for (const n of out.names) assertGone(n);
 });
 
 const OWNER = `

@@ -30,7 +30,7 @@ after(() => {
 
 
 function cli(...args) {
-  return helpers.run(process.execPath, [CLI, ...args], { env: { TMPDIR } });
+  return helpers.run(process.execPath, [CLI, ...args], { env: { TMPDIR, XDG_RUNTIME_DIR: '' } });
 }
 
 async function lsJson() {
@@ -57,7 +57,7 @@ function startCreator(name, size) {
       setInterval(() => {}, 1000);
       `,
     ],
-    { cwd: helpers.PACKAGE, env: { ...process.env, NODE_PATH, TMPDIR }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: helpers.PACKAGE, env: { ...process.env, NODE_PATH, TMPDIR, XDG_RUNTIME_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);
   let stdout = '';
@@ -246,4 +246,97 @@ test('the built CLI starts with a shebang and is the package bin', () => {
   assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
   const pkg = require('../package.json');
   assert.equal(pkg.bin.shmkit, 'bin/shmkit.js');
+});
+
+test('ls escapes control characters of names in the table (the JSON keeps them, escaped by JSON)', async () => {
+  // Any user can make such a name in /dev/shm; shmkit itself refuses them.
+  const name = helpers.remember(`${helpers.uniqueName('cli-esc')}-\x1b]0;pwned\x07\x1b[2J\t\u00e9`);
+  fs.writeFileSync(path.join('/dev/shm', name), 'x');
+  try {
+    const human = await cli('ls');
+    assert.equal(human.code, 0, human.stderr);
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(human.stdout), `raw control characters in ${JSON.stringify(human.stdout)}`);
+    assert.ok(human.stdout.includes('\\x1b]0;pwned\\x07\\x1b[2J\\t'), human.stdout);
+    const json = (await lsJson()).find((s) => s.name === name);
+    assert.ok(json, 'the JSON has the exact name');
+  } finally {
+    helpers.cleanup(name);
+  }
+});
+
+test('gc removes the socket or FIFO of a SIGKILLed tracker', async () => {
+  const name = helpers.uniqueName('cli-gc-channel');
+  try {
+    const creator = startCreator(name, 64);
+    const { tracker } = await creator.first;
+    await pollUntil(async () => (await entry(name))?.tracked === true, 'the segment to show as tracked');
+    const channels = () => fs.readdirSync(STATE_DIR).filter((f) => f.includes(String(tracker)) && !f.endsWith('.json'));
+    await pollUntil(() => channels().length > 0, "the tracker's socket or FIFO");
+    process.kill(tracker, 'SIGKILL');
+    await pollUntil(() => !alive(tracker), 'the tracker to die');
+    creator.child.kill('SIGKILL');
+    await creator.closed;
+    assert.ok(channels().length > 0, 'a SIGKILLed tracker leaves its channel');
+    const done = await cli('gc', '--json');
+    assert.equal(done.code, 0, done.stderr);
+    assert.deepEqual(channels(), [], 'gc removed it');
+    assert.ok(!helpers.exists(name));
+  } finally {
+    helpers.cleanup(name);
+  }
+});
+
+/** A TMPDIR whose shmkit state directory another user (nobody) made first, world-writable. */
+function plantedTmpdir() {
+  const tmp = fs.mkdtempSync(path.join(TMPDIR, 'planted-'));
+  const base = path.join(tmp, `shmkit-${os.userInfo().uid}`);
+  const trackers = path.join(base, 'trackers');
+  fs.mkdirSync(trackers, { recursive: true });
+  for (const d of [base, trackers]) {
+    fs.chmodSync(d, 0o777);
+    fs.chownSync(d, 65534, 65534);
+  }
+  return { tmp, base, trackers };
+}
+
+test("gc refuses a state directory another user made (a planted state file cannot make it unlink a live segment)", async () => {
+  const name = helpers.uniqueName('cli-planted');
+  const shm = SharedMemory.create(64, { name, track: false });
+  try {
+    const { tmp, base, trackers } = plantedTmpdir();
+    // Dead pids: a tracker and a creator that never existed.
+    const state = { creatorPid: 999999, trackerPid: 999998, names: [name], owners: { [name]: 999999 }, updated: Date.now() };
+    fs.writeFileSync(path.join(trackers, '999998.json'), JSON.stringify(state));
+    const result = await helpers.run(process.execPath, [CLI, 'gc', '--json'], { env: { TMPDIR: tmp, XDG_RUNTIME_DIR: '' } });
+    assert.ok(helpers.exists(name), 'the live segment survives');
+    assert.equal(result.code, 1, result.stdout);
+    assert.ok(result.stderr.includes('ERR_SHM_UNSAFE_DIRECTORY') && result.stderr.includes(base), result.stderr);
+    const ls = await helpers.run(process.execPath, [CLI, 'ls', '--json'], { env: { TMPDIR: tmp, XDG_RUNTIME_DIR: '' } });
+    assert.equal(ls.code, 1);
+    assert.ok(ls.stderr.includes('ERR_SHM_UNSAFE_DIRECTORY'), ls.stderr);
+  } finally {
+    shm.close();
+    helpers.cleanup(name);
+  }
+});
+
+test('state files are untrusted input: malformed ones, bad names and symlinks are ignored', async () => {
+  const name = helpers.uniqueName('cli-badstate');
+  const shm = SharedMemory.create(64, { name, track: false });
+  const victim = path.join(TMPDIR, 'victim.json');
+  try {
+    fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+    const dead = { creatorPid: 999999, trackerPid: 999997, updated: Date.now() };
+    fs.writeFileSync(victim, JSON.stringify({ ...dead, names: [name], owners: { [name]: 999999 } }));
+    fs.symlinkSync(victim, path.join(STATE_DIR, '999997.json'));
+    fs.writeFileSync(path.join(STATE_DIR, '999996.json'), JSON.stringify({ ...dead, trackerPid: 999996, names: ['../x', name], owners: { '../x': 1 } }));
+    fs.writeFileSync(path.join(STATE_DIR, '999995.json'), '{"creatorPid":');
+    const result = await cli('gc', '--json');
+    assert.ok(helpers.exists(name), 'no segment unlinked on the word of a symlinked or malformed state file');
+    assert.ok(fs.existsSync(victim), 'the symlink target is untouched');
+  } finally {
+    shm.close();
+    helpers.cleanup(name);
+    for (const f of ['999997.json', '999996.json', '999995.json']) fs.rmSync(path.join(STATE_DIR, f), { force: true });
+  }
 });

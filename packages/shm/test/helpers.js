@@ -85,6 +85,43 @@ function run(command, args, { input, env, timeout = 60_000, cwd = PACKAGE, uid, 
   });
 }
 
+/**
+ * Starts `node -e <source>` (cwd: the package) and follows it: `line()` resolves
+ * with the next JSON line of its stdout, `exited` when it has exited, `closed`
+ * with { code, signal, stderr, rest } once every holder of its stdout/stderr
+ * (a tracker it started, say) has closed them. SIGKILLed after 60 s.
+ */
+function startScript(source, { env = process.env, detached = false, stdio = ['ignore', 'pipe', 'pipe'] } = {}) {
+  const child = spawn(process.execPath, ['-e', source], { cwd: PACKAGE, env, stdio, detached });
+  const handle = { child, stdout: '', stderr: '', lines: [], waiters: [] };
+  child.stdout.setEncoding('utf8').on('data', (d) => {
+    handle.stdout += d;
+    let newline;
+    while ((newline = handle.stdout.indexOf('\n')) !== -1) {
+      const text = handle.stdout.slice(0, newline);
+      handle.stdout = handle.stdout.slice(newline + 1);
+      if (text.trim()) handle.lines.push(JSON.parse(text));
+    }
+    while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d) => (handle.stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  handle.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  handle.closed = new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr: handle.stderr, rest: handle.lines });
+    });
+  });
+  handle.line = () =>
+    new Promise((resolve, reject) => {
+      if (handle.lines.length) return resolve(handle.lines.shift());
+      handle.waiters.push(resolve);
+      handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
+    });
+  return handle;
+}
+
 /** Runs `node -e <source>` with the package resolvable as @shmkit/shm. */
 function runNode(source, options) {
   return run(process.execPath, ['-e', source], options);
@@ -208,6 +245,7 @@ module.exports = {
   checkNoLeaks,
   run,
   runNode,
+  startScript,
   sleepersOn,
   versionOf,
   findPython313,

@@ -7,13 +7,16 @@
  *                                      unlink tracked segments left by a dead
  *                                      creator whose tracker is gone too
  *
- * Owners come from the state files trackers publish (tracker-state.ts).
+ * Owners come from the state files trackers publish (tracker-state.ts), read
+ * only from the verified private directory (private-dir.ts): an unsafe one is
+ * refused (ERR_SHM_UNSAFE_DIRECTORY, exit 1). Names in the table are escaped:
+ * anyone can put terminal escape sequences in a /dev/shm name.
  * Exit codes: 0 ok, 1 an operation failed, 2 usage error or unsupported platform.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { unlinkSegment } from '../core/binding';
-import { ownerPidOf, pidAlive, readStates, type TrackerState } from '../lifecycle/tracker-state';
+import { ownerPidOf, pidAlive, readStates, stateDir, type TrackerState } from '../lifecycle/tracker-state';
 import { validateName } from '../core/validate';
 
 const SHM_DIR = '/dev/shm';
@@ -27,7 +30,7 @@ Commands:
   rm NAME...         unlink the named segments (names without a leading '/')
   gc [NAME...]       unlink tracked segments whose creator and tracker are both
                      dead (a killed tracker could not clean up), and remove stale
-                     tracker state files; with NAMEs, only those segments
+                     tracker state files and sockets; with NAMEs, only those segments
 
 Options:
   --json             machine-readable output on stdout
@@ -95,8 +98,27 @@ interface Segment {
 
 type State = TrackerState & { file: string; trackerAlive: boolean };
 
-function states(): State[] {
-  return readStates().map((s) => ({ ...s, trackerAlive: pidAlive(s.trackerPid) }));
+/** The verified state directory (undefined: none yet). Throws ERR_SHM_UNSAFE_DIRECTORY. */
+function trackersDir(): string | undefined {
+  return stateDir({ create: false });
+}
+
+function states(dir: string | undefined): State[] {
+  return readStates(dir).map((s) => ({ ...s, trackerAlive: pidAlive(s.trackerPid) }));
+}
+
+/**
+ * A name as the table shows it: printable ASCII as is, a backslash and
+ * everything else (control characters, escape sequences, non-ASCII) escaped.
+ */
+function displayName(name: string): string {
+  const named: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+  return name.replace(/[^\x20-\x5b\x5d-\x7e]/gu, (c) => {
+    if (named[c] !== undefined) return named[c]!;
+    const code = c.codePointAt(0)!;
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 /** The state that best describes `name`'s owner: a live tracker's, else the newest stale one. */
@@ -176,27 +198,65 @@ function out(text: string): void {
 }
 
 function cmdLs(args: Args): number {
-  const segments = listSegments(states());
+  requireLinux();
+  let status = 0;
+  let all: State[] = [];
+  try {
+    all = states(trackersDir());
+  } catch (error) {
+    // List the segments anyway, without owners, and fail the run.
+    reportUnsafe(error);
+    status = 1;
+  }
+  const segments = listSegments(all);
   if (args.json) {
     out(JSON.stringify(segments, null, 2) + '\n');
-    return 0;
+    return status;
   }
   if (segments.length === 0) {
     out(`no segments in ${SHM_DIR}\n`);
-    return 0;
+    return status;
   }
   out(
     table(
       ['NAME', 'SIZE', 'AGE', 'OWNER'],
       segments.map((s) => [
-        s.name,
+        displayName(s.name),
         formatSize(s.size),
         formatAge(s.ageSeconds),
         s.tracked ? `${s.ownerPid} (${s.ownerAlive ? 'alive' : 'dead'})` : '-',
       ]),
     ),
   );
-  return 0;
+  return status;
+}
+
+function reportUnsafe(error: unknown): void {
+  const e = error as Error & { code?: string };
+  if (e.code !== 'ERR_SHM_UNSAFE_DIRECTORY') throw error;
+  process.stderr.write(`shmkit: [${e.code}] ${e.message}\n`);
+}
+
+/**
+ * The sockets and FIFOs (older trackers) of dead trackers, and temp files of
+ * dead writers, in the state directory: `tracker-<pid>.sock`, `tracker-<pid>.fifo`,
+ * `spawn-<pid>-<hex>.sock`, `<pid>.json.tmp`.
+ */
+function staleChannels(dir: string): Array<{ file: string; pid: number }> {
+  const found: Array<{ file: string; pid: number }> = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    const match = /^(?:tracker-(\d+)\.(?:sock|fifo)|spawn-(\d+)-[0-9a-f]+\.sock|(\d+)\.json\.tmp|tracker-\d+\.fifo\.(\d+)\.tmp)$/.exec(entry);
+    if (!match) continue;
+    const pid = Number(match[1] ?? match[2] ?? match[3] ?? match[4]);
+    if (!pidAlive(pid)) found.push({ file: path.join(dir, entry), pid });
+  }
+  return found;
 }
 
 function cmdRm(args: Args): number {
@@ -206,13 +266,13 @@ function cmdRm(args: Args): number {
     try {
       unlinkSegment(name);
       results.push({ name, removed: true, error: null });
-      if (!args.json) out(`removed ${name}\n`);
+      if (!args.json) out(`removed ${displayName(name)}\n`);
     } catch (error) {
       status = 1;
       const code = (error as { code?: string }).code ?? 'ERROR';
       results.push({ name, removed: false, error: code });
       const why = code === 'ENOENT' ? 'no such segment' : (error as Error).message;
-      process.stderr.write(`shmkit: rm ${name}: ${why}\n`);
+      process.stderr.write(`shmkit: rm ${displayName(name)}: ${why}\n`);
     }
   }
   if (args.json) out(JSON.stringify(results, null, 2) + '\n');
@@ -221,7 +281,14 @@ function cmdRm(args: Args): number {
 
 function cmdGc(args: Args): number {
   requireLinux();
-  const all = states();
+  let dir: string | undefined;
+  try {
+    dir = trackersDir();
+  } catch (error) {
+    reportUnsafe(error); // never act on what a directory others control says
+    return 1;
+  }
+  const all = states(dir);
   const only = args.names.length > 0 ? new Set(args.names) : undefined;
   // A name listed by a live tracker or for a live creator may be in use, whatever
   // older stale files say about it.
@@ -261,7 +328,7 @@ function cmdGc(args: Args): number {
           entry.error = code;
           status = 1;
           keep.add(s);
-          process.stderr.write(`shmkit: gc ${name}: ${(error as Error).message}\n`);
+          process.stderr.write(`shmkit: gc ${displayName(name)}: ${(error as Error).message}\n`);
         }
       }
       segments.push(entry);
@@ -287,20 +354,41 @@ function cmdGc(args: Args): number {
     }
     stateFiles.push(entry);
   }
+  const channels: Array<{ file: string; trackerPid: number; removed: boolean; error: string | null }> = [];
+  for (const { file, pid } of only || dir === undefined ? [] : staleChannels(dir)) {
+    const entry = { file, trackerPid: pid, removed: false, error: null as string | null };
+    if (!args.dryRun) {
+      try {
+        fs.unlinkSync(file);
+        entry.removed = true;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'ERROR';
+        if (code === 'ENOENT') continue;
+        entry.error = code;
+        status = 1;
+        process.stderr.write(`shmkit: gc ${file}: ${(error as Error).message}\n`);
+      }
+    }
+    channels.push(entry);
+  }
 
   if (args.json) {
-    out(JSON.stringify({ dryRun: args.dryRun, segments, stateFiles }, null, 2) + '\n');
+    out(JSON.stringify({ dryRun: args.dryRun, segments, stateFiles, channels }, null, 2) + '\n');
   } else {
     const verb = args.dryRun ? 'would unlink' : 'unlinked';
     for (const s of segments) {
       if (s.error) continue;
-      out(`${verb} ${s.name} (${formatSize(s.size)}, creator ${s.ownerPid} and tracker ${s.trackerPid} dead)\n`);
+      out(`${verb} ${displayName(s.name)} (${formatSize(s.size)}, creator ${s.ownerPid} and tracker ${s.trackerPid} dead)\n`);
     }
     for (const f of stateFiles) {
       if (f.error) continue;
       out(`${args.dryRun ? 'would remove' : 'removed'} stale tracker state ${f.file}\n`);
     }
-    if (segments.length === 0 && stateFiles.length === 0) out('nothing to collect\n');
+    for (const c of channels) {
+      if (c.error) continue;
+      out(`${args.dryRun ? 'would remove' : 'removed'} stale tracker socket ${c.file}\n`);
+    }
+    if (segments.length === 0 && stateFiles.length === 0 && channels.length === 0) out('nothing to collect\n');
   }
   return status;
 }

@@ -76,6 +76,12 @@ interface RawBinding {
     waitSliceMs?: number;
     noWaitv?: boolean;
   }): void;
+  socketListen?(path: string, backlog: number): number;
+  socketConnect?(path: string, sendTimeoutMs: number): number;
+  socketSend?(fd: number, text: string): void;
+  socketClose?(fd: number): void;
+  socketPeer?(fd: number): { uid: number; pid: number };
+  socketAcceptPending?(fd: number): number[];
   readonly pageSize: number;
   readonly maxNameLength: number;
   readonly supported: boolean;
@@ -370,6 +376,24 @@ export const futex = {
   waitAsync: converted(raw.waitAsync),
   cancel: raw.cancelWait,
   notify: converted(raw.notify),
+};
+
+function unsupportedSocket(): never {
+  throw shmError('ERR_SHM_UNSUPPORTED_PLATFORM', `shmkit's tracker sockets need Unix domain sockets (not on ${process.platform})`);
+}
+
+/**
+ * Unix stream sockets for the tracker and the manager (src/socket.h), for
+ * lib/lifecycle only. Errors are system errors; a descriptor from `connect` is
+ * closed when this environment is torn down unless closed before.
+ */
+export const socket = {
+  listen: converted(raw.socketListen ?? unsupportedSocket),
+  connect: converted(raw.socketConnect ?? unsupportedSocket),
+  send: converted(raw.socketSend ?? unsupportedSocket),
+  close: converted(raw.socketClose ?? unsupportedSocket),
+  peer: converted(raw.socketPeer ?? unsupportedSocket),
+  acceptPending: converted(raw.socketAcceptPending ?? unsupportedSocket),
 };
 
 /** A full memory barrier (std::atomic_thread_fence, seq_cst). */

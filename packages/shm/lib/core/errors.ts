@@ -28,7 +28,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_ADDON_NOT_FOUND'
   | 'ERR_SHM_NOT_A_SEGMENT'
   | 'ERR_SHM_TOO_LARGE'
-  | 'ERR_SHM_ADDRESS_SPACE';
+  | 'ERR_SHM_ADDRESS_SPACE'
+  | 'ERR_SHM_UNSAFE_DIRECTORY';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

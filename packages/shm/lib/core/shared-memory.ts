@@ -223,13 +223,15 @@ export class SharedMemory implements Disposable {
       strategy: STRATEGY_CODES[o.strategy],
       populate: o.populate,
     };
+    // Only a creator is ever tracked: attaching never registers (CPython's worst bug).
+    const track = o.track && o.create;
     let mapping: NativeMapping | undefined;
     let name = o.name;
     if (name !== undefined) {
       const given = name;
       mapping = fromCaller(entry, () => {
         try {
-          return openMapping({ name: given, ...args }, this.#host);
+          return openTracked(track, { name: given, ...args }, this.#host);
         } catch (error) {
           throw explained(error, given, o.create);
         }
@@ -239,7 +241,7 @@ export class SharedMemory implements Disposable {
       for (let attempt = 0; attempt < GENERATED_ATTEMPTS && mapping === undefined; attempt++) {
         name = generateName();
         try {
-          mapping = openMapping({ name, ...args }, this.#host);
+          mapping = openTracked(track, { name, ...args }, this.#host);
         } catch (error) {
           if ((error as ShmSystemError).code !== 'EEXIST') throw atCaller(error, entry);
         }
@@ -251,11 +253,9 @@ export class SharedMemory implements Disposable {
     this.#name = name;
     this.#mapping = mapping;
     this.#size = mapping.size;
-    // Only a creator is ever tracked: attaching never registers (CPython's worst bug).
-    this.#track = o.track && o.create;
+    this.#track = track;
     this.#readonly = o.readonly;
     mappings.set(this, mapping);
-    if (this.#track) tracker.register(name);
 
     if (mapping.strategy === 'overlay' || mapping.strategy === 'shared') {
       const buffer = mapping.buffer as ArrayBuffer;
@@ -489,6 +489,22 @@ function sugarOptions(options: unknown, fixed: Record<string, unknown>, what: st
       throw invalidArgValue(`options.${key}`, given, `contradicts ${what}, which sets ${key} to ${String(value)}`);
     }
   }
+}
+
+/**
+ * Opens a mapping; a tracked create tells the tracker the name before the
+ * segment exists and the outcome after (lib/lifecycle/tracker.ts).
+ */
+function openTracked(track: boolean, args: Parameters<typeof openMapping>[0], host: OverlayHost): NativeMapping {
+  if (!track) return openMapping(args, host);
+  const token = tracker.beforeCreate(args.name);
+  let mapping: NativeMapping | undefined;
+  try {
+    mapping = openMapping(args, host);
+  } finally {
+    tracker.afterCreate(args.name, mapping !== undefined, token);
+  }
+  return mapping;
 }
 
 /** Unlinks, then stops tracking the name if this process tracks it (close() never does). */

@@ -56,6 +56,8 @@ export type ShareableValue = number | bigint | boolean | null | string | Uint8Ar
 export interface ShareableListOptions {
   /** The segment's name: given to create one, required to attach. */
   name?: string | null | undefined;
+  /** Crash cleanup of a created list's segment, as SharedMemory's `track`. Default true. */
+  track?: boolean | undefined;
 }
 
 const ALIGN = 8;
@@ -221,7 +223,7 @@ export class ShareableList implements Iterable<ShareableValue>, Disposable {
       });
       this.#trailer = trailerAt + 8;
     }
-    this.shm = name === undefined ? SharedMemory.create(size) : SharedMemory.create(size, { name });
+    this.shm = SharedMemory.create(size, { ...(name === undefined ? {} : { name }), track: options.track ?? true });
     try {
       this.shm.write(image, 0);
     } catch (error) {

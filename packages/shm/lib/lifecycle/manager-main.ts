@@ -7,23 +7,25 @@
  * - its stdin/stdout pipes, to the process that started it (the owner). EOF on
  *   stdin means the owner has ended, however it ended (SIGKILL included): the
  *   server then unlinks every managed segment and exits.
- * - a Unix socket (0600, in a private 0700 directory under os.tmpdir()), for
- *   other processes that connect to the manager by its address.
+ * - a Unix socket (0600, in a fresh 0700 directory inside the verified private
+ *   directory, private-dir.ts), for other processes of the same user (checked
+ *   with SO_PEERCRED) that connect to the manager by its address.
  *
  * Requests: {op:'register',name} (no reply), {id,op:'list'}, {id,op:'release',name},
  * and, from the owner only, {id,op:'shutdown'}. Replies: {id,ok:true,names?} or
  * {id,error:<code>}. Malformed lines are ignored.
  *
- * The first line on stdout is {ready:true,address}. It runs detached and ignores
+ * The first line on stdout is {ready:true,address}, or {ready:false,error,message}
+ * (ERR_SHM_UNSAFE_DIRECTORY when the private directory is not safe to use). It runs detached and ignores
  * SIGINT, SIGTERM and SIGHUP, like the tracker.
  *
  * @internal
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { unlinkSegment } from '../core/binding';
+import { socket as peerSocket, unlinkSegment } from '../core/binding';
+import { privateDir } from './private-dir';
 import { onJsonLines } from './json-lines';
 import { validateName } from '../core/validate';
 
@@ -77,12 +79,33 @@ function handle(request: Request, fromOwner: boolean): object | undefined {
   }
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-mgr-'));
-fs.chmodSync(dir, 0o700);
+// A fresh 0700 directory (mkdtemp) inside the verified private directory.
+let dir: string;
+try {
+  dir = fs.mkdtempSync(path.join(privateDir()!, 'manager-'));
+} catch (error) {
+  const e = error as Error & { code?: string };
+  writeOut({ ready: false, error: e.code ?? 'EIO', message: e.message });
+  process.exit(1);
+}
 const address = path.join(dir, 'manager.sock');
 const sockets = new Set<net.Socket>();
+const myUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+
+/** Only this user is served (SO_PEERCRED): the directory is private, this is belt and braces. */
+function sameUser(socket: net.Socket): boolean {
+  try {
+    return peerSocket.peer((socket as unknown as { _handle: { fd: number } })._handle.fd).uid === myUid;
+  } catch {
+    return false;
+  }
+}
 
 const server = net.createServer((socket) => {
+  if (!sameUser(socket)) {
+    socket.destroy();
+    return;
+  }
   sockets.add(socket);
   socket.on('error', () => {});
   socket.on('close', () => sockets.delete(socket));

@@ -11,7 +11,7 @@
  * Queries (`list()`, `release()`) go to the server and are asynchronous.
  *
  * Other processes reach a running manager by its `address` (a Unix socket,
- * 0600, in a private directory under os.tmpdir()) with
+ * 0600, in a private directory, see private-dir.ts; only the same user is served) with
  * `await SharedMemoryManager.connect(address)`; segments they create are
  * managed by the same server. A connected client's `shutdown()` only
  * disconnects; the owner's shutdown unlinks everything.
@@ -24,7 +24,6 @@ import { invalidArgType, shmError } from '../core/errors';
 import { onJsonLines } from './json-lines';
 import { SharedMemory } from '../core/shared-memory';
 import { ShareableList, type ShareableValue } from '../formats/shareable-list';
-import * as tracker from './tracker';
 
 /** The server's entry point, next to this file once compiled. */
 export const MANAGER_MAIN = path.join(__dirname, 'manager-main.js');
@@ -38,6 +37,7 @@ interface Reply {
   error?: string;
   ready?: boolean;
   address?: string;
+  message?: string;
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopped';
@@ -46,8 +46,8 @@ function notStarted(what: string): Error {
   return shmError('ERR_SHM_MANAGER_NOT_STARTED', `SharedMemoryManager: ${what} needs a started manager (start() first, not after shutdown())`);
 }
 
-function replyError(code: string, op: string): Error {
-  const error = new Error(`${code}: SharedMemoryManager ${op} failed`) as Error & { code: string };
+function replyError(code: string, op: string, detail?: string): Error {
+  const error = new Error(`${code}: SharedMemoryManager ${op} failed${detail ? `: ${detail}` : ''}`) as Error & { code: string };
   error.code = code;
   return error;
 }
@@ -129,7 +129,7 @@ export class SharedMemoryManager implements AsyncDisposable {
     child.on('exit', () => this.#lost());
     try {
       const reply = await ready;
-      if (!reply.ready || typeof reply.address !== 'string') throw replyError(reply.error ?? 'EIO', 'start');
+      if (!reply.ready || typeof reply.address !== 'string') throw replyError(reply.error ?? 'EIO', 'start', reply.message);
       this.#address = reply.address;
     } catch (error) {
       this.#state = 'stopped';
@@ -225,10 +225,9 @@ export class SharedMemoryManager implements AsyncDisposable {
   /** Creates a ShareableList whose segment the manager owns. */
   ShareableList(sequence?: Iterable<ShareableValue> | null): ShareableList {
     this.#check('ShareableList()');
-    const list = new ShareableList(sequence ?? []);
+    // The manager owns it, not the crash tracker.
+    const list = new ShareableList(sequence ?? [], { track: false });
     const name = list.shm.name;
-    // The manager owns it now, not this process's crash tracker.
-    tracker.unregister(name);
     try {
       this.#register(name);
     } catch (error) {

@@ -1,81 +1,98 @@
 /**
- * The crash-cleanup tracker process: `node tracker-main.js [creator description]`.
+ * The crash-cleanup tracker process: `node tracker-main.js <dir> <socket path>`,
+ * spawned by tracker.ts with a listening Unix stream socket as fd 3 (bound at
+ * `<socket path>` in the private directory `<dir>`, see private-dir.ts; the
+ * spawner renames it to `<dir>/tracker-<this pid>.sock` once it knows the pid).
  *
- * Reads lines from stdin:
- *   REGISTER <name>\n     a segment the creator made with track: true
- *   UNREGISTER <name>\n   the creator unlinked it
- * At EOF (every writer of the pipe is gone: the creator exited, crashed or was
- * SIGKILLed, or ended the pipe with nothing registered) it unlinks every name
- * still registered and prints one warning naming them, then exits.
+ * Every client (each process of the tree, each worker thread) keeps its own
+ * connection and writes lines to it (at most MAX_LINE bytes, ASCII):
+ *   INTENT <prior> <name>\n   about to create <name>; before the attempt the
+ *                             name was absent (<prior> 0) or had inode <prior>
+ *   CANCEL <name>\n           that create failed (EEXIST, …): forget it
+ *   REGISTER <name>\n         <name> was created by this client
+ *   UNREGISTER <name>\n       the client unlinked it (or gave it away)
+ * When a connection closes — the client ended, however it ended, SIGKILL
+ * included — the tracker at once (at most BURST_MS late after a burst of
+ * lines) unlinks what that client left: every
+ * REGISTERed name, and every INTENT name that now exists with another inode than
+ * it had before (so an interrupt at any instant of a create leaves nothing, and a
+ * name someone else had made, whose create failed with EEXIST, is never touched).
+ * One warning (SHMKIT_TRACKER_LEAKED) names what it unlinked.
  *
- * It also creates a FIFO, `<state dir>/tracker-<pid>.fifo` (0600), which other
- * processes of the same tree write to (tracker.ts hands its path to children in
- * SHMKIT_TRACKER_FIFO):
- *   REGISTER <pid> <name>\n / UNREGISTER <pid> <name>\n
- * It polls those pids every POLL_MS; when one is gone (a zombie counts as gone)
- * it unlinks that pid's names still registered, with one warning naming them.
- * It exits once stdin has closed AND no FIFO client has a name registered.
+ * Framing is per connection: one client's garbage (a malformed, unknown,
+ * invalid or over-long line: one SHMKIT_TRACKER_BAD_LINE diagnostic each) never
+ * touches another client's lines. A connection from another user (SO_PEERCRED)
+ * is refused (SHMKIT_TRACKER_PEER_REFUSED).
  *
- * Malformed lines, unknown commands, invalid names and lines longer than
- * MAX_LINE bytes get one diagnostic each on stderr (code
- * SHMKIT_TRACKER_BAD_LINE) and are otherwise ignored.
- *
- * While it runs it publishes its registry in a state file (tracker-state.ts),
- * which `shmkit ls` and `shmkit gc` read; the creator's pid comes from the
- * SHMKIT_TRACKER_CREATOR_PID environment variable (else the parent's pid).
+ * It exits once no client is connected: it first removes its socket path, so no
+ * new client can connect, then accepts what is already queued; a connection
+ * found there keeps it running. It publishes its registry in a state file
+ * (tracker-state.ts) for `shmkit ls` / `shmkit gc`, removed at exit.
  *
  * It runs in its own process group (spawned detached) and ignores SIGINT,
- * SIGTERM and SIGHUP, so what kills the creator's terminal group leaves it to
- * clean up. A SIGKILL of the tracker itself cannot be survived.
+ * SIGTERM and SIGHUP. A SIGKILL of the tracker itself cannot be survived
+ * (`shmkit gc` collects what it leaves).
  *
  * @internal
  */
-import { execFileSync } from 'node:child_process';
-import { constants, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { unlinkSegment } from '../core/binding';
-import { pidAlive, stateDir, stateFile } from './tracker-state';
+import { socket as sockets, unlinkSegment } from '../core/binding';
 import { validateName } from '../core/validate';
+import { leakWarning, stateFile, TRACKER_LINE_MAX as MAX_LINE } from './tracker-state';
+import { writeOwnFile } from './private-dir';
 
-const MAX_LINE = 1024;
 const NEWLINE = 0x0a;
-const creator = process.argv[2] ?? 'the creating process';
-/** The creating process (tracker.ts passes it; the spawner is the parent otherwise). */
+const LISTEN_FD = 3;
+/** Lines closer together than this are read in batches, at most this late. */
+const BURST_MS = 10;
+/** How long to wait for the first client (the spawner connects right after spawning). */
+const STARTUP_MS = 10_000;
+const dir = process.argv[2] ?? '';
+const spawnPath = process.argv[3] ?? '';
+const socketPath = path.join(dir, `tracker-${process.pid}.sock`);
+/** The process that spawned this tracker (published for `shmkit ls`). */
 const creatorPid = Number(process.env.SHMKIT_TRACKER_CREATOR_PID) || process.ppid;
-/** Names registered over stdin (owner: creatorPid). */
-const registry = new Set<string>();
-/** Names registered over the FIFO, per writer pid. */
-const clients = new Map<number, Set<string>>();
-/** How often the pids of FIFO clients are checked. */
-const POLL_MS = 200;
+const myUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
 
-// The registry is published for `shmkit ls` / `shmkit gc` (see tracker-state.ts):
-// rewritten at most every STATE_MS while it changes, removed at exit. Best
-// effort and silent: a failure here never gets in the way of cleaning up.
+/** A name's prior inode (INTENT) or CERTAIN (REGISTER). */
+const CERTAIN = -1;
+
+interface Client {
+  pid: number;
+  names: Map<string, number>;
+}
+const clients = new Set<Client>();
+let hadClient = false;
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+
+/** Synchronous, never throws: stderr may be a closed pipe or a dead terminal. */
+function say(code: string, message: string): void {
+  try {
+    fs.writeSync(2, `(shmkit tracker:${process.pid}) [${code}] Warning: ${message}\n`);
+  } catch {
+    // nowhere to report
+  }
+}
+
+// ------------------------------------------------------------ state file
+
 const STATE_MS = 100;
 let stateTimer: NodeJS.Timeout | undefined;
-let statePath: string | undefined;
 let stateBroken = false;
 
 function writeState(): void {
   stateTimer = undefined;
   if (stateBroken) return;
+  const owners: Record<string, number> = {};
+  for (const client of clients) for (const name of client.names.keys()) owners[name] = client.pid;
+  const state = { creatorPid, trackerPid: process.pid, names: Object.keys(owners), owners, updated: Date.now() };
   try {
-    if (statePath === undefined) {
-      const dir = stateDir();
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      statePath = stateFile(process.pid, dir);
-    }
-    const temp = `${statePath}.tmp`;
-    const owners: Record<string, number> = {};
-    for (const name of registry) owners[name] = creatorPid;
-    for (const [pid, names] of clients) for (const name of names) owners[name] = pid;
-    const state = { creatorPid, trackerPid: process.pid, names: Object.keys(owners), owners, updated: Date.now() };
-    writeFileSync(temp, JSON.stringify(state) + '\n', { mode: 0o600 });
-    renameSync(temp, statePath);
+    writeOwnFile(stateFile(process.pid, dir), JSON.stringify(state) + '\n');
   } catch {
-    stateBroken = true; // no tmpdir, read-only, …: stop trying
+    stateBroken = true; // best effort: never in the way of cleaning up
   }
 }
 
@@ -83,75 +100,46 @@ function registryChanged(): void {
   if (stateTimer === undefined && !stateBroken) stateTimer = setTimeout(writeState, STATE_MS);
 }
 
-function removeState(): void {
-  if (stateTimer !== undefined) clearTimeout(stateTimer);
-  if (statePath === undefined) return;
-  for (const file of [statePath, `${statePath}.tmp`]) {
-    try {
-      unlinkSync(file);
-    } catch {
-      // never written, or gone
-    }
-  }
-}
-
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
-
-/** Synchronous, never throws: stderr may be a closed pipe or a dead terminal. */
-function say(code: string, message: string): void {
+function removeQuietly(file: string): void {
   try {
-    writeSync(2, `(shmkit tracker:${process.pid}) [${code}] Warning: ${message}\n`);
+    fs.unlinkSync(file);
   } catch {
-    // nowhere to report
+    // gone
   }
 }
+
+// ------------------------------------------------------------ lines
 
 function preview(bytes: Buffer): string {
   const text = bytes.subarray(0, 48).toString('latin1');
   return JSON.stringify(text) + (bytes.length > 48 ? '…' : '');
 }
 
-function reject(reason: string, bytes: Buffer): void {
-  say('SHMKIT_TRACKER_BAD_LINE', `ignored ${reason}: ${preview(bytes)} (${bytes.length} bytes)`);
+function reject(client: Client, reason: string, bytes: Buffer): void {
+  say('SHMKIT_TRACKER_BAD_LINE', `ignored ${reason} from process ${client.pid}: ${preview(bytes)} (${bytes.length} bytes)`);
 }
 
-function handleLine(bytes: Buffer, fromFifo: boolean): void {
-  if (bytes.length > MAX_LINE) return reject(`a line longer than ${MAX_LINE} bytes`, bytes);
-  const line = bytes.toString('latin1');
-  const space = line.indexOf(' ');
-  if (space <= 0) return reject('a malformed line', bytes);
-  const command = line.slice(0, space);
-  let name = line.slice(space + 1);
-  if (command !== 'REGISTER' && command !== 'UNREGISTER') return reject('an unknown command', bytes);
-  let pid = creatorPid;
-  if (fromFifo) {
-    const match = /^([1-9][0-9]{0,9}) (.*)$/s.exec(name);
-    if (!match) return reject('a malformed line', bytes);
-    pid = Number(match[1]);
-    name = match[2] ?? '';
-  }
+const LINE = /^(INTENT) (0|[1-9][0-9]{0,19}) (.+)$|^(CANCEL|REGISTER|UNREGISTER) (.+)$/s;
+
+function handleLine(client: Client, bytes: Buffer): void {
+  const match = LINE.exec(bytes.toString('latin1'));
+  if (!match) return reject(client, 'a malformed line', bytes);
+  const command = match[1] ?? match[4];
+  const name = match[3] ?? match[5] ?? '';
   try {
     validateName(name, 'name');
   } catch {
-    return reject('an invalid segment name', bytes);
+    return reject(client, 'an invalid segment name', bytes);
   }
-  let names = registry;
-  if (fromFifo) {
-    names = clients.get(pid) ?? new Set<string>();
-    clients.set(pid, names);
-  }
-  const size = names.size;
-  if (command === 'REGISTER') names.add(name);
-  else names.delete(name);
-  if (fromFifo && names.size === 0) clients.delete(pid);
-  if (names.size !== size) registryChanged();
+  const size = client.names.size;
+  if (command === 'INTENT') client.names.set(name, Number(match[2]));
+  else if (command === 'REGISTER') client.names.set(name, CERTAIN);
+  else client.names.delete(name); // CANCEL, UNREGISTER
+  if (client.names.size !== size || command === 'REGISTER') registryChanged();
 }
 
-/** How long the tracker lets lines collect in its pipe between two reads. */
-const BATCH_MS = 25;
-
-/** A line splitter for one channel (stdin or the FIFO). */
-function lineReader(fromFifo: boolean): { feed(chunk: Buffer): void; rest(): void } {
+/** A line splitter for one connection. */
+function lineReader(client: Client): { feed(chunk: Buffer): void; rest(): void } {
   let pending: Buffer[] = [];
   let pendingLength = 0;
   /** Inside a line already rejected as too long: drop bytes up to its newline. */
@@ -166,7 +154,7 @@ function lineReader(fromFifo: boolean): { feed(chunk: Buffer): void; rest(): voi
           pending.push(chunk.subarray(start, end));
           pendingLength += end - start;
           if (pendingLength > MAX_LINE) {
-            reject(`a line longer than ${MAX_LINE} bytes`, Buffer.concat(pending).subarray(0, 64));
+            reject(client, `a line longer than ${MAX_LINE} bytes`, Buffer.concat(pending).subarray(0, 64));
             pending = [];
             pendingLength = 0;
             discarding = newline === -1;
@@ -175,7 +163,7 @@ function lineReader(fromFifo: boolean): { feed(chunk: Buffer): void; rest(): voi
           }
         }
         if (newline === -1) break;
-        if (!discarding) handleLine(Buffer.concat(pending, pendingLength), fromFifo);
+        if (!discarding) handleLine(client, Buffer.concat(pending, pendingLength));
         pending = [];
         pendingLength = 0;
         discarding = false;
@@ -183,116 +171,30 @@ function lineReader(fromFifo: boolean): { feed(chunk: Buffer): void; rest(): voi
       }
     },
     rest(): void {
-      if (pendingLength > 0) reject('an unterminated last line', Buffer.concat(pending, pendingLength));
+      if (pendingLength > 0) reject(client, 'an unterminated last line', Buffer.concat(pending, pendingLength));
       pending = [];
       pendingLength = 0;
     },
   };
 }
 
-const stdinLines = lineReader(false);
-const fifoLines = lineReader(true);
+// ------------------------------------------------------------ cleanup
 
-process.stdin.on('data', (chunk: Buffer) => {
-  stdinLines.feed(chunk);
-  // Nothing here is urgent until the pipe closes, so read in batches: pausing
-  // lets lines collect in the pipe instead of waking this process once per
-  // create and unlink, which on a small machine takes CPU from the creator.
-  // EOF is still seen at most BATCH_MS late.
-  process.stdin.pause();
-  setTimeout(() => process.stdin.resume(), BATCH_MS);
-});
-
-process.stdin.on('error', () => stdinClosed());
-process.stdin.on('end', () => stdinClosed());
-
-// The FIFO for the other processes of this tree. Opened O_RDWR: this process is
-// a writer too, so the FIFO never reports EOF and opens by clients never block.
-let fifoPath: string | undefined;
-let fifoFd: number | undefined;
-let fifo: Socket | undefined;
-try {
-  const dir = stateDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `tracker-${process.pid}.fifo`);
-  try {
-    unlinkSync(file); // left by a SIGKILLed tracker that had this pid
-  } catch {
-    // none
-  }
-  // Made and opened under a temporary name, then renamed into place: once the
-  // path exists, a client's non-blocking open finds a reader (no ENXIO window).
-  const making = `${file}.${process.pid}.tmp`;
-  execFileSync('mkfifo', ['-m', '600', making], { stdio: 'ignore' });
-  fifoPath = making;
-  fifoFd = openSync(making, constants.O_RDWR | constants.O_NONBLOCK);
-  renameSync(making, file);
-  fifoPath = file;
-  fifo = new Socket({ fd: fifoFd, readable: true, writable: false });
-  fifo.on('error', () => {});
-  fifo.on('data', (chunk: Buffer) => {
-    fifoLines.feed(chunk);
-    fifo?.pause();
-    setTimeout(() => fifo?.resume(), BATCH_MS);
-  });
-} catch {
-  removeFifo(); // no mkfifo, …: children spawn their own trackers
+/** Whether the client that sent INTENT for `name` with `prior` made what is there now. */
+function madeByClient(name: string, prior: number): boolean {
+  if (prior === CERTAIN) return true;
+  if (process.platform !== 'linux') return false; // never reached: clients send REGISTER there
+  const stat = fs.lstatSync(path.join('/dev/shm', name), { throwIfNoEntry: false });
+  return stat !== undefined && stat.isFile() && stat.ino !== prior;
 }
 
-function removeFifo(): void {
-  if (fifoPath === undefined) return;
-  try {
-    unlinkSync(fifoPath);
-  } catch {
-    // gone
-  }
-  fifoPath = undefined;
-}
-
-/** Reads what the FIFO holds now (its socket is paused or idle). */
-function drainFifo(): void {
-  if (fifoFd === undefined) return;
-  const buffer = Buffer.alloc(65536);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fifoFd, buffer, 0, buffer.length, null);
-    } catch {
-      return; // EAGAIN: empty
-    }
-    if (n <= 0) return;
-    fifoLines.feed(Buffer.from(buffer.subarray(0, n)));
-  }
-}
-
-const poll = setInterval(() => {
-  for (const pid of [...clients.keys()]) if (!pidAlive(pid)) {
-    drainFifo(); // its last lines (an UNREGISTER just before it exited)
-    const names = clients.get(pid);
-    clients.delete(pid);
-    if (names !== undefined) cleanUp(names, `process ${pid}`);
-    registryChanged();
-  }
-  maybeExit();
-}, POLL_MS);
-
-let stdinEnded = false;
-function stdinClosed(): void {
-  if (stdinEnded) return;
-  stdinEnded = true;
-  stdinLines.rest();
-  cleanUp(registry, creator);
-  registry.clear();
-  registryChanged();
-  maybeExit();
-}
-
-/** Unlinks `names` and prints one warning naming the ones that were there. */
-function cleanUp(names: Iterable<string>, who: string): void {
+/** Unlinks what `client` left and prints one warning naming what was there. */
+function cleanUp(client: Client): void {
   const removed: string[] = [];
   const failed: string[] = [];
-  for (const name of names) {
+  for (const [name, prior] of client.names) {
     try {
+      if (!madeByClient(name, prior)) continue;
       unlinkSegment(name);
       removed.push(name);
     } catch (error) {
@@ -301,38 +203,97 @@ function cleanUp(names: Iterable<string>, who: string): void {
       if (code !== 'ENOENT') failed.push(`${JSON.stringify(name)} (${code ?? String(error)})`);
     }
   }
-  if (removed.length > 0) {
-    const n = removed.length;
-    say(
-      'SHMKIT_TRACKER_LEAKED',
-      `There appear to be ${n} leaked shared memory segment${n === 1 ? '' : 's'} to clean up at shutdown ` +
-        `(${who} created ${n === 1 ? 'it' : 'them'} with track: true and ended without unlinking); ` +
-        `unlinked: ${removed.map((name) => JSON.stringify(name)).join(', ')}`,
-    );
-  }
+  client.names.clear();
+  if (removed.length > 0) say('SHMKIT_TRACKER_LEAKED', leakWarning(removed, `process ${client.pid}`));
   if (failed.length > 0) {
     say('SHMKIT_TRACKER_UNLINK_FAILED', `could not unlink leaked shared memory segments: ${failed.join(', ')}`);
   }
 }
 
-/** Exits once stdin has closed and no FIFO client has anything registered. */
+// ------------------------------------------------------------ connections
+
+function adopt(socket: net.Socket): void {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+  let peer: { uid: number; pid: number };
+  try {
+    peer = sockets.peer(fd);
+  } catch {
+    peer = { uid: -2, pid: 0 };
+  }
+  if (peer.uid !== myUid) {
+    say('SHMKIT_TRACKER_PEER_REFUSED', `refused a connection from uid ${peer.uid} (pid ${peer.pid}): only uid ${myUid} is served`);
+    socket.destroy();
+    return;
+  }
+  const client: Client = { pid: peer.pid, names: new Map() };
+  clients.add(client);
+  hadClient = true;
+  const lines = lineReader(client);
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    lines.rest();
+    cleanUp(client);
+    clients.delete(client);
+    registryChanged();
+    maybeExit();
+  };
+  let lastChunk = 0;
+  socket.on('data', (chunk: Buffer) => {
+    lines.feed(chunk);
+    // In a burst, let lines collect in the kernel (the client's send buffer is
+    // large) instead of waking once per create: it takes CPU from the creator.
+    // A lone line, and the close after it, are handled at once.
+    const now = Date.now();
+    if (now - lastChunk < BURST_MS) {
+      socket.pause();
+      setTimeout(() => socket.resume(), BURST_MS);
+    }
+    lastChunk = now;
+  });
+  socket.on('end', end);
+  socket.on('close', end);
+  socket.on('error', () => socket.destroy());
+}
+
+const server = net.createServer({ allowHalfOpen: true }, adopt);
+server.on('error', (error) => {
+  say('SHMKIT_TRACKER_UNAVAILABLE', `cannot accept connections: ${(error as Error).message}`);
+  finish(1);
+});
+server.listen({ fd: LISTEN_FD });
+
+const startedAt = Date.now();
+const startup = setTimeout(() => maybeExit(), STARTUP_MS);
+
+/** Exits once no client is connected (and the first one has come, or never will). */
 function maybeExit(): void {
-  if (!stdinEnded || clients.size > 0) return;
-  // No new client can open the FIFO once its name is gone; lines already in it
-  // are read before deciding (a client that registered just now keeps us).
-  removeFifo();
-  drainFifo();
+  if (clients.size > 0 || (!hadClient && Date.now() - startedAt < STARTUP_MS)) return;
+  // No new client can connect once the path is gone; the ones already queued are
+  // accepted before deciding (a client that connected just now keeps us).
+  removeQuietly(socketPath);
+  removeQuietly(spawnPath);
+  let queued: number[] = [];
+  try {
+    queued = sockets.acceptPending(LISTEN_FD);
+  } catch {
+    // nothing queued
+  }
+  for (const fd of queued) adopt(new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true }));
   if (clients.size > 0) return;
-  finish();
+  finish(0);
 }
 
 let finished = false;
-function finish(): void {
+function finish(code: number): void {
   if (finished) return;
   finished = true;
-  clearInterval(poll);
-  fifoLines.rest();
-  removeFifo();
-  removeState();
-  process.exit(0);
+  clearTimeout(startup);
+  if (stateTimer !== undefined) clearTimeout(stateTimer);
+  removeQuietly(socketPath);
+  removeQuietly(spawnPath);
+  removeQuietly(stateFile(process.pid, dir));
+  removeQuietly(`${stateFile(process.pid, dir)}.tmp`);
+  process.exit(code);
 }

@@ -1,18 +1,22 @@
 /**
- * Where trackers publish their registries, for `shmkit ls` and `shmkit gc`.
+ * What trackers publish for `shmkit ls` and `shmkit gc`, and what the tracker,
+ * its clients and the CLI share.
  *
- * Each tracker keeps `${os.tmpdir()}/shmkit-<uid>/trackers/<trackerPid>.json`
+ * Each tracker keeps `<private dir>/trackers/<trackerPid>.json` (private-dir.ts)
  * = { creatorPid, trackerPid, names, owners, updated } (owners: the pid that
- * registered each name — the creator, or a child process of its tree) (written to a temp file and
- * renamed, so readers never see half a file), and removes it when it exits.
+ * registered each name — the creator, or another process of its tree), written
+ * to a fresh temp file and renamed, so readers never see half a file, and
+ * removed when it exits. Next to it is its socket, `tracker-<trackerPid>.sock`.
  * A file whose tracker is dead (SIGKILLed) is stale: it still names the
- * creator of the segments it lists.
+ * creators of the segments it lists. Files are untrusted input: only regular
+ * files of this user, not symlinks, with a valid shape and valid names, count.
  *
  * @internal
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { validateName } from '../core/validate';
+import { privateDir, readOwnFile } from './private-dir';
 
 export interface TrackerState {
   creatorPid: number;
@@ -24,36 +28,55 @@ export interface TrackerState {
   updated: number;
 }
 
-/** The directory of the state files of this user's trackers. */
-export function stateDir(): string {
-  let uid: number | string = 'user';
-  try {
-    const info = os.userInfo();
-    if (info.uid >= 0) uid = info.uid;
-    else uid = info.username;
-  } catch {
-    // keep the fallback
-  }
-  return path.join(os.tmpdir(), `shmkit-${uid}`, 'trackers');
+/** The longest line a tracker accepts. */
+export const TRACKER_LINE_MAX = 1024;
+
+/** The text of the SHMKIT_TRACKER_LEAKED warning. */
+export function leakWarning(removed: string[], who: string): string {
+  const n = removed.length;
+  return (
+    `There appear to be ${n} leaked shared memory segment${n === 1 ? '' : 's'} to clean up at shutdown ` +
+    `(${who} created ${n === 1 ? 'it' : 'them'} with track: true and ended without unlinking); ` +
+    `unlinked: ${removed.map((name) => JSON.stringify(name)).join(', ')}`
+  );
 }
 
-export function stateFile(trackerPid: number, dir = stateDir()): string {
+/**
+ * The verified directory of this user's trackers (throws
+ * ERR_SHM_UNSAFE_DIRECTORY); with `create: false`, undefined if it does not exist.
+ */
+export function stateDir(options: { create?: boolean } = {}): string | undefined {
+  return privateDir('trackers', options);
+}
+
+export function stateFile(trackerPid: number, dir: string): string {
   return path.join(dir, `${trackerPid}.json`);
+}
+
+/** The socket a tracker with this pid listens on. */
+export function socketFile(trackerPid: number, dir: string): string {
+  return path.join(dir, `tracker-${trackerPid}.sock`);
+}
+
+const isPid = (p: unknown): p is number => Number.isSafeInteger(p) && (p as number) > 0;
+
+function validName(name: unknown): name is string {
+  try {
+    validateName(name, 'name');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isState(value: unknown): value is TrackerState {
   const v = value as TrackerState;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    Number.isInteger(v.creatorPid) &&
-    Number.isInteger(v.trackerPid) &&
-    Array.isArray(v.names) &&
-    v.names.every((n) => typeof n === 'string') &&
-    typeof v.updated === 'number' &&
-    (v.owners === undefined ||
-      (typeof v.owners === 'object' && v.owners !== null && Object.values(v.owners).every((p) => Number.isInteger(p))))
-  );
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  if (!isPid(v.creatorPid) || !isPid(v.trackerPid) || typeof v.updated !== 'number') return false;
+  if (!Array.isArray(v.names) || !v.names.every(validName)) return false;
+  if (v.owners === undefined) return true;
+  if (typeof v.owners !== 'object' || v.owners === null || Array.isArray(v.owners)) return false;
+  return Object.entries(v.owners).every(([name, pid]) => v.names.includes(name) && isPid(pid));
 }
 
 /** The process that registered `name` with the tracker of `state`. */
@@ -62,8 +85,9 @@ export function ownerPidOf(state: TrackerState, name: string): number {
   return pid ?? state.creatorPid;
 }
 
-/** Every readable state file, with its path. Unreadable or malformed files are skipped. */
-export function readStates(dir = stateDir()): Array<TrackerState & { file: string }> {
+/** Every valid state file in `dir`, with its path. Anything else is skipped. */
+export function readStates(dir: string | undefined): Array<TrackerState & { file: string }> {
+  if (dir === undefined) return [];
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
@@ -72,13 +96,16 @@ export function readStates(dir = stateDir()): Array<TrackerState & { file: strin
   }
   const states: Array<TrackerState & { file: string }> = [];
   for (const entry of entries) {
-    if (!/^\d+\.json$/.test(entry)) continue; // temp files end in .tmp
+    const match = /^(\d+)\.json$/.exec(entry); // temp files end in .tmp
+    if (!match) continue;
     const file = path.join(dir, entry);
+    const text = readOwnFile(file);
+    if (text === undefined) continue;
     try {
-      const value: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (isState(value)) states.push({ ...value, file });
+      const value: unknown = JSON.parse(text);
+      if (isState(value) && value.trackerPid === Number(match[1])) states.push({ ...value, file });
     } catch {
-      // removed meanwhile, or not ours
+      // malformed
     }
   }
   return states;

@@ -1,0 +1,274 @@
+#include "socket.h"
+
+#include <napi.h>
+
+#include <set>
+#include <string>
+
+#include "errors.h"
+
+#if !defined(_WIN32)
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/ucred.h>
+#endif
+#endif
+
+namespace shmkit {
+namespace {
+
+constexpr int kSendBuffer = 1 << 20;
+
+// The connected descriptors of one environment, closed at its teardown.
+struct SocketData {
+  std::set<int> owned;
+};
+
+#if !defined(_WIN32)
+
+// Reads (path: string, number) arguments, fills `address` and makes an
+// AF_UNIX stream socket (close-on-exec). Returns the descriptor, or -1 with a
+// JavaScript exception pending.
+int OpenSocket(const Napi::CallbackInfo& info, const char* usage,
+               std::string* path, sockaddr_un* address) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    ThrowArgType(env, usage);
+    return -1;
+  }
+  *path = info[0].As<Napi::String>().Utf8Value();
+  if (path->empty() || path->size() >= sizeof(address->sun_path) ||
+      path->find('\0') != std::string::npos) {
+    ThrowErrno(env, path->empty() ? ENOENT : ENAMETOOLONG, "socket", *path);
+    return -1;
+  }
+  *address = sockaddr_un{};
+  address->sun_family = AF_UNIX;
+  path->copy(address->sun_path, path->size());
+#if defined(SOCK_CLOEXEC)
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#else
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
+  if (fd < 0) ThrowErrno(env, errno, "socket", *path);
+  return fd;
+}
+
+// The peer's effective uid and pid; false (errno set) if the OS cannot say.
+bool PeerOf(int fd, uid_t* uid, pid_t* pid) {
+#if defined(SO_PEERCRED) && defined(__linux__)
+  struct ucred cred;
+  socklen_t length = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return false;
+  *uid = cred.uid;
+  *pid = cred.pid;
+  return true;
+#elif defined(__APPLE__) || defined(__FreeBSD__)
+  gid_t gid;
+  if (getpeereid(fd, uid, &gid) != 0) return false;
+  *pid = 0;
+#if defined(LOCAL_PEERPID)
+  socklen_t length = sizeof(*pid);
+  getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, pid, &length);
+#endif
+  return true;
+#else
+  errno = ENOSYS;
+  return false;
+#endif
+}
+
+bool FdArg(const Napi::CallbackInfo& info, size_t index, int* fd) {
+  if (info.Length() <= index || !info[index].IsNumber()) return false;
+  *fd = info[index].As<Napi::Number>().Int32Value();
+  return *fd >= 0;
+}
+
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  sockaddr_un address;
+  int fd = OpenSocket(info, "socketListen(path: string, backlog: number)", &path, &address);
+  if (fd < 0) return env.Undefined();
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "bind", path);
+    return env.Undefined();
+  }
+  if (listen(fd, info[1].As<Napi::Number>().Int32Value()) != 0) {
+    int err = errno;
+    close(fd);
+    unlink(path.c_str());
+    ThrowErrno(env, err, "listen", path);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketData* data = static_cast<SocketData*>(info.Data());
+  std::string path;
+  sockaddr_un address;
+  int fd = OpenSocket(info, "socketConnect(path: string, sendTimeoutMs: number)", &path, &address);
+  if (fd < 0) return env.Undefined();
+  int rc;
+  do {
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "connect", path);
+    return env.Undefined();
+  }
+  uid_t uid;
+  pid_t pid;
+  if (!PeerOf(fd, &uid, &pid)) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "getsockopt", path, "cannot read the listener's credentials");
+    return env.Undefined();
+  }
+  if (uid != geteuid()) {
+    close(fd);
+    ThrowErrno(env, EACCES, "connect", path, "the listening process belongs to another user");
+    return env.Undefined();
+  }
+  // Room for a burst of lines while the reader sleeps (capped by the OS at
+  // net.core.wmem_max; the default alone holds about 278 short lines).
+  int sndbuf = kSendBuffer;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  int64_t ms = info[1].As<Napi::Number>().Int64Value();
+  if (ms > 0) {
+    timeval timeout;
+    timeout.tv_sec = static_cast<time_t>(ms / 1000);
+    timeout.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  }
+#if defined(SO_NOSIGPIPE)
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+  data->owned.insert(fd);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd) || info.Length() < 2 || !info[1].IsString()) {
+    ThrowArgType(env, "socketSend(fd: number, text: string)");
+    return env.Undefined();
+  }
+  std::string text = info[1].As<Napi::String>().Utf8Value();
+  size_t done = 0;
+  while (done < text.size()) {
+#if defined(MSG_NOSIGNAL)
+    ssize_t n = send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+#else
+    ssize_t n = send(fd, text.data() + done, text.size() - done, 0);
+#endif
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno(env, errno, "send", "");
+      return env.Undefined();
+    }
+    done += static_cast<size_t>(n);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketData* data = static_cast<SocketData*>(info.Data());
+  int fd;
+  if (!FdArg(info, 0, &fd)) {
+    ThrowArgType(env, "socketClose(fd: number)");
+    return env.Undefined();
+  }
+  data->owned.erase(fd);
+  close(fd);
+  return env.Undefined();
+}
+
+Napi::Value Peer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd)) {
+    ThrowArgType(env, "socketPeer(fd: number)");
+    return env.Undefined();
+  }
+  uid_t uid;
+  pid_t pid;
+  if (!PeerOf(fd, &uid, &pid)) {
+    ThrowErrno(env, errno, "getsockopt", "");
+    return env.Undefined();
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("uid", Napi::Number::New(env, static_cast<double>(uid)));
+  result.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+  return result;
+}
+
+Napi::Value AcceptPending(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd)) {
+    ThrowArgType(env, "socketAcceptPending(fd: number)");
+    return env.Undefined();
+  }
+  Napi::Array result = Napi::Array::New(env);
+  for (uint32_t count = 0;;) {
+    pollfd ready = {fd, POLLIN, 0};
+    int rc = poll(&ready, 1, 0);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0 || (ready.revents & POLLIN) == 0) break;
+    int client = accept(fd, nullptr, nullptr);
+    if (client < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;  // EAGAIN: another reader took it
+    }
+    fcntl(client, F_SETFD, FD_CLOEXEC);
+    result.Set(count++, Napi::Number::New(env, client));
+  }
+  return result;
+}
+
+void CloseOwned(void* arg) {
+  SocketData* data = static_cast<SocketData*>(arg);
+  for (int fd : data->owned) close(fd);
+  delete data;
+}
+
+#endif  // !_WIN32
+
+}  // namespace
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+#if !defined(_WIN32)
+  SocketData* data = new SocketData();  // deleted by CloseOwned at teardown
+  napi_add_env_cleanup_hook(env, CloseOwned, data);
+  exports.Set("socketListen", Napi::Function::New(env, Listen, "socketListen"));
+  exports.Set("socketConnect", Napi::Function::New(env, Connect, "socketConnect", data));
+  exports.Set("socketSend", Napi::Function::New(env, Send, "socketSend"));
+  exports.Set("socketClose", Napi::Function::New(env, Close, "socketClose", data));
+  exports.Set("socketPeer", Napi::Function::New(env, Peer, "socketPeer"));
+  exports.Set("socketAcceptPending",
+              Napi::Function::New(env, AcceptPending, "socketAcceptPending"));
+#else
+  (void)env;
+  (void)exports;
+#endif
+}
+
+}  // namespace shmkit
