@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import type { Page } from '@playwright/test';
 
 export const ROOT = path.join(__dirname, '..');
 export const APP = path.join(ROOT, 'examples', 'app');
@@ -85,4 +86,26 @@ export function buildMissing(): string | null {
     if (!fs.existsSync(file)) return `${file} is missing: run npm install (it builds the workspaces)`;
   }
   return null;
+}
+
+/**
+ * Reads the video page's WebGL canvas back, top row first: readPixels in the animation frame after
+ * drawTo's (it sees that frame's drawing before the buffer is presented and cleared).
+ */
+export async function readVideoCanvas(page: Page): Promise<{ width: number; height: number; pixels: Uint8Array }> {
+  const r = await page.evaluate(
+    () =>
+      new Promise<{ width: number; height: number; px: number[] }>((resolve) =>
+        requestAnimationFrame(() => {
+          const c = document.querySelector<HTMLCanvasElement>('#video')!;
+          const gl = c.getContext('webgl2')!;
+          const out = new Uint8Array(c.width * c.height * 4);
+          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
+          const px: number[] = [];
+          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
+          resolve({ width: c.width, height: c.height, px });
+        }),
+      ),
+  );
+  return { width: r.width, height: r.height, pixels: Uint8Array.from(r.px) };
 }

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { _electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
-import { APP, displayReason, findElectron } from '../fixtures';
+import { APP, displayReason, findElectron, readVideoCanvas } from '../fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeof import('../../examples/app/src/shared/pattern');
@@ -46,21 +46,8 @@ function windowId(app: ElectronApplication, page: Page): Promise<number> {
 }
 
 async function readFrame(page: Page): Promise<ReturnType<typeof pattern.verifyFrame>> {
-  const r = await page.evaluate(
-    () =>
-      new Promise<{ w: number; h: number; px: number[] }>((resolve) =>
-        requestAnimationFrame(() => {
-          const c = document.querySelector<HTMLCanvasElement>('#video')!;
-          const gl = c.getContext('webgl2')!;
-          const out = new Uint8Array(c.width * c.height * 4);
-          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
-          const px: number[] = [];
-          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
-          resolve({ w: c.width, h: c.height, px });
-        }),
-      ),
-  );
-  return pattern.verifyFrame(Uint8Array.from(r.px), r.w, r.h);
+  const { width, height, pixels } = await readVideoCanvas(page);
+  return pattern.verifyFrame(pixels, width, height);
 }
 
 test.describe('the Electron app', () => {

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { chromium, expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
-import { APP, buildMissing, CHROMIUM_ARGS, findChromium, SAB_FEATURE, serveApp } from '../fixtures';
+import { APP, buildMissing, CHROMIUM_ARGS, findChromium, readVideoCanvas, SAB_FEATURE, serveApp } from '../fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeof import('../../examples/app/src/shared/pattern');
@@ -40,25 +40,6 @@ async function openAppPage(browser: Browser, origin: string, page: string): Prom
   return p;
 }
 
-/** Reads the WebGL canvas back in the animation frame after a draw, top row first. */
-async function readCanvas(page: Page): Promise<{ width: number; height: number; pixels: Uint8Array }> {
-  const r = await page.evaluate(
-    () =>
-      new Promise<{ width: number; height: number; px: number[] }>((resolve) =>
-        requestAnimationFrame(() => {
-          const c = document.querySelector<HTMLCanvasElement>('#video')!;
-          const gl = c.getContext('webgl2')!;
-          const out = new Uint8Array(c.width * c.height * 4);
-          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
-          const px: number[] = [];
-          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
-          resolve({ width: c.width, height: c.height, px });
-        }),
-      ),
-  );
-  return { width: r.width, height: r.height, pixels: Uint8Array.from(r.px) };
-}
-
 test.describe('app pages in Chromium', () => {
   test.skip(!chromiumFound.path, chromiumFound.reason ?? '');
   test.skip(buildMissing() !== null, buildMissing() ?? '');
@@ -82,7 +63,7 @@ test.describe('app pages in Chromium', () => {
 
     const seen: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const { width, height, pixels } = await readCanvas(page);
+      const { width, height, pixels } = await readVideoCanvas(page);
       expect([width, height]).toEqual([pattern.PRESETS.small.width, pattern.PRESETS.small.height]);
       const check = pattern.verifyFrame(pixels, width, height);
       expect(check, check.reason).toMatchObject({ ok: true });
