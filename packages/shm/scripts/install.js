@@ -3,8 +3,8 @@
 // The package's `install` script. It finds the addon the way lib/core/binding.ts will load it
 // (node-gyp-build's order: build/Release, build/Debug, then prebuilds/<platform>-<arch>/) and
 // compiles only when there is none, when it is older than the C++ sources, or when it does not
-// load here (a prebuilt binary for a newer glibc, say). `--build-from-source` (or
-// npm_config_build_from_source=true) always compiles.
+// load here (a prebuilt binary for a newer glibc, say). npm_config_build_from_source=true (what
+// `npm install --build-from-source` sets) always compiles.
 //
 // npm shows an install script's output only when the script fails (or with --foreground-scripts),
 // so the few progress lines of a compile go to the terminal (/dev/tty) when there is one; node-gyp's
@@ -67,7 +67,7 @@ function progressWriter() {
 
 function compile(root, reason, say) {
   const sources = fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.cc'));
-  say(`${TAG}: compiling the native addon: ${reason} (needs python3, make and a C++17 compiler; 15-30 s)`);
+  say(`${TAG}: compiling the native addon: ${reason} (needs python3, make and a C++17 compiler; 15-60 s)`);
   const started = Date.now();
   // npm gives scripts its bundled node-gyp; elsewhere node-gyp must be on PATH.
   const nodeGyp = process.env.npm_config_node_gyp;
@@ -101,9 +101,7 @@ function compile(root, reason, say) {
 }
 
 function main() {
-  const fromSource =
-    process.env.npm_config_build_from_source === 'true' || process.argv.includes('--build-from-source');
-  const verdict = decide(ROOT, { fromSource });
+  const verdict = decide(ROOT, { fromSource: process.env.npm_config_build_from_source === 'true' });
   if (!verdict.build) {
     process.stderr.write(`${TAG}: using ${verdict.addon} (current, loads)\n`);
     return;

@@ -179,6 +179,14 @@ test('a consumer install of the packed tarball uses the prebuilt addon; without 
   const version = await npm(['exec', '--offline', '--', 'shmkit', '--version'], { cwd: project });
   assert.equal(version.stdout, `${pkg.version}\n`, version.stderr);
 
+  // Where install scripts do not run (--ignore-scripts, npm's allowScripts), the prebuild still works.
+  const bare = path.join(dir, 'bare');
+  fs.mkdirSync(bare);
+  fs.writeFileSync(path.join(bare, 'package.json'), '{"name":"bare","private":true}');
+  const ignored = await npm(['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, filename)], { cwd: bare });
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.equal((await run(process.execPath, ['-e', use], { cwd: bare })).stdout, '7\n');
+
   // No prebuild fits: the install script compiles, and says so on the terminal npm runs in
   // (script(1) gives it one) although npm hides install scripts' output.
   fs.rmSync(path.join(shm, 'prebuilds'), { recursive: true });

@@ -117,7 +117,7 @@ function load(): RawBinding {
     'Could not load the shmkit native addon (@shmkit/shm).',
     ...failures.map((f) => `  ${f}`),
     'Possible solutions:',
-    '- Build it: `npm rebuild @shmkit/shm --build-from-source` (needs python3, make and a C++17 compiler).',
+    '- Build it: `npm_config_build_from_source=true npm rebuild @shmkit/shm` (needs python3, make and a C++17 compiler).',
     '- In Electron, load it from a preload with `sandbox: false`; sandboxed preloads cannot load addons.',
     `- Runtime: ${process.release.name} ${process.version} on ${process.platform}-${process.arch}; Node-API 9 or later is required.`,
   ];
