@@ -158,6 +158,8 @@ test('a consumer install of the packed tarball uses the prebuilt addon; without 
   assert.equal(packed.code, 0, packed.stderr);
   const { filename, files } = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
   assert.ok(files.some((f) => /^prebuilds\/linux-x64\/.*\.node$/.test(f.path)), 'a linux-x64 prebuild is packed');
+  // Packing leaves this checkout loading its own build, as before.
+  assert.equal(require('node-gyp-build').path(PACKAGE), path.join(PACKAGE, 'build', 'Release', 'shmkit.node'));
 
   const project = path.join(dir, 'project');
   fs.mkdirSync(project);
