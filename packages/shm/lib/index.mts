@@ -15,3 +15,8 @@ export {
   SharedMemoryManager,
 } from './index.js';
 export type * from './index.js';
+
+// `import shm from '@shmkit/shm'` gives what `require('@shmkit/shm')` gives (the same object),
+// as a default import of any CommonJS package does in Node.
+import shm from './index.js';
+export default shm;

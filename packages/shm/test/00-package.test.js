@@ -26,3 +26,185 @@ test('the published types describe the API (tsc --noEmit on test/types/usage.ts)
 test('subpaths other than the entry are not exported', () => {
   assert.throws(() => require('@shmkit/shm/dist/core/binding.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 });
+
+// ---------------------------------------------------------------- packaging
+const fs = require('node:fs');
+const os = require('node:os');
+const { PACKAGE, uniqueName } = require('./helpers');
+
+const REPO = path.join(PACKAGE, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
+const npm = (args, options) => run('npm', args, { timeout: 300_000, ...options });
+
+test('the shmkit bin is a committed, executable launcher, and the lockfile records it as package.json does', async (t) => {
+  const launcher = path.join(PACKAGE, pkg.bin.shmkit);
+  assert.match(fs.readFileSync(launcher, 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  const staged = await run('git', ['ls-files', '--stage', '--', pkg.bin.shmkit]);
+  if (staged.code !== 0) return t.skip('not a git checkout');
+  // npm links the bin on the first install only if its target is in the checkout (not built later).
+  assert.match(staged.stdout, /^100755 /, `${pkg.bin.shmkit} must be committed with its executable bit`);
+  // npm ci / npm install rewrite the lockfile when its copy of package.json's fields differs.
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8'));
+  const entry = lock.packages['packages/shm'];
+  for (const field of ['name', 'version', 'license', 'bin', 'dependencies', 'devDependencies', 'engines', 'os']) {
+    assert.deepEqual(entry[field], pkg[field], `package-lock.json's packages/shm.${field}`);
+  }
+  assert.equal(entry.hasInstallScript, true);
+});
+
+test('import shm from "@shmkit/shm" gives the CommonJS exports object', async () => {
+  const esm = await import('@shmkit/shm');
+  assert.equal(esm.default, require('@shmkit/shm'));
+  assert.equal(esm.default.SharedMemory, esm.SharedMemory);
+});
+
+test('shmkit --version and -V print the package version', async () => {
+  for (const flag of ['--version', '-V']) {
+    const result = await run(process.execPath, [path.join(PACKAGE, pkg.bin.shmkit), flag]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `${pkg.version}\n`);
+  }
+});
+
+test('install script: compiles only when the addon is missing, older than the sources, or does not load', (t) => {
+  const { decide } = require('../scripts/install.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-install-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"@shmkit/shm"}');
+  fs.writeFileSync(path.join(dir, 'binding.gyp'), '{}');
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.writeFileSync(path.join(dir, 'src', 'a.cc'), '');
+  const old = new Date(Date.now() - 60_000);
+  for (const f of ['binding.gyp', 'src/a.cc']) fs.utimesSync(path.join(dir, f), old, old);
+
+  assert.equal(decide(dir).build, true, 'nothing built, no prebuild');
+
+  // A garbage prebuild for this platform is found but does not load.
+  const prebuilds = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`);
+  fs.mkdirSync(prebuilds, { recursive: true });
+  fs.writeFileSync(path.join(prebuilds, '@shmkit+shm.node'), 'not an ELF file');
+  assert.match(decide(dir).reason, /does not load/);
+
+  // The real addon as a local build: current, so no compile (this is what a second `npm install` sees).
+  const release = path.join(dir, 'build', 'Release');
+  fs.mkdirSync(release, { recursive: true });
+  fs.copyFileSync(require('node-gyp-build').path(PACKAGE), path.join(release, 'shmkit.node'));
+  assert.deepEqual(decide(dir), { build: false, addon: path.join('build', 'Release', 'shmkit.node') });
+  assert.equal(decide(dir, { fromSource: true }).build, true);
+
+  // An edited source makes it stale.
+  fs.utimesSync(path.join(dir, 'src', 'a.cc'), new Date(), new Date(Date.now() + 5_000));
+  assert.match(decide(dir).reason, /older than src\/a\.cc/);
+
+  // This checkout's own addon is current after `npm ci`.
+  assert.equal(decide(PACKAGE).build, false);
+});
+
+test('the tarball: LICENSE, repository, every file the manifest names, source maps that resolve, README links that work on the registry', async () => {
+  const result = await npm(['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE });
+  assert.equal(result.code, 0, result.stderr);
+  const files = new Set(JSON.parse(result.stdout)[0].files.map((f) => f.path));
+
+  assert.ok(files.has('LICENSE'));
+  assert.equal(
+    fs.readFileSync(path.join(PACKAGE, 'LICENSE'), 'utf8'),
+    fs.readFileSync(path.join(REPO, 'LICENSE'), 'utf8'),
+    'packages/shm/LICENSE is a copy of the repository LICENSE',
+  );
+  assert.equal(pkg.repository.directory, 'packages/shm');
+  const repoUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+
+  const named = [pkg.main, pkg.types, pkg.bin.shmkit, 'scripts/install.js', 'binding.gyp', 'README.md'];
+  for (const conditions of Object.values(pkg.exports['.'])) named.push(...Object.values(conditions));
+  for (const file of named) assert.ok(files.has(path.posix.normalize(file)), `${file} is packed`);
+  assert.ok(![...files].some((f) => f.startsWith('test/')), 'tests are not packed');
+
+  let maps = 0;
+  for (const file of files) {
+    if (!file.endsWith('.map')) continue;
+    maps++;
+    const map = JSON.parse(fs.readFileSync(path.join(PACKAGE, file), 'utf8'));
+    for (const source of map.sources) {
+      const target = path.posix.join(path.posix.dirname(file), source);
+      assert.ok(files.has(target), `${file} points at ${target}, which is packed`);
+    }
+  }
+  assert.ok(maps > 0);
+
+  // The registry shows README.md away from the repository: relative links break there.
+  const readme = fs
+    .readFileSync(path.join(PACKAGE, 'README.md'), 'utf8')
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/`[^`\n]*`/g, '');
+  const links = [...readme.matchAll(/\]\(([^)\s]*)\)/g)].map((m) => m[1]);
+  assert.ok(links.length > 0);
+  for (const link of links) {
+    assert.match(link, /^(https:\/\/|#)/, `README link ${JSON.stringify(link)} is absolute or an anchor`);
+    const inRepo = link.startsWith(`${repoUrl}/blob/main/`) && link.slice(`${repoUrl}/blob/main/`.length).split('#')[0];
+    if (inRepo) assert.ok(fs.existsSync(path.join(REPO, inRepo)), `README link ${link}: ${inRepo} exists`);
+  }
+});
+
+const PREBUILT = process.platform === 'linux' && process.arch === 'x64';
+
+test('a consumer install of the packed tarball uses the prebuilt addon; without one that fits it compiles, showing progress', {
+  skip: !PREBUILT && `prebuilds are made for linux-x64 only (this is ${process.platform}-${process.arch})`,
+  timeout: 600_000,
+}, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-consumer-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // `npm pack` runs prepack: the TypeScript and the prebuilt addon for this platform.
+  const packed = await npm(['pack', '--json', '--pack-destination', dir], { cwd: PACKAGE });
+  assert.equal(packed.code, 0, packed.stderr);
+  const { filename, files } = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
+  assert.ok(files.some((f) => /^prebuilds\/linux-x64\/.*\.node$/.test(f.path)), 'a linux-x64 prebuild is packed');
+  // Packing leaves this checkout loading its own build, as before.
+  assert.equal(require('node-gyp-build').path(PACKAGE), path.join(PACKAGE, 'build', 'Release', 'shmkit.node'));
+
+  const project = path.join(dir, 'project');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), '{"name":"consumer","private":true}');
+  const installed = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, filename)], { cwd: project });
+  assert.equal(installed.code, 0, installed.stderr);
+  const shm = path.join(project, 'node_modules', '@shmkit', 'shm');
+  assert.equal(fs.existsSync(path.join(shm, 'build')), false, 'nothing was compiled');
+
+  const name = uniqueName('consumer');
+  const use = `const shm = require('@shmkit/shm');
+    const seg = new shm.SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 64 }); seg.buf[0] = 7;
+    const again = shm.SharedMemory.attach(seg.name); console.log(again.buf[0]);
+    again.close(); seg.close(); seg.unlink();`;
+  const used = await run(process.execPath, ['-e', use], { cwd: project });
+  assert.equal(used.stdout, '7\n', used.stderr);
+  const esm = await run(process.execPath, ['--input-type=module', '-e', "import shm from '@shmkit/shm'; console.log(typeof shm.SharedMemory)"], { cwd: project });
+  assert.equal(esm.stdout, 'function\n', esm.stderr);
+  const version = await npm(['exec', '--offline', '--', 'shmkit', '--version'], { cwd: project });
+  assert.equal(version.stdout, `${pkg.version}\n`, version.stderr);
+
+  // Where install scripts do not run (--ignore-scripts, npm's allowScripts), the prebuild still works.
+  const bare = path.join(dir, 'bare');
+  fs.mkdirSync(bare);
+  fs.writeFileSync(path.join(bare, 'package.json'), '{"name":"bare","private":true}');
+  const ignored = await npm(['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, filename)], { cwd: bare });
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.equal((await run(process.execPath, ['-e', use], { cwd: bare })).stdout, '7\n');
+
+  // No prebuild fits: the install script compiles, and says so on the terminal npm runs in
+  // (script(1) gives it one) although npm hides install scripts' output.
+  fs.rmSync(path.join(shm, 'prebuilds'), { recursive: true });
+  const terminal = (command) => run('script', ['-qec', command, '/dev/null'], { cwd: project, timeout: 300_000 });
+  const rebuilt = await terminal('npm rebuild @shmkit/shm');
+  assert.equal(rebuilt.code, 0, rebuilt.stdout);
+  assert.match(rebuilt.stdout, /@shmkit\/shm: compiling the native addon: no prebuilt addon for linux-x64 fits/);
+  const sources = fs.readdirSync(path.join(PACKAGE, 'src')).filter((f) => f.endsWith('.cc')).length;
+  assert.match(rebuilt.stdout, new RegExp(`\\[${sources}/${sources}\\] src/\\w+\\.cc`), 'a progress line per compiled file');
+  assert.match(rebuilt.stdout, /@shmkit\/shm: native addon built in/);
+  const built = fs.statSync(path.join(shm, 'build', 'Release', 'shmkit.node'));
+  assert.equal((await run(process.execPath, ['-e', use], { cwd: project })).stdout, '7\n');
+
+  // Nothing changed: the next install compiles nothing.
+  const again = await terminal('npm rebuild @shmkit/shm');
+  assert.equal(again.code, 0, again.stdout);
+  assert.doesNotMatch(again.stdout, /compiling/);
+  assert.equal(fs.statSync(path.join(shm, 'build', 'Release', 'shmkit.node')).mtimeMs, built.mtimeMs);
+});

@@ -36,6 +36,7 @@ Options:
   --json             machine-readable output on stdout
   --dry-run          gc: print what would be done, change nothing
   -h, --help         this help
+  -V, --version      the version of @shmkit/shm
 
 Exit status: 0 success, 1 an operation failed, 2 usage error or unsupported platform.
 `;
@@ -48,21 +49,23 @@ interface Args {
   json: boolean;
   dryRun: boolean;
   help: boolean;
+  version: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: '', names: [], json: false, dryRun: false, help: false };
+  const args: Args = { command: '', names: [], json: false, dryRun: false, help: false, version: false };
   let positional = false;
   for (const arg of argv) {
     if (!positional && arg === '--') positional = true;
     else if (!positional && (arg === '-h' || arg === '--help')) args.help = true;
+    else if (!positional && (arg === '-V' || arg === '--version')) args.version = true;
     else if (!positional && arg === '--json') args.json = true;
     else if (!positional && arg === '--dry-run') args.dryRun = true;
     else if (!positional && arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
     else if (args.command === '') args.command = arg;
     else args.names.push(arg);
   }
-  if (args.help) return args;
+  if (args.help || args.version) return args;
   if (args.command === '') throw new UsageError('missing command');
   if (!['ls', 'rm', 'gc'].includes(args.command)) throw new UsageError(`unknown command ${JSON.stringify(args.command)}`);
   if (args.command === 'ls' && args.names.length > 0) throw new UsageError('ls takes no arguments');
@@ -404,6 +407,10 @@ function main(argv: string[]): number {
   }
   if (args.help) {
     out(HELP);
+    return 0;
+  }
+  if (args.version) {
+    out(`${(JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version}\n`);
     return 0;
   }
   try {

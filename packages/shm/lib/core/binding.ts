@@ -97,25 +97,27 @@ interface RawError {
 
 function load(): RawBinding {
   const root = path.join(__dirname, '..', '..');
-  const candidates = [
-    path.join(root, 'build', 'Release', 'shmkit.node'),
-    path.join(root, 'build', 'Debug', 'shmkit.node'),
-  ];
+  // node-gyp-build picks the addon: a local build (build/Release, build/Debug) first, else the
+  // prebuilt binary in prebuilds/<platform>-<arch>/ that fits this runtime, libc and arch.
   const failures: string[] = [];
-  for (const file of candidates) {
+  let file: string | undefined;
+  try {
+    file = (require('node-gyp-build') as { path(dir: string): string }).path(root);
+  } catch (error) {
+    failures.push((error as Error).message.trim().split('\n')[0] ?? '');
+  }
+  if (file !== undefined) {
     try {
       return require(file) as RawBinding;
     } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      if (e.code === 'MODULE_NOT_FOUND') continue;
-      failures.push(`${file}: ${e.message}`);
+      failures.push(`${file}: ${(error as Error).message}`);
     }
   }
   const lines = [
     'Could not load the shmkit native addon (@shmkit/shm).',
     ...failures.map((f) => `  ${f}`),
     'Possible solutions:',
-    '- Build it: `npm rebuild @shmkit/shm` (needs python3, make and a C++17 compiler).',
+    '- Build it: `npm_config_build_from_source=true npm rebuild @shmkit/shm` (needs python3, make and a C++17 compiler).',
     '- In Electron, load it from a preload with `sandbox: false`; sandboxed preloads cannot load addons.',
     `- Runtime: ${process.release.name} ${process.version} on ${process.platform}-${process.arch}; Node-API 9 or later is required.`,
   ];
