@@ -52,6 +52,16 @@ function argError(code: string, message: string, Ctor: TypeErrorConstructor | Ra
   return codedError(code, message, Ctor);
 }
 
+/**
+ * The error an attach fails with when its handle was revoked before the attach could track it (a
+ * revoked event that overtook the attach's reply; `BridgeClient.track` returned the reason).
+ */
+export function revokedWhileAttaching(name: string, reason: RevokeReason): CodedError {
+  const code =
+    reason === 'revoked' || reason === 'grant-changed' ? 'ERR_SHM_BRIDGE_NOT_GRANTED' : reason === 'host-closed' ? 'ERR_SHM_BRIDGE_CLOSED' : 'ERR_SHM_BRIDGE_NOT_FOUND';
+  return codedError(code, `segment ${name} was revoked (${reason}) while it was being attached`);
+}
+
 export class BridgeClient {
   readonly #transport: ClientTransport;
   readonly #timeoutMs: number;

@@ -5,7 +5,7 @@
  * while the client is open: call `client.close()` when done.
  */
 import { FrameRing, SharedMemory } from '@shmkit/shm';
-import { BridgeClient, type ClientEvents } from '../core/client';
+import { BridgeClient, revokedWhileAttaching, type ClientEvents } from '../core/client';
 import { codedError } from '../core/errors';
 import type { AttachResult, HelloResult, ListEntry, Request } from '../core/protocol';
 import type { ClientTransport, ClientTransportHandlers } from '../core/transport';
@@ -138,9 +138,7 @@ export class NodeClient {
     });
     if (revoked === null) return mapping;
     // revoked in the same breath as the reply: the mapping is closed already
-    const code =
-      revoked === 'revoked' || revoked === 'grant-changed' ? 'ERR_SHM_BRIDGE_NOT_GRANTED' : revoked === 'host-closed' ? 'ERR_SHM_BRIDGE_CLOSED' : 'ERR_SHM_BRIDGE_NOT_FOUND';
-    throw codedError(code, `segment ${result.name} was revoked (${revoked}) while it was being attached`);
+    throw revokedWhileAttaching(result.name, revoked);
   }
 }
 

@@ -5,9 +5,9 @@
  */
 import type * as Shm from '@shmkit/shm';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
-import type { BridgeClient } from '../core/client';
+import { revokedWhileAttaching, type BridgeClient } from '../core/client';
 import { codedError, type CodedError } from '../core/errors';
-import type { AttachResult, RevokeReason } from '../core/protocol';
+import type { AttachResult } from '../core/protocol';
 import type { DrawController, FrameSource, FrameView, PixelFormat } from '../dom/types';
 import type {
   ShmBridgeFrameStream,
@@ -36,12 +36,6 @@ export interface HandleContext {
 function track(ctx: HandleContext, result: AttachResult, close: () => void): void {
   const reason = ctx.client.track(result.handle, close);
   if (reason !== null) throw revokedWhileAttaching(result.name, reason);
-}
-
-function revokedWhileAttaching(name: string, reason: RevokeReason): CodedError {
-  const code =
-    reason === 'revoked' || reason === 'grant-changed' ? 'ERR_SHM_BRIDGE_NOT_GRANTED' : reason === 'host-closed' ? 'ERR_SHM_BRIDGE_CLOSED' : 'ERR_SHM_BRIDGE_NOT_FOUND';
-  return codedError(code, `segment ${name} was revoked (${reason}) while it was being attached`);
 }
 
 function rangeError(message: string): CodedError {
