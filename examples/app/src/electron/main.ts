@@ -23,7 +23,7 @@ import { app, BrowserWindow, ipcMain, net, protocol, type IpcMainInvokeEvent } f
 import { createHost, enableSharedArrayBuffer, type ShmHost } from '@shmkit/electron-bridge/main';
 import { fillDataset, produceVideo, type Producer } from '../host/producer';
 import { PRESETS } from '../shared/pattern';
-import { parseOptions } from './options';
+import { parseOptions } from '../host/options';
 
 const ORIGIN = 'app://bundle';
 const APP_DIR = path.join(__dirname, '..', '..');
@@ -35,7 +35,7 @@ const ROOTS: Record<string, string> = {
 };
 const CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'";
 
-const options = parseOptions(process.argv.slice(app.isPackaged ? 1 : 2));
+const options = parseOptions(process.argv.slice(app.isPackaged ? 1 : 2), { strict: false });
 const { width, height } = PRESETS[options.preset];
 
 protocol.registerSchemesAsPrivileged([

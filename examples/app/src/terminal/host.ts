@@ -14,60 +14,20 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createNodeHost } from '@shmkit/electron-bridge/node';
+import { parseOptions, UsageError, type AppOptions } from '../host/options';
 import { fillDataset, produceVideo } from '../host/producer';
 import { PRESETS } from '../shared/pattern';
 import { parseReport, type DatasetReport, type VideoReport } from './messages';
 import { cpuMs, mib, pssBytes, rssBytes } from './proc';
-
-interface Options {
-  preset: keyof typeof PRESETS;
-  fps: number;
-  seconds: number;
-  datasetMiB: number;
-  reason: string;
-}
-
-class UsageError extends Error {
-  readonly code = 'ERR_INVALID_ARG_VALUE';
-}
-
-const USAGE = 'usage: npm start -- [--preset small|1080p|4k] [--fps 1-240] [--seconds S (0: until Ctrl-C)] [--dataset-mib 1-4096]';
-
-export function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { preset: '1080p', fps: 60, seconds: 0, datasetMiB: 256, reason: '' };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    const number = (min: number, max: number): number => {
-      const n = Number(value);
-      if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} takes a number from ${min} to ${max}\n${USAGE}`);
-      i++;
-      return n;
-    };
-    if (flag === '--preset') {
-      if (value !== 'small' && value !== '1080p' && value !== '4k') throw new UsageError(`--preset takes small, 1080p or 4k\n${USAGE}`);
-      o.preset = value;
-      i++;
-    } else if (flag === '--fps') o.fps = number(1, 240);
-    else if (flag === '--seconds') o.seconds = number(0, 86400);
-    else if (flag === '--dataset-mib') o.datasetMiB = Math.floor(number(1, 4096));
-    else if (flag === '--reason') {
-      o.reason = value ?? '';
-      i++;
-    } else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
-    else throw new UsageError(`unknown option ${flag}\n${USAGE}`);
-  }
-  return o;
-}
 
 const tty = process.stdout.isTTY === true;
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)} ms`);
 
 async function main(): Promise<number> {
-  let options: Options;
+  let options: AppOptions;
   try {
-    options = parseOptions(process.argv.slice(2));
+    options = parseOptions(process.argv.slice(2), { strict: true });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -122,8 +82,8 @@ async function main(): Promise<number> {
     children.add(child);
     child.on('exit', () => children.delete(child));
     child.on('message', (message) => {
-      if (message !== null && typeof message === 'object' && '$shmkitBridge' in message) return;
       const r = parseReport(message);
+      if (r === undefined) return; // not one of ours: the bridge's own messages share the channel
       if (r === null) {
         badReports++;
         return;

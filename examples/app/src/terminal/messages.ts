@@ -43,9 +43,12 @@ const count = (v: unknown): v is number => finite(v) && Number.isInteger(v) && v
 const optionalNumber = (v: unknown): v is number | null => v === null || finite(v);
 const shortString = (v: unknown, max = 512): v is string => typeof v === 'string' && v.length <= max;
 
-/** Returns the report carried by an IPC message, or null when it is not one (or is malformed). */
-export function parseReport(message: unknown): Report | null {
-  if (typeof message !== 'object' || message === null || !Object.prototype.hasOwnProperty.call(message, APP_KEY)) return null;
+/**
+ * The report carried by an IPC message: undefined when the message is not one of the app's (the
+ * bridge's protocol shares the channel), null when it is one but malformed.
+ */
+export function parseReport(message: unknown): Report | null | undefined {
+  if (typeof message !== 'object' || message === null || !Object.prototype.hasOwnProperty.call(message, APP_KEY)) return undefined;
   const r = (message as Record<string, unknown>)[APP_KEY];
   if (typeof r !== 'object' || r === null) return null;
   const o = r as Record<string, unknown>;
