@@ -10,9 +10,9 @@
 // Frames are produced in place: the producer stamps the slot it acquired (CLOCK_MONOTONIC) and
 // publishes it; IPC stamps the Buffer it sends. Latency: stamp → the consumer holding the frame.
 const { fork } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { summarize, now, fmt } = require('../lib/stats');
+const { foldCounters, inUse, meminfo, pssOf } = require('../lib/proc');
 
 const PEER = path.join(__dirname, 'bridge-peer.js');
 const MiB = 1 << 20;
@@ -24,16 +24,11 @@ const PRESETS = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function kb(file, key) {
-  try {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(file, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
+/** Machine-wide pages in use (AnonPages + Shmem), read once the kernel has folded its counters. */
+async function machineMiB() {
+  await foldCounters();
+  return inUse(meminfo());
 }
-const machineMiB = () => kb('/proc/meminfo', 'AnonPages') + kb('/proc/meminfo', 'Shmem');
-const pssMiB = (pid) => kb(`/proc/${pid}/smaps_rollup`, 'Pss');
 
 /** Resolves with the next message of `child` for which `pick` returns a value. */
 function next(child, pick, ms = 60_000) {
@@ -125,12 +120,11 @@ async function framesIpc(width, height, n, preset) {
   }
 }
 
-async function memoryCase(kind, n, bytes) {
+async function memoryCase(kind, n, bytes, source) {
   const settle = () => sleep(300);
   await settle();
-  const before = machineMiB();
+  const before = await machineMiB();
   let host = null;
-  let data = null;
   const children = [];
   try {
     if (kind === 'bridge') {
@@ -140,22 +134,20 @@ async function memoryCase(kind, n, bytes) {
       shm.buf.fill(0x5a);
       for (let i = 0; i < n; i++) children.push(host.fork(PEER, ['memory-bridge']));
     } else {
-      data = Buffer.alloc(bytes, 0x5a);
       for (let i = 0; i < n; i++) children.push(fork(PEER, ['memory-ipc'], { serialization: 'advanced' }));
       await Promise.all(children.map((c) => next(c, (m) => (m && m.ready ? true : undefined))));
-      for (const c of children) c.send({ data, stamp: now() });
+      for (const c of children) c.send({ data: source, stamp: now() });
     }
     const results = await Promise.all(children.map((c) => next(c, (m) => m && m.result, 120_000)));
     await settle();
-    const growth = machineMiB() - before;
-    const pss = children.map((c) => pssMiB(c.pid));
+    const growth = (await machineMiB()) - before;
+    const pss = children.map((c) => pssOf(c.pid).Pss);
     return { growth, pss: pss.reduce((a, b) => a + b, 0), attach: summarize(results.map((r) => r.attachMs)) };
   } finally {
     for (const c of children) if (c.connected) c.send({ stop: true });
     await Promise.race([Promise.all(children.map(exited)), sleep(5000)]);
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     host?.close();
-    data = null;
   }
 }
 
@@ -176,10 +168,15 @@ module.exports = {
     }
     const memory = [];
     const bytes = preset.datasetMiB * MiB;
-    for (const n of preset.consumers) {
-      for (const kind of ['bridge', 'ipc']) {
+    // IPC's source is made once, before any reading, and held to the end: a buffer dropped between
+    // cases would be freed by a later GC, in the middle of another case's measurement.
+    const source = Buffer.alloc(bytes, 0x5a);
+    // The bridge cases first: sending a large IPC message leaves garbage in this process that a later
+    // GC frees, which would understate whichever case runs next (IPC's own later case: conservative).
+    for (const kind of ['bridge', 'ipc']) {
+      for (const n of preset.consumers) {
         progress(`${preset.datasetMiB} MiB dataset to ${n} consumer(s) over ${kind}`);
-        memory.push({ n, kind, ...(await memoryCase(kind, n, bytes)) });
+        memory.push({ n, kind, ...(await memoryCase(kind, n, bytes, source)) });
       }
     }
     const rows = frames.map(
@@ -216,7 +213,7 @@ module.exports = {
       '|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      `Sharing ${preset.datasetMiB} MiB with N consumers that each read every page: machine-wide growth (AnonPages + Shmem, MiB), the consumers' Pss summed (MiB), and the time to attach (bridge) or to receive (IPC), median ms.`,
+      `Sharing ${preset.datasetMiB} MiB with N consumers that each read every page: machine-wide growth (AnonPages + Shmem after the kernel folds its counters, MiB; the bridge's figure includes the segment itself, IPC's excludes the sender's own buffer, made before the first reading), the consumers' Pss summed (MiB), and the time to attach (bridge) or to receive (IPC), median ms.`,
       '',
       '| consumers | transport | machine-wide growth (MiB) | consumers\' Pss (MiB) | attach / receive (ms) |',
       '|---|---|---|---|---|',

@@ -14,11 +14,11 @@
 // the machine's /proc/meminfo (AnonPages + Shmem: pages in use, each once;
 // MemAvailable). The cases alternate, one of each per round.
 const { fork } = require('node:child_process');
-const fs = require('node:fs');
 // loaded on first use: the IPC children never need it (and start faster)
 const shmkit = () => require('@shmkit/shm');
 const { summarize, now, fmt } = require('../lib/stats');
 const { Names, unlinkQuietly } = require('../lib/names');
+const { statusOf, pssOf, meminfo, foldCounters, inUse } = require('../lib/proc');
 
 const MiB = 1 << 20;
 // machineWide: whether to read /proc/meminfo (at 32 MiB the machine's own
@@ -34,27 +34,6 @@ const PATTERN = 0x5a;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// ------------------------------------------------------------ /proc
-
-/** The "Key:   123 kB" lines of a /proc file, as MiB numbers. */
-function kbFields(file, keys) {
-  const out = {};
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const key of keys) {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    out[key] = m ? Number(m[1]) / 1024 : NaN;
-  }
-  return out;
-}
-
-const statusOf = (pid) => kbFields(`/proc/${pid}/status`, ['VmRSS', 'VmHWM', 'RssAnon', 'RssFile', 'RssShmem']);
-const pssOf = (pid) => kbFields(`/proc/${pid}/smaps_rollup`, ['Pss', 'Pss_Anon', 'Pss_Shmem']);
-const meminfo = () => kbFields('/proc/meminfo', ['MemAvailable', 'Shmem', 'MemFree', 'AnonPages', 'Cached', 'PageTables', 'KReclaimable', 'Percpu']);
 
 function touchAll(buf) {
   let sum = 0;
@@ -211,25 +190,6 @@ function spawnChild(args, options = {}) {
   return child;
 }
 
-/**
- * The kernel folds its per-CPU memory counters into /proc/meminfo every
- * vm.stat_interval (1 s): writing /proc/sys/vm/stat_refresh folds them now
- * (root only); otherwise wait for the next fold.
- */
-let canRefresh = true;
-async function foldCounters() {
-  if (canRefresh) {
-    try {
-      fs.writeFileSync('/proc/sys/vm/stat_refresh', '1');
-      return 'stat_refresh';
-    } catch {
-      canRefresh = false;
-    }
-  }
-  await sleep(1100);
-  return 'waited 1.1 s';
-}
-
 /** Let the children settle and the kernel's counters catch up, then read them. */
 async function snapshot(consumerPid, producerPid, machineWide) {
   await sleep(50);
@@ -238,8 +198,6 @@ async function snapshot(consumerPid, producerPid, machineWide) {
   return { consumer: statusOf(consumerPid), producer: statusOf(producerPid), machine: meminfo(), folded };
 }
 
-/** Machine-wide memory in use: anonymous pages plus shared memory (tmpfs, /dev/shm), each page once. */
-const inUse = (m) => m.AnonPages + m.Shmem;
 
 /** How much the machine-wide figures move on their own: spreads of readings 300 ms apart. */
 async function machineNoise() {
