@@ -9,7 +9,9 @@
         "src/futex.cc",
         "src/mapping.cc",
         "src/segment.cc",
-        "src/socket.cc"
+        "src/socket.cc",
+        "src/uring.cc",
+        "src/wait_uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -8,6 +8,7 @@ export {
   platformSupported,
   wait,
   waitAsync,
+  waitBackend,
   notify,
   FrameRing,
   PIXEL_FORMATS,

@@ -14,8 +14,8 @@ export type {
 } from './core/shared-memory';
 export type { ShmError, ShmErrorCode, ShmSystemError } from './core/errors';
 export { maxNameLength, pageSize, platformSupported } from './core/binding';
-export { wait, waitAsync, notify } from './streaming/wait';
-export type { WaitResult, WaitAsyncOptions } from './streaming/wait';
+export { wait, waitAsync, waitBackend, notify } from './streaming/wait';
+export type { WaitResult, WaitAsyncOptions, WaitBackend } from './streaming/wait';
 export { FrameRing, PIXEL_FORMATS } from './streaming/frame-ring';
 export { ShareableList } from './formats/shareable-list';
 export type { ShareableListOptions, ShareableValue } from './formats/shareable-list';

@@ -45,7 +45,8 @@ Napi::Value Fence(const Napi::CallbackInfo& info) {
 // overlay, so every fallback path of the strategy choice can be tested on
 // plain Node; failThreads makes waitAsync's pthread_create fail (EAGAIN);
 // waitSliceMs lengthens the slices waitAsync threads sleep in; noWaitv makes
-// them sleep as on kernels without futex_waitv.
+// them sleep as on kernels without futex_waitv; noUring makes waitAsync use a
+// thread per wait, as where io_uring is missing or disabled.
 Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -61,6 +62,7 @@ Napi::Value SetTestingFlags(const Napi::CallbackInfo& info) {
   data->wait_slice_ms =
       slice.IsNumber() ? slice.As<Napi::Number>().Int64Value() : 0;
   data->simulate_no_waitv = flags.Get("noWaitv").ToBoolean();
+  data->simulate_no_uring = flags.Get("noUring").ToBoolean();
   data->external_refused = false;
   return env.Undefined();
 }

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 
 namespace shmkit {
@@ -16,6 +17,15 @@ struct AddonData {
   // Asynchronous waits in flight (src/futex.cc owns the Waiter objects).
   std::unordered_map<uint32_t, void*> waiters;
   uint32_t last_waiter_id = 0;
+  // The io_uring backend of waitAsync (src/wait_uring.cc owns it), set up at
+  // the first waitAsync; null when it could not be had (why: uring_why) or
+  // once the environment is being torn down.
+  void* uring = nullptr;
+  bool uring_tried = false;
+  std::string uring_why;
+  // Tests set this to make waitAsync use a thread per wait, as where
+  // io_uring is missing or disabled.
+  bool simulate_no_uring = false;
   // Set once napi_create_external_arraybuffer has answered
   // napi_no_external_buffers_allowed in this environment (Electron's memory
   // cage); later mappings go straight to the overlay strategy.

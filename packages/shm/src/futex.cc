@@ -12,6 +12,8 @@
 #include "addon.h"
 #include "errors.h"
 #include "mapping.h"
+#include "wait_common.h"
+#include "wait_uring.h"
 
 #if !defined(_WIN32)
 #include <pthread.h>
@@ -26,30 +28,6 @@
 namespace shmkit {
 
 namespace {
-
-enum WaitResult : int32_t {
-  kOk = 0,
-  kNotEqual = 1,
-  kTimedOut = 2,
-  kClosed = 3,     // close() of the segment
-  kCancelled = 4,  // cancelWait(): an AbortSignal
-  kFault = 5,      // the word's pages are gone
-};
-
-constexpr int64_t kSliceMs = 50;
-
-using Clock = std::chrono::steady_clock;
-
-// Timeouts above this (about 31 years) are waits without a limit: larger ones
-// would overflow the clock's arithmetic.
-constexpr double kMaxTimeoutMs = 1e12;
-
-bool IsForever(double timeout_ms) { return !(timeout_ms <= kMaxTimeoutMs); }
-
-Clock::time_point DeadlineAfter(double timeout_ms) {
-  return Clock::now() + std::chrono::microseconds(
-                            static_cast<int64_t>(timeout_ms * 1000));
-}
 
 #if defined(__linux__)
 
@@ -244,17 +222,6 @@ void JoinWaiter(Waiter* w) {
   w->started = false;
 }
 
-const char* ResultName(int32_t result) {
-  switch (result) {
-    case kOk: return "ok";
-    case kNotEqual: return "not-equal";
-    case kTimedOut: return "timed-out";
-    case kClosed: return "closed";
-    case kCancelled: return "cancelled";
-    default: return "fault";
-  }
-}
-
 // On the JS thread: report the result and release the tsfn.
 void CallJs(napi_env env, napi_value callback, void* /*context*/, void* data) {
   Waiter* w = static_cast<Waiter*>(data);
@@ -384,14 +351,27 @@ Napi::Value WaitAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   AddonData* data = env.GetInstanceData<AddonData>();
+  const uint32_t id = ++data->last_waiter_id;
+  const int32_t expected = info[2].As<Napi::Number>().Int32Value();
+  const double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
+  const int64_t slice_ms = data->wait_slice_ms > 0 ? data->wait_slice_ms : kSliceMs;
+  // io_uring where the kernel has futex waits in it (Linux 6.7+) and policy
+  // allows: the loop itself is woken. Otherwise a thread per wait.
+  if (!data->simulate_no_uring) {
+    void* uring = UringWaitsOf(env, data);
+    if (uring != nullptr && UringWaitStart(uring, env, id, owner, addr, expected,
+                                           timeout_ms, slice_ms, info[4])) {
+      return Napi::Number::New(env, id);
+    }
+  }
   Waiter* w = new Waiter();
-  w->id = ++data->last_waiter_id;
+  w->id = id;
   w->owner = owner;
   w->addr = addr;
-  w->expected = info[2].As<Napi::Number>().Int32Value();
-  w->timeout_ms = info[3].As<Napi::Number>().DoubleValue();
+  w->expected = expected;
+  w->timeout_ms = timeout_ms;
   w->data = data;
-  if (data->wait_slice_ms > 0) w->slice_ms = data->wait_slice_ms;
+  w->slice_ms = slice_ms;
   w->no_waitv = data->simulate_no_waitv;
   napi_value name;
   napi_create_string_utf8(env, "shmkit.waitAsync", NAPI_AUTO_LENGTH, &name);
@@ -426,6 +406,7 @@ Napi::Value CancelWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = env.GetInstanceData<AddonData>();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (UringWaitCancel(data, id, kCancelled)) return env.Undefined();
   auto it = data->waiters.find(id);
   if (it != data->waiters.end()) Cancel(static_cast<Waiter*>(it->second), kCancelled);
   return env.Undefined();
@@ -471,6 +452,7 @@ void CancelAllOnTeardown(void* arg) {
 void CancelWaitsOf(Napi::Env env, const void* owner) {
   AddonData* data = env.GetInstanceData<AddonData>();
   if (data == nullptr) return;
+  UringWaitsCancelOwner(data, owner);
   for (auto& entry : data->waiters) {
     Waiter* w = static_cast<Waiter*>(entry.second);
     if (w->owner == owner) Cancel(w, kClosed);
@@ -482,6 +464,7 @@ void InitFutex(Napi::Env env, Napi::Object exports) {
   exports.Set("waitAsync", Napi::Function::New<WaitAsync>(env, "waitAsync"));
   exports.Set("cancelWait", Napi::Function::New<CancelWait>(env, "cancelWait"));
   exports.Set("notify", Napi::Function::New<Notify>(env, "notify"));
+  InitUringWaits(env, exports);
   napi_add_env_cleanup_hook(env, CancelAllOnTeardown,
                             env.GetInstanceData<AddonData>());
 }

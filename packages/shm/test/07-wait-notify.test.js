@@ -19,17 +19,22 @@ const { once, getEventListeners } = require('node:events');
 const { Worker } = require('node:worker_threads');
 const { setTimeout: sleep } = require('node:timers/promises');
 const helpers = require('./helpers');
-const { SharedMemory, pageSize, wait, waitAsync, notify } = require('@shmkit/shm');
+const { SharedMemory, pageSize, wait, waitAsync, waitBackend, notify } = require('@shmkit/shm');
 
 helpers.checkNoLeaks();
 
 const DEADLINE_MS = 10_000;
+// io_uring (Linux 6.7+): the kernel holds each waitAsync; otherwise a thread
+// per wait. test/21-wait-thread-backend.test.js runs this file again with
+// SHMKIT_WAIT_BACKEND=thread, so both are tested wherever io_uring is.
+const URING = waitBackend().name === 'io_uring';
 const STRATEGIES = ['external', 'overlay', 'copy'];
 const ENTRY = require.resolve('@shmkit/shm');
 
 // `node -e` resolves '@shmkit/shm' from its working directory; NODE_PATH makes
 // the workspace's copy resolvable wherever the tests are started from.
 const NODE_PATH = path.resolve(helpers.PACKAGE, '..', '..', 'node_modules');
+const binding = require(path.join(helpers.PACKAGE, 'dist', 'core', 'binding.js'));
 
 // Int32 indexes of the control words (byte offsets 64 and up, away from the
 // word under test at byte 0).
@@ -98,11 +103,27 @@ async function untilAsleep(name, byteOffset) {
 /** Runs a child script with PRELUDE; resolves with { code, signal, stdout, stderr, out }. */
 async function child(body, vars = {}) {
   const result = await helpers.runNode(PRELUDE + body, {
-    env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars) },
+    env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify(vars), ...backendEnv() },
   });
   const lines = result.stdout.trim().split('\n').filter(Boolean);
   result.out = lines.length ? JSON.parse(lines[lines.length - 1]) : undefined;
   return result;
+}
+
+/** Children wait the way this process does (SHMKIT_WAIT_BACKEND passed on). */
+function backendEnv() {
+  return process.env.SHMKIT_WAIT_BACKEND ? { SHMKIT_WAIT_BACKEND: process.env.SHMKIT_WAIT_BACKEND } : {};
+}
+
+/** The io_uring descriptors of this process (one per thread that used waitAsync). */
+function ringCount() {
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[io_uring]') n++;
+    } catch {}
+  }
+  return n;
 }
 
 function assertExitedCleanly(result) {
@@ -642,7 +663,7 @@ describe('cancellation', () => {
     });
   }
 
-  test('cancelling 50 pending waits (signals and close()) frees their 50 threads', async () => {
+  test(`cancelling 50 pending waits (signals and close()) frees what they held (${URING ? 'io_uring: the kernel\'s futex waits' : '50 threads'})`, async () => {
     const name = helpers.uniqueName('threads');
     const shm = SharedMemory.create(64, { name });
     const other = SharedMemory.attach(name, { strategy: 'overlay' });
@@ -651,10 +672,20 @@ describe('cancellation', () => {
       const controllers = Array.from({ length: 25 }, () => new AbortController());
       const aborted = controllers.map(({ signal }, i) => waitAsync(shm, (i % 16) * 4, 0, Infinity, { signal }));
       const closed = Array.from({ length: 25 }, (_, i) => waitAsync(other, (i % 16) * 4, 0));
-      const during = newThreads(baseline).length;
-      assert.ok(during >= 50, `${during} new threads for 50 pending waits`);
+      if (URING) {
+        assert.equal(binding.futex.armed().length, 50, 'the kernel holds 50 futex waits');
+        assert.equal(newThreads(baseline).length, 0, 'no thread per wait');
+      } else {
+        const during = newThreads(baseline).length;
+        assert.ok(during >= 50, `${during} new threads for 50 pending waits`);
+      }
       controllers.forEach((c) => c.abort());
       other.close();
+      if (URING) {
+        // Taken off the futex at once: a notify now finds nobody.
+        assert.equal(binding.futex.armed().length, 0);
+        for (let i = 0; i < 16; i++) assert.equal(notify(shm, i * 4), 0);
+      }
       const outcomes = await Promise.allSettled([...aborted, ...closed]);
       assert.deepEqual(
         outcomes.map((o) => o.status === 'rejected' && o.reason.code),
@@ -683,7 +714,6 @@ describe('cancellation', () => {
   const [major, minor] = require('node:os').release().split('.').map(Number);
   const noWaitv = (major < 5 || (major === 5 && minor < 16)) && 'futex_waitv needs Linux 5.16';
   test('close() and an abort wake sleeping waitAsync threads, instead of letting them finish their sleep', { skip: NO_PROBE || noWaitv }, async () => {
-    const binding = require(path.join(helpers.PACKAGE, 'dist', 'core', 'binding.js'));
     const name = helpers.uniqueName('wake-on-cancel');
     const shm = SharedMemory.create(64, { name });
     try {
@@ -715,7 +745,6 @@ describe('cancellation', () => {
   });
 
   test('without futex_waitv (Linux < 5.16), notify, close() and an abort still end waits, within a slice', { skip: NO_PROBE }, async () => {
-    const binding = require(path.join(helpers.PACKAGE, 'dist', 'core', 'binding.js'));
     const name = helpers.uniqueName('no-waitv');
     const shm = SharedMemory.create(64, { name });
     const other = SharedMemory.attach(name);
@@ -752,11 +781,14 @@ describe('cancellation', () => {
     const { SharedMemory, waitAsync } = require(workerData.entry);
     const shm = SharedMemory.attach(workerData.name);
     for (let i = 0; i < 20; i++) waitAsync(shm, 0, 0);
-    parentPort.postMessage(fs.readdirSync('/proc/self/task').length);
+    const rings = fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[io_uring]'; } catch { return false; }
+    }).length;
+    parentPort.postMessage({ threads: fs.readdirSync('/proc/self/task').length, rings });
     if (workerData.how === 'process.exit') setImmediate(() => process.exit(7));
   `;
 
-  test('a worker that exits with pending waitAsync calls neither hangs nor crashes the process; its threads are gone', async () => {
+  test(`a worker that exits with pending waitAsync calls neither hangs nor crashes the process; its ${URING ? 'ring is closed' : 'threads are gone'}`, async () => {
     const name = helpers.uniqueName('worker-exit');
     const shm = SharedMemory.create(64, { name });
     try {
@@ -765,9 +797,11 @@ describe('cancellation', () => {
         const { Worker } = require('node:worker_threads');
         const { once } = require('node:events');
         const threads = () => fs.readdirSync('/proc/self/task').length;
+        ${ringCount}
         (async () => {
           await fs.promises.stat('/'); // start libuv's pool before the baseline
           const baseline = threads();
+          const ringsBefore = ringCount();
           const outcome = {};
           for (const how of ['process.exit', 'terminate']) {
             const worker = new Worker(V.source, {
@@ -784,7 +818,13 @@ describe('cancellation', () => {
               await new Promise((resolve) => setTimeout(resolve, 5));
               after = threads();
             }
-            outcome[how] = { code, during: during - baseline, after: after - baseline };
+            outcome[how] = {
+              code,
+              during: during.threads - baseline,
+              after: after - baseline,
+              ringsDuring: during.rings - ringsBefore,
+              ringsAfter: ringCount() - ringsBefore,
+            };
           }
           // This thread still waits and wakes normally.
           const shm = SharedMemory.attach(V.name);
@@ -804,8 +844,15 @@ describe('cancellation', () => {
       assert.equal(out['process.exit'].code, 7);
       assert.equal(out.terminate.code, 1);
       for (const how of ['process.exit', 'terminate']) {
-        assert.ok(out[how].during >= 20, `${how}: ${out[how].during} threads for 20 pending waits`);
+        if (URING) {
+          // The worker's waits were in its ring: one descriptor, no threads.
+          assert.equal(out[how].ringsDuring, 1, `${how}: the worker's ring`);
+          assert.ok(out[how].during <= 2, `${how}: ${out[how].during} threads for 20 pending waits`);
+        } else {
+          assert.ok(out[how].during >= 20, `${how}: ${out[how].during} threads for 20 pending waits`);
+        }
         assert.ok(out[how].after <= 0, `${how}: ${out[how].after} threads left over`);
+        assert.equal(out[how].ringsAfter, 0, `${how}: the worker's ring was closed`);
       }
       assert.equal(out.woken, 1);
       assert.equal(out.result, 'ok');
@@ -857,7 +904,7 @@ describe('when no thread can be created', () => {
           const shm = SharedMemory.create(64, { name: V.name });
           const earlier = waitAsync(shm, 4, 0, DEADLINE_MS); // a wait from before the failure
           const baseline = threads();
-          binding.setTestingFlags({ failThreads: true });
+          binding.setTestingFlags({ failThreads: true, noUring: true }); // the thread fallback
           const outcomes = await exhaust(shm, 5);
           const during = threads() - baseline;
           binding.setTestingFlags({});
@@ -892,7 +939,7 @@ describe('when no thread can be created', () => {
   const PRLIMIT = fs.existsSync('/usr/bin/prlimit') ? '/usr/bin/prlimit' : null;
   const skip = (process.getuid?.() !== 0 && 'needs root to run the child under a uid of its own') ||
     (!PRLIMIT && 'prlimit (util-linux) is not installed');
-  test('under a real RLIMIT_NPROC, the waits past the limit reject with ERR_SHM_WAIT_FAILED; the process lives on', { skip }, async () => {
+  test(`under a real RLIMIT_NPROC, ${URING ? 'io_uring waits need no thread: all 200 pend' : 'the waits past the limit reject with ERR_SHM_WAIT_FAILED'}; the process lives on`, { skip }, async () => {
     const name = helpers.uniqueName('nproc');
     const uid = 2_000_000_000 + (process.pid % 100_000);
     try {
@@ -906,6 +953,7 @@ describe('when no thread can be created', () => {
           const counts = tally(await Promise.all(pending));
           const again = SharedMemory.create(64, { name: V.name + '-again' });
           counts.after = await waitAsync(again, 0, 0, 1);
+          counts.backend = require('@shmkit/shm').waitBackend().name;
           again.close();
           again.unlink();
           shm.unlink();
@@ -913,18 +961,23 @@ describe('when no thread can be created', () => {
         })();
       `;
       const result = await helpers.run(PRLIMIT, ['--nproc=40:40', '--', process.execPath, '-e', source], {
-        env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify({ name }) },
+        env: { NODE_PATH, SHMKIT_TEST_VARS: JSON.stringify({ name }), ...backendEnv() },
         uid,
         gid: uid,
       });
       const lines = result.stdout.trim().split('\n').filter(Boolean);
       result.out = lines.length ? JSON.parse(lines.at(-1)) : undefined;
       assertExitedCleanly(result);
-      const { ERR_SHM_WAIT_FAILED: failed = 0, ERR_SHM_CLOSED: closed = 0, ...rest } = result.out;
+      const { ERR_SHM_WAIT_FAILED: failed = 0, ERR_SHM_CLOSED: closed = 0, backend, ...rest } = result.out;
       assert.deepEqual(rest, { after: 'timed-out' });
       assert.equal(failed + closed, 200);
-      assert.ok(failed > 0, 'the limit was reached');
-      assert.ok(closed > 0, 'some waits got a thread before it');
+      assert.equal(backend, URING ? 'io_uring' : 'thread');
+      if (URING) {
+        assert.equal(closed, 200, 'with io_uring a wait needs no thread: all 200 were pending');
+      } else {
+        assert.ok(failed > 0, 'the limit was reached');
+        assert.ok(closed > 0, 'some waits got a thread before it');
+      }
     } finally {
       helpers.cleanup(name);
       helpers.cleanup(`${name}-again`);

@@ -185,6 +185,13 @@ function sleepersOn(pid, name, byteOffset) {
     const waiting = (op & 127) === 0 || (op & 127) === 9; // FUTEX_WAIT, FUTEX_WAIT_BITSET
     if (shared && waiting && addresses.has(BigInt(fields[1]))) tids.push(tid);
   }
+  if (pid === process.pid) {
+    // waitAsync through io_uring: no thread sleeps; the kernel holds the wait
+    // on the futex itself. The addon lists the waits it has submitted whose
+    // completion the kernel has not posted.
+    const binding = require(require('node:path').join(require('node:path').dirname(require.resolve('@shmkit/shm')), 'core', 'binding.js'));
+    for (const armed of binding.futex.armed()) if (addresses.has(armed.address)) tids.push(`io_uring:${armed.id}`);
+  }
   return tids;
 }
 

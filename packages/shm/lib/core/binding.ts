@@ -68,6 +68,8 @@ interface RawBinding {
     callback: (result: AsyncWaitResult) => void,
   ): number;
   cancelWait(id: number): void;
+  waitBackend(): { name: 'io_uring' | 'thread'; reason?: string };
+  armedWaits(): Array<{ id: number; address: bigint }>;
   notify(mapping: NativeMapping, byteOffset: number, count: number): number;
   setTestingFlags(flags: {
     refuseExternal?: boolean;
@@ -75,6 +77,7 @@ interface RawBinding {
     failThreads?: boolean;
     waitSliceMs?: number;
     noWaitv?: boolean;
+    noUring?: boolean;
   }): void;
   socketListen?(path: string, backlog: number): number;
   socketConnect?(path: string, sendTimeoutMs: number): number;
@@ -378,6 +381,9 @@ export const futex = {
   waitAsync: converted(raw.waitAsync),
   cancel: raw.cancelWait,
   notify: converted(raw.notify),
+  backend: raw.waitBackend,
+  /** Pending io_uring waits the kernel holds on a futex (for tests). */
+  armed: raw.armedWaits,
 };
 
 function unsupportedSocket(): never {
@@ -429,6 +435,8 @@ export interface TestingFlags {
   waitSliceMs?: number;
   /** Let waitAsync threads sleep as on kernels without futex_waitv (Linux < 5.16). */
   noWaitv?: boolean;
+  /** Make waitAsync use a thread per wait, as where io_uring is missing or disabled. */
+  noUring?: boolean;
 }
 
 const testing = { plainOverlay: false };

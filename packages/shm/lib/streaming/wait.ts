@@ -59,13 +59,17 @@ export function wait(shm: SharedMemory, byteOffset: number, expected: number, ti
 }
 
 /**
- * Waits without blocking the event loop (each pending wait sleeps on a thread
- * of its own). Resolves 'ok' when notified (or when the word changed while it
- * waited), 'not-equal' if the word did not hold `expected` to begin with,
+ * Waits without blocking the event loop. On Linux 6.7+ the wait is a futex
+ * wait submitted through io_uring, and a notify from any process wakes the
+ * event loop directly; elsewhere each pending wait sleeps on a thread of its
+ * own (see {@link waitBackend}). Resolves 'ok' when notified (or when the word
+ * changed while it waited: seen within 50 ms even without a notify),
+ * 'not-equal' if the word did not hold `expected` when waitAsync was called,
  * 'timed-out'. Rejects with an AbortError when `options.signal` aborts and
- * with ERR_SHM_CLOSED when the segment is closed; either wakes the thread at
- * once (Linux 5.16+; within one 50 ms slice on older kernels). Rejects with ERR_SHM_WAIT_FAILED when no thread can be
- * started for the wait (the process or its user is at its thread limit).
+ * with ERR_SHM_CLOSED when the segment is closed; either ends the wait at
+ * once (with threads: Linux 5.16+; within one 50 ms slice on older kernels).
+ * Rejects with ERR_SHM_WAIT_FAILED when the wait falls back to a thread and no
+ * thread can be started (the process or its user is at its thread limit).
  * Bad arguments and a closed segment throw synchronously.
  * A pending wait keeps the process alive, as a pending timer does: pass a
  * signal (or a timeout) to let a process exit while a wait is pending.
@@ -125,6 +129,31 @@ export function waitAsync(
     signal.addEventListener('abort', onAbort, { once: true });
   }
   return promise;
+}
+
+/** How `waitAsync` waits in this thread (see {@link waitBackend}). */
+export interface WaitBackend {
+  /**
+   * 'io_uring': each wait is a futex wait submitted through io_uring, and the
+   * event loop is woken directly by the kernel when a notify comes (Linux
+   * 6.7+). 'thread': each wait sleeps on a thread of its own, which wakes the
+   * event loop (older kernels, io_uring disabled by policy or a seccomp filter,
+   * `SHMKIT_WAIT_BACKEND=thread`).
+   */
+  readonly name: 'io_uring' | 'thread';
+  /** Why io_uring is not used, when it is not. */
+  readonly reason?: string;
+}
+
+/**
+ * Which mechanism `waitAsync` uses in this thread (main thread, worker or
+ * Electron context), and why not io_uring when it does not. Both behave the
+ * same; io_uring wakes the event loop with one hop less. Set
+ * `SHMKIT_WAIT_BACKEND=thread` in the environment to force the fallback.
+ */
+export function waitBackend(): WaitBackend {
+  const { name, reason } = futex.backend();
+  return reason === undefined ? { name } : { name, reason };
 }
 
 /**
