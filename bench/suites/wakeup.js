@@ -13,11 +13,20 @@
 // Round trip: the child answers the same way it was woken (notify on a word
 // the parent's own waitAsync sleeps on, verified asleep too; one byte back
 // through its stdout pipe), and the parent stamps when its code runs.
-// The three run in every round in rotating order; ratios are per round.
-const { fork } = require('node:child_process');
+// A fourth mechanism, FrameRing: the parent publishes a small frame and the
+// child's `for await (… of reader.frames())` stamps when it holds it.
+// The four run in every round in rotating order; ratios are per round.
+//
+// The floor: bench/native/wake-floor.c, built here with the machine's C
+// compiler, measures the same one-way wake between two C processes (blocked
+// in futex(), in read() on a pipe, in epoll_wait() on a pipe) in every round,
+// so Node's figures are compared with the kernel's in the same run.
+const { fork, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
-const { SharedMemory, waitAsync, wait, notify } = require('@shmkit/shm');
+const { SharedMemory, FrameRing, waitAsync, waitBackend, wait, notify } = require('@shmkit/shm');
 const { summarize, now, fmt } = require('../lib/stats');
 const { Names, unlinkQuietly } = require('../lib/names');
 
@@ -33,17 +42,56 @@ const WAKE_A = 0; // parent → child's waitAsync
 const READY_A = 1; // child → parent (the child's acknowledgement)
 const WAKE_S = 2; // parent → child's worker in wait()
 const READY_S = 3;
+const READY_R = 6; // child → parent: the frame number it holds
 const STAMP_A = 4; // float64 index (byte 32)
 const STAMP_S = 5; // float64 index (byte 40)
+const STAMP_R = 6; // float64 index (byte 48)
 const CONTROL_BYTES = 64;
 const STOP = -1;
 
 
-// syscall numbers for the "is it really asleep?" check
+// syscall numbers for the "is it really asleep?" check (futex_waitv: 449 everywhere)
 const SYSCALLS = {
-  x64: { futex: [202], epoll: [232, 281, 441] },
-  arm64: { futex: [98], epoll: [22, 441] },
+  x64: { futex: [202], waitv: [449], epoll: [232, 281, 441] },
+  arm64: { futex: [98], waitv: [449], epoll: [22, 441] },
 };
+const RING_SLOTS = 4;
+const RING_PUBLISH_WORD = 40; // the ring's futex word (docs/frame-ring-layout.md)
+const RING_SLOT_BYTES = 64;
+const FLOOR_MODES = ['futex', 'pipe', 'epoll'];
+
+// ------------------------------------------------------------ the C floor
+
+/**
+ * Builds bench/native/wake-floor.c into a temporary directory with the first
+ * C (or C++) compiler found; { run(mode, samples) → ms[] } or { why }.
+ */
+function buildFloor() {
+  const source = path.join(__dirname, '..', 'native', 'wake-floor.c');
+  if (process.platform !== 'linux') return { why: 'Linux only' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-wake-floor-'));
+  const binary = path.join(dir, 'wake-floor');
+  const compilers = [process.env.CC && [process.env.CC], ['cc'], ['gcc'], ['g++', '-x', 'c++'], ['c++', '-x', 'c++']].filter(Boolean);
+  const errors = [];
+  for (const [cc, ...flags] of compilers) {
+    try {
+      execFileSync(cc, [...flags, '-O2', '-o', binary, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return {
+        run(mode, samples) {
+          const out = execFileSync(binary, [mode, String(samples)], { encoding: 'utf8', timeout: 120000 });
+          return JSON.parse(out).samples.map((ns) => ns / 1e6);
+        },
+        cleanup() {
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      errors.push(`${cc}: ${error.code === 'ENOENT' ? 'not found' : String(error.stderr || error.message).trim().split('\n')[0]}`);
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { why: `no C compiler could build bench/native/wake-floor.c (${errors.join('; ')})` };
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A sleep that does not keep the process alive (for time limits). */
@@ -94,9 +142,46 @@ function blockedIn(pid, numbers, { tid, firstArgs } = {}) {
   return false;
 }
 
+/**
+ * True if a thread of `pid` sleeps on one of `addresses`: in futex() on it,
+ * or in futex_waitv() with it among the words (read from the process's
+ * memory: 24 bytes a word, the address at offset 8).
+ */
+function blockedOnWord(pid, sys, addresses) {
+  if (blockedIn(pid, sys.futex, { firstArgs: addresses })) return true;
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  for (const t of tids) {
+    let fields;
+    try {
+      fields = fs.readFileSync(`/proc/${pid}/task/${t}/syscall`, 'utf8').split(' ');
+    } catch {
+      continue;
+    }
+    if (!sys.waitv.includes(Number(fields[0]))) continue;
+    const count = Math.min(Number(BigInt(fields[2])), 16);
+    const table = Buffer.alloc(24 * count);
+    let fd;
+    try {
+      fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+      fs.readSync(fd, table, 0, table.length, Number(BigInt(fields[1])));
+    } catch {
+      continue;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+    for (let i = 0; i < count; i++) if (addresses.includes(table.readBigUInt64LE(24 * i + 8))) return true;
+  }
+  return false;
+}
+
 // ------------------------------------------------------------ the child
 
-function childMain(name) {
+function childMain(name, ringName) {
   const shm = SharedMemory.attach(name);
   const i32 = shm.view(Int32Array, 0, CONTROL_BYTES / 4);
   const f64 = shm.view(Float64Array, 0, CONTROL_BYTES / 8);
@@ -129,13 +214,29 @@ function childMain(name) {
     process.exit(1);
   });
 
+  // a FrameRing reader: each frame carries its number; stamp when held
+  const reader = FrameRing.attach(ringName);
+  (async () => {
+    for await (const frame of reader.frames({ includeLatest: false })) {
+      const t = now();
+      const k = frame.data[0] | (frame.data[1] << 8) | (frame.data[2] << 16);
+      if (!frame.valid()) continue;
+      f64[STAMP_R] = t;
+      Atomics.store(i32, READY_R, k);
+      notify(shm, READY_R * 4);
+    }
+  })().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+
   // a worker thread sleeping in the synchronous wait() on WAKE_S
   const worker = new Worker(__filename, { workerData: { role: 'wakeup-worker', name } });
   worker.on('error', (error) => {
     console.error(error);
     process.exit(1);
   });
-  worker.once('message', () => process.send({ attached: true }));
+  worker.once('message', () => process.send({ attached: true, backend: waitBackend() }));
 }
 
 function workerMain(name) {
@@ -165,26 +266,43 @@ async function run(ctx) {
   const progress = (m) => ctx.progress(m);
   const names = new Names('wk');
   const name = names.name('ctl');
+  const ringName = names.name('ring');
 
   const sys = process.platform === 'linux' ? SYSCALLS[process.arch] : undefined;
-  const MODES = ['async', 'sync', 'pipe'];
+  const MODES = ['async', 'ring', 'sync', 'pipe'];
   const samples = Object.fromEntries(MODES.map((m) => [m, { oneWay: [], roundTrip: [] }]));
-  const roundRatios = { oneWayPipeOverAsync: [], oneWayPipeOverSync: [], roundTripPipeOverAsync: [], roundTripPipeOverSync: [] };
+  const floorSamples = Object.fromEntries(FLOOR_MODES.map((m) => [m, []]));
+  const roundRatios = {
+    oneWayPipeOverAsync: [],
+    oneWayPipeOverRing: [],
+    oneWayPipeOverSync: [],
+    roundTripPipeOverAsync: [],
+    roundTripPipeOverSync: [],
+    syncOverFloorFutex: [],
+    asyncOverFloorEpoll: [],
+    pipeOverFloorEpoll: [],
+  };
   let verified = 0;
   let unverified = 0;
+  const backends = { parent: waitBackend(), child: undefined };
+
+  progress('building the C floor (bench/native/wake-floor.c)');
+  const floor = buildFloor();
 
   let control = null;
+  let ring = null;
   let child = null;
   let checked = false;
   try {
     control = new SharedMemory({ name, create: true, size: CONTROL_BYTES });
+    ring = FrameRing.create({ slots: RING_SLOTS, slotBytes: RING_SLOT_BYTES, name: ringName, track: false });
     const i32 = control.view(Int32Array, 0, CONTROL_BYTES / 4);
     const f64 = control.view(Float64Array, 0, CONTROL_BYTES / 8);
 
-    progress('starting the child (waitAsync, a worker in wait(), a pipe)');
-    child = fork(__filename, ['--wakeup-child', name], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+    progress('starting the child (waitAsync, FrameRing.frames(), a worker in wait(), a pipe)');
+    child = fork(__filename, ['--wakeup-child', name, ringName], { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await Promise.race([
+    const hello = await Promise.race([
       new Promise((resolve) => child.once('message', resolve)),
       exited.then(({ code, signal }) => {
         throw new Error(`the wake-up child exited early (${signal || code})`);
@@ -193,9 +311,11 @@ async function run(ctx) {
         throw new Error('the wake-up child did not start in 20 s');
       }),
     ]);
-    // Both of the child's threads are attached: the name is no longer needed,
-    // and without it nothing can be left in /dev/shm whatever happens next.
+    backends.child = hello.backend;
+    // Both of the child's threads are attached: the names are no longer
+    // needed, and without them nothing can be left in /dev/shm.
     unlinkQuietly(name);
+    unlinkQuietly(ringName);
     exited.then(({ code, signal }) => {
       if (child) child.died = `${signal || code}`;
     });
@@ -215,25 +335,37 @@ async function run(ctx) {
       }
     });
 
-    // "really asleep" checks; without /proc support, a fixed pause instead
+    // "really asleep" checks; without /proc support, a fixed pause instead.
+    // With io_uring a waitAsync is queued on the futex by the kernel before
+    // the call returns: the child is asleep once its main thread is back in
+    // epoll_wait after announcing. With threads, the waiting thread itself
+    // must be seen in futex()/futex_waitv() on the word.
     let childBases = [];
+    let childRingBases = [];
     let selfBases = [];
     let canCheck = Boolean(sys);
     if (canCheck) {
       try {
         childBases = mappingBases(child.pid, name);
+        childRingBases = mappingBases(child.pid, ringName);
         selfBases = mappingBases('self', name);
         blockedIn(child.pid, sys.epoll, { tid: child.pid });
-        canCheck = childBases.length >= 2 && selfBases.length >= 1;
+        canCheck = childBases.length >= 2 && childRingBases.length >= 1 && selfBases.length >= 1;
       } catch {
         canCheck = false;
       }
     }
-    const at = (bases, word) => bases.map((b) => b + BigInt(word * 4));
+    const at = (bases, byte) => bases.map((b) => b + BigInt(byte));
+    const childUring = backends.child?.name === 'io_uring';
+    const selfUring = backends.parent.name === 'io_uring';
+    const loopIdle = () => blockedIn(child.pid, sys.epoll, { tid: child.pid });
+    const childWaiting = (addresses) => loopIdle() && (childUring || blockedOnWord(child.pid, sys, addresses));
+    const selfWaiting = (word) => selfUring || blockedOnWord('self', sys, at(selfBases, word * 4));
     const asleep = {
-      async: () => blockedIn(child.pid, sys.futex, { firstArgs: at(childBases, WAKE_A) }) && blockedIn('self', sys.futex, { firstArgs: at(selfBases, READY_A) }),
-      sync: () => blockedIn(child.pid, sys.futex, { firstArgs: at(childBases, WAKE_S) }) && blockedIn('self', sys.futex, { firstArgs: at(selfBases, READY_S) }),
-      pipe: () => blockedIn(child.pid, sys.epoll, { tid: child.pid }),
+      async: () => childWaiting(at(childBases, WAKE_A * 4)) && selfWaiting(READY_A),
+      ring: () => childWaiting(at(childRingBases, RING_PUBLISH_WORD)) && selfWaiting(READY_R),
+      sync: () => blockedIn(child.pid, sys.futex, { firstArgs: at(childBases, WAKE_S * 4) }) && selfWaiting(READY_S),
+      pipe: () => loopIdle(),
     };
     const settle = async (mode) => {
       if (!canCheck) {
@@ -252,6 +384,7 @@ async function run(ctx) {
       unverified++;
     };
 
+    let framesSent = 0;
     const once = async (mode) => {
       if (child.died) throw new Error(`the wake-up child died (${child.died})`);
       if (mode === 'pipe') {
@@ -262,6 +395,22 @@ async function run(ctx) {
         const r = await Promise.race([reply, limit(5000).then(() => null)]);
         if (!r) throw new Error('no pipe reply in 5 s');
         return { oneWay: r.stamp - t0, roundTrip: r.t - t0 };
+      }
+      if (mode === 'ring') {
+        const k = ++framesSent;
+        const pong = waitAsync(control, READY_R * 4, k - 1, 5000);
+        pong.catch(() => {});
+        await settle(mode);
+        const slot = ring.acquire();
+        slot.data[0] = k & 0xff;
+        slot.data[1] = (k >> 8) & 0xff;
+        slot.data[2] = (k >> 16) & 0xff;
+        const t0 = now();
+        ring.publish(slot, { byteLength: RING_SLOT_BYTES });
+        const result = await pong;
+        const t2 = now();
+        if (result === 'timed-out' || Atomics.load(i32, READY_R) !== k) throw new Error(`no FrameRing acknowledgement of frame ${k} in 5 s`);
+        return { oneWay: f64[STAMP_R] - t0, roundTrip: t2 - t0 };
       }
       const [W, R, S] = mode === 'async' ? [WAKE_A, READY_A, STAMP_A] : [WAKE_S, READY_S, STAMP_S];
       const k = Atomics.load(i32, W);
@@ -284,7 +433,7 @@ async function run(ctx) {
     unverified = 0;
 
     for (let round = 0; round < preset.rounds; round++) {
-      progress(`round ${round + 1}/${preset.rounds} (${preset.perRound} wakes each)`);
+      progress(`round ${round + 1}/${preset.rounds} (${preset.perRound} wakes each${floor.run ? ', and the C floor' : ''})`);
       const order = MODES.map((_, k) => MODES[(k + round) % MODES.length]);
       const perRound = {};
       for (const mode of order) {
@@ -298,7 +447,19 @@ async function run(ctx) {
         samples[mode].roundTrip.push(...got.roundTrip);
         perRound[mode] = { oneWay: summarize(got.oneWay).median, roundTrip: summarize(got.roundTrip).median };
       }
+      const floorRound = {};
+      if (floor.run) {
+        for (const mode of FLOOR_MODES) {
+          const got = floor.run(mode, preset.perRound);
+          floorSamples[mode].push(...got);
+          floorRound[mode] = summarize(got).median;
+        }
+        roundRatios.syncOverFloorFutex.push(perRound.sync.oneWay / floorRound.futex);
+        roundRatios.asyncOverFloorEpoll.push(perRound.async.oneWay / floorRound.epoll);
+        roundRatios.pipeOverFloorEpoll.push(perRound.pipe.oneWay / floorRound.epoll);
+      }
       roundRatios.oneWayPipeOverAsync.push(perRound.pipe.oneWay / perRound.async.oneWay);
+      roundRatios.oneWayPipeOverRing.push(perRound.pipe.oneWay / perRound.ring.oneWay);
       roundRatios.oneWayPipeOverSync.push(perRound.pipe.oneWay / perRound.sync.oneWay);
       roundRatios.roundTripPipeOverAsync.push(perRound.pipe.roundTrip / perRound.async.roundTrip);
       roundRatios.roundTripPipeOverSync.push(perRound.pipe.roundTrip / perRound.sync.roundTrip);
@@ -312,6 +473,7 @@ async function run(ctx) {
       notify(control, WAKE_A * 4);
       notify(control, WAKE_S * 4);
     }
+    if (ring) ring.close(); // the child's frames() ends
     if (child) {
       const gone = child.exitCode !== null || child.signalCode !== null;
       if (!gone) {
@@ -324,7 +486,9 @@ async function run(ctx) {
     }
     if (control) control.close();
     unlinkQuietly(name);
+    unlinkQuietly(ringName);
     names.cleanup(); // every name this run handed out
+    if (floor.cleanup) floor.cleanup();
   }
 
   // ---- report
@@ -333,29 +497,42 @@ async function run(ctx) {
     node: process.version,
     rounds: preset.rounds,
     wakesPerRound: preset.perRound,
+    waitBackend: backends,
     asleepCheck: checked ? '/proc/<pid>/task/*/syscall' : 'none (3 ms pause)',
     verifiedAsleep: verified,
     notVerifiedAfter200ms: unverified,
     unit: 'ms',
     oneWay: Object.fromEntries(MODES.map((m) => [m, summarize(samples[m].oneWay)])),
     roundTrip: Object.fromEntries(MODES.map((m) => [m, summarize(samples[m].roundTrip)])),
+    floor: floor.run ? Object.fromEntries(FLOOR_MODES.map((m) => [m, summarize(floorSamples[m])])) : { notMeasured: floor.why },
     ratios: Object.fromEntries(Object.entries(roundRatios).map(([k, v]) => [k, summarize(v)])),
   };
 
   const us = (x) => (Number.isFinite(x) ? `${fmt(x * 1000)} µs` : '—');
   const cell = (s) => `${us(s.median)} (${us(s.p10)}–${us(s.p90)})`;
   const ratio = (s) => (s.n ? `${fmt(s.median)}× (${fmt(s.p10)}–${fmt(s.p90)})` : '—');
+  const backendText = (b) => (b ? `${b.name}${b.reason ? ` (${b.reason})` : ''}` : 'unknown');
   const LABEL = {
     async: '`notify` → `waitAsync` (event loop)',
+    ring: '`FrameRing.publish()` → `frames()` (event loop)',
     sync: '`notify` → `wait()` in a worker thread',
     pipe: 'one byte through a pipe (`data` event)',
+  };
+  const FLOOR_LABEL = {
+    futex: 'C floor: `FUTEX_WAKE` → a process blocked in `futex()`',
+    pipe: 'C floor: one byte → a process blocked in `read()`',
+    epoll: 'C floor: one byte → a process blocked in `epoll_wait()` (an event loop with nothing to run)',
   };
   const lines = [
     `A child process is woken ${preset.perRound} times per mechanism per round, ${preset.rounds} rounds, mechanisms in rotating order; ` +
       (checked
-        ? 'before every wake the parent waits until `/proc/<pid>/task/*/syscall` shows the child blocked in `futex()` on the very word (or its main thread in `epoll_wait` for the pipe), and for round trips its own waiting thread too. '
+        ? 'before every wake the parent waits until `/proc/<pid>/task/*/syscall` shows the child asleep: its main thread in `epoll_wait` (pipe; and with io_uring, where the kernel holds the wait from the moment `waitAsync()` returns) or its waiting thread in `futex()`/`futex_waitv()` on the very word (`wait()`, and `waitAsync` on the thread backend), and for round trips its own waiting thread too. '
         : 'before every wake the parent pauses 3 ms after the child announced it was about to sleep. ') +
-      'One-way: parent stamps CLOCK_MONOTONIC, wakes; the child stamps when its JavaScript runs. Round trip: the child answers the same way and the parent stamps when its JavaScript runs.',
+      'One-way: parent stamps CLOCK_MONOTONIC, wakes; the child stamps when its JavaScript runs. Round trip: the child answers the same way and the parent stamps when its JavaScript runs. ' +
+      `\`waitAsync\` backend: parent ${backendText(backends.parent)}, child ${backendText(backends.child)}. ` +
+      (floor.run
+        ? `In every round the C floor (\`bench/native/wake-floor.c\`: two C processes, the same stamps, the same "really asleep" check) takes ${preset.perRound} samples per kind.`
+        : `C floor not measured: ${floor.why}.`),
     '',
     '| mechanism | one-way: median (p10–p90) | round trip: median (p10–p90) |',
     '|---|---|---|',
@@ -363,15 +540,43 @@ async function run(ctx) {
   for (const m of MODES) {
     lines.push(`| ${LABEL[m]} | ${cell(data.oneWay[m])} | ${cell(data.roundTrip[m])} |`);
   }
+  if (floor.run) for (const m of FLOOR_MODES) lines.push(`| ${FLOOR_LABEL[m]} | ${cell(data.floor[m])} | — |`);
   lines.push(
     '',
-    '| ratio (median of per-round ratios; above 1: notify is faster) | one-way | round trip |',
+    '| ratio (median of per-round ratios) | one-way | round trip |',
     '|---|---|---|',
-    `| pipe / notify→waitAsync | ${ratio(data.ratios.oneWayPipeOverAsync)} | ${ratio(data.ratios.roundTripPipeOverAsync)} |`,
+    `| pipe / notify→waitAsync (above 1: notify is faster) | ${ratio(data.ratios.oneWayPipeOverAsync)} | ${ratio(data.ratios.roundTripPipeOverAsync)} |`,
+    `| pipe / FrameRing publish→frames() | ${ratio(data.ratios.oneWayPipeOverRing)} | — |`,
     `| pipe / notify→wait() in a worker | ${ratio(data.ratios.oneWayPipeOverSync)} | ${ratio(data.ratios.roundTripPipeOverSync)} |`,
   );
+  if (floor.run) {
+    lines.push(
+      `| wait() in a worker / C futex floor (below 1 impossible) | ${ratio(data.ratios.syncOverFloorFutex)} | — |`,
+      `| notify→waitAsync / C epoll floor | ${ratio(data.ratios.asyncOverFloorEpoll)} | — |`,
+      `| pipe to an event loop / C epoll floor | ${ratio(data.ratios.pipeOverFloorEpoll)} | — |`,
+    );
+  }
   if (checked && unverified > 0) lines.push('', `${unverified} of ${verified + unverified} wakes went out without the sleep confirmed (200 ms limit).`);
-  return { markdown: lines.join('\n'), data, goals: [] };
+
+  const r = data.ratios;
+  const goals = [
+    {
+      goal: '`notify` → `waitAsync` one-way at or below a pipe\'s (pipe / notify ≥ 1.0×)',
+      met: r.oneWayPipeOverAsync.n ? r.oneWayPipeOverAsync.median >= 1 : undefined,
+      figure: `${ratio(r.oneWayPipeOverAsync)}: ${us(data.oneWay.async.median)} vs pipe ${us(data.oneWay.pipe.median)} (backend ${backendText(backends.child)})`,
+    },
+    {
+      goal: '`FrameRing.frames()` delivers at or below a pipe\'s one-way latency (pipe / ring ≥ 1.0×)',
+      met: r.oneWayPipeOverRing.n ? r.oneWayPipeOverRing.median >= 1 : undefined,
+      figure: `${ratio(r.oneWayPipeOverRing)}: ${us(data.oneWay.ring.median)} vs pipe ${us(data.oneWay.pipe.median)}`,
+    },
+    {
+      goal: '`wait()` in a worker within 3× of the C futex floor measured in the same run',
+      met: r.syncOverFloorFutex.n ? r.syncOverFloorFutex.median <= 3 : undefined,
+      figure: floor.run ? `${ratio(r.syncOverFloorFutex)}: ${us(data.oneWay.sync.median)} vs C ${us(data.floor.futex.median)}` : `not measured: ${floor.why}`,
+    },
+  ];
+  return { markdown: lines.join('\n'), data, goals };
 }
 
 const ONE_BYTE = Buffer.from([1]);
@@ -379,11 +584,11 @@ const ONE_BYTE = Buffer.from([1]);
 if (!isMainThread && workerData && workerData.role === 'wakeup-worker') {
   workerMain(workerData.name);
 } else if (isMainThread && require.main === module && process.argv[2] === '--wakeup-child') {
-  childMain(process.argv[3]);
+  childMain(process.argv[3], process.argv[4]);
 }
 
 module.exports = {
   id: 'wakeup',
-  title: 'Wake-up latency: notify against a pipe round trip',
+  title: 'Wake-up latency: notify and FrameRing against a pipe and the C floor',
   run,
 };
