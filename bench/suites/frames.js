@@ -527,7 +527,8 @@ function fpsSpread(s) {
 function streamFigure(tp) {
   return (
     `${fpsSpread(tp.receivedFps)} fps, ${fmt(tp.publishedFps.median)} published, median ${countText(tp.dropped.median)} skipped and ${countText(tp.torn.median)} torn per stream, ` +
-    `load average ${fmt(tp.loadAverage.min)}–${fmt(tp.loadAverage.max)} at the starts, other processes busy ${percent(tp.cpuOthers.median)} of the CPUs (max ${percent(tp.cpuOthers.max)})`
+    `load average ${fmt(tp.loadAverage.min)}–${fmt(tp.loadAverage.max)} at the starts, other processes busy ${percent(tp.cpuOthers.median)} of the CPUs (max ${percent(tp.cpuOthers.max)}), ` +
+    `the writer's time per frame ${msText(tp.writerFrameMs.median)} (${msText(tp.writerFrameMs.min)}–${msText(tp.writerFrameMs.max)})`
   );
 }
 function msText(ms) {
@@ -856,6 +857,7 @@ async function run(ctx = {}) {
       values[F_WINDOW_END] = end;
       while (now() < start);
       let published = 0;
+      const frameTimes = []; // the writer's acquire + render or copy, per frame
       for (;;) {
         const t = now();
         if (t >= end) break;
@@ -866,6 +868,7 @@ async function run(ctx = {}) {
           mineWords[0] = n;
           slot.data.set(mine);
         }
+        frameTimes.push(now() - t);
         ring.publish(slot, { width: KIND_STREAM, height: 1, byteLength: size.bytes, timestamp: t });
         published++;
         if (published % 4 === 0) {
@@ -900,6 +903,7 @@ async function run(ctx = {}) {
         cpuOthers: cpuBusy === null ? null : Math.max(0, cpuBusy - ours),
         readerFoundNextReady: seen > 0 ? counters.ready / seen : null,
         readerFaults: counters.readerFaults,
+        writerFrameMs: median(frameTimes),
       };
     }
 
@@ -998,6 +1002,7 @@ async function run(ctx = {}) {
           cpuBusy: of('cpuBusy'),
           cpuOthers: of('cpuOthers'),
           readerFoundNextReady: of('readerFoundNextReady'),
+          writerFrameMs: of('writerFrameMs'),
           rounds,
         };
       }
@@ -1103,18 +1108,20 @@ async function run(ctx = {}) {
       lines.push(
         `The stream rows: the writer publishes flat out into a ${RING_SLOTS}-slot ring while a reader process copies out every frame it receives (checking every frame's number, and the last frame of each stream word by word); ` +
           'one stream per variant per round, the variants alternating. Conditions per stream: the 1-minute load average at its start (this run\'s own processes included), the share of all CPUs busy during it, and of that the share busy with anything but the writer and the reader (other processes: contention), ' +
-          'and how often the reader, done with a frame, found the next one already published (so it did not sleep).',
+          'how often the reader, done with a frame, found the next one already published (so it did not sleep), ' +
+          "and the writer's time to fill a slot (a copy or a render of the frame: it follows the memory bandwidth the machine gives this run).",
       );
       lines.push('');
-      lines.push('| FrameRing stream | writer | received fps: median (p10–p90) [min–max] | published fps | skipped per stream | torn per stream | load average at start | CPUs busy: all (others, max others) | reader found next frame ready |');
-      lines.push('|---|---|---|---|---|---|---|---|---|');
+      lines.push('| FrameRing stream | writer | received fps: median (p10–p90) [min–max] | published fps | skipped per stream | torn per stream | load average at start | CPUs busy: all (others, max others) | reader found next frame ready | writer time per frame: median [min–max] |');
+      lines.push('|---|---|---|---|---|---|---|---|---|---|');
       for (const [key, modes] of Object.entries(throughput)) {
         for (const m of STREAMS) {
           const tp = modes[m.id];
           lines.push(
             `| ${SIZES[key].label}, ${tp.rounds.length} × ${tp.seconds} s | ${m.name} | ${fpsSpread(tp.receivedFps)} | ${fmt(tp.publishedFps.median)} | ` +
               `${countText(tp.dropped.median)} | ${countText(tp.torn.median)} | ${fmt(tp.loadAverage.min)}–${fmt(tp.loadAverage.max)} | ` +
-              `${percent(tp.cpuBusy.median)} (${percent(tp.cpuOthers.median)}, ${percent(tp.cpuOthers.max)}) | ${percent(tp.readerFoundNextReady.median)} |`,
+              `${percent(tp.cpuBusy.median)} (${percent(tp.cpuOthers.median)}, ${percent(tp.cpuOthers.max)}) | ${percent(tp.readerFoundNextReady.median)} | ` +
+              `${msText(tp.writerFrameMs.median)} [${msText(tp.writerFrameMs.min)}–${msText(tp.writerFrameMs.max)}] |`,
           );
         }
       }
