@@ -5,19 +5,37 @@
 // frames, worker_threads postMessage with a transferred ArrayBuffer (an
 // in-process reference) — and one memcpy of the frame (the physical limit).
 //
-// Latency: the sender stamps (CLOCK_MONOTONIC, shared by every process on
-// Linux) before it starts moving the frame — for the ring, before copying it
-// into the slot — and the receiver stamps when it holds the whole frame: for
-// the ring when it wakes and the slot's seqlock says the frame is stable
-// (zero-copy), and again after copying it out. One frame in flight, a short
-// pause between frames so every receiver starts asleep. Transports are
-// interleaved in rounds (each round measures every transport with a batch of
-// frames, in a rotating order); ratios are computed per round and the median
-// of the per-round ratios is reported.
+// Every frame has content a receiver can check (see FrameSource): the producer
+// renders frame n — writes every byte, as a renderer, decoder or capture would —
+// and each receiver verifies the frame number and sums every word against the
+// checksum, after its stamp and before it acknowledges; a wrong, stale or torn
+// frame fails the run instead of passing as fast.
 //
-// Throughput: the ring's writer publishes as fast as it can for a fixed time
-// while a reader process copies out every frame it receives; frames the
-// reader received per second (and how many it skipped or found torn).
+// Latency: the sender stamps (CLOCK_MONOTONIC, shared by every process on
+// Linux) once the frame is produced, and the receiver stamps when it holds the
+// whole frame. Producing is never timed; moving is, for every transport alike:
+// - FrameRing, rendered in place: the producer renders into the slot it
+//   acquired (how the ring is meant to be used, and what examples/app does),
+//   stamps, publish()es; the reader stamps when it wakes and the slot's seqlock
+//   says the frame is stable (zero-copy), and again after copying it out.
+// - FrameRing, copy-in: the producer renders into its own buffer, stamps, then
+//   copies the frame into the slot and publishes (ring.write()).
+// - IPC, socket: the producer renders into its own buffer, stamps, sends it
+//   from there; the receiver holds it in a buffer of its own.
+// - one wake-up: a 64-byte frame rendered in place on the same ring between the
+//   same two processes: publish → futex wake → the reader's waitAsync resolves
+//   → seqlock read. The fixed cost under every ring frame.
+// One frame in flight, a short pause between frames so every receiver starts
+// asleep. Transports are interleaved in rounds (each round measures every
+// transport with a batch of frames, in a rotating order); ratios are computed
+// per round and the median of the per-round ratios is reported.
+//
+// Throughput: the ring's writer publishes as fast as it can for a fixed time —
+// copying a produced frame in, or rendering each frame in place — while a
+// reader process copies out every frame it receives; frames the reader received
+// per second (and how many it skipped or found torn), over several streams,
+// with the conditions of each (load average at its start, CPU busy share, how
+// often the reader found the next frame already published).
 //
 // Child roles (this same file, forked): --child-ring, --child-ipc, --child-socket;
 // a worker_threads worker runs it with workerData.role === WORKER_ROLE.
@@ -30,6 +48,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { summarize, now, fmt } = require('../lib/stats');
+const { Names } = require('../lib/names');
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -95,34 +114,110 @@ const KIND_LATENCY = 1;
 const KIND_STREAM = 2;
 const KIND_SYNC = 3;
 
-// Control segment (parent ↔ ring reader): Int32 words, then Float64 values at byte 32.
-const CONTROL_BYTES = 64;
+// Control segment (parent ↔ ring reader): Int32 words, then Float64 values at byte 64.
+const CONTROL_BYTES = 128;
+const CONTROL_WORDS = 16;
+const CONTROL_VALUES = 8;
 const C_ACK = 0; // reader increments and notifies after each latency or sync frame
+const C_VERDICT = 1; // the last latency frame: V_OK, V_TORN or V_WRONG
 const C_RECEIVED = 2; // stream counters, written by the reader on a sync frame
 const C_DROPPED = 3;
 const C_TORN = 4;
+const C_WRONG = 5; // stream frames with the wrong number, plus 1 if the last one's checksum failed
+const C_READY = 6; // stream frames after which the next one was already published (the reader did not sleep)
+const C_FAULTS = 7; // the reader's minor page faults since the previous sync frame
 const F_IN_PLACE = 0; // latency of the last latency frame, read in place (ms)
 const F_COPIED = 1; // … and after copying it out (ms)
 const F_WINDOW_START = 2; // stream window (CLOCK_MONOTONIC ms), written by the parent
 const F_WINDOW_END = 3;
+const F_FRAME = 4; // frame number of the last latency frame
+const F_READER_CPU = 5; // the reader's CPU time (user + system, ms) since the previous sync frame
+const V_OK = 0;
+const V_TORN = 1;
+const V_WRONG = 2;
 
-// Columns, in table order. `ring` and `ringCopy` come from the same frames.
+const WAKE_BYTES = 64; // the frame of the "one wake-up" measurement
+
+// Columns, in table order. A ring column and its "+ copy-out" come from the same frames.
 const TRANSPORTS = [
-  { id: 'ring', name: 'FrameRing', chart: 'FrameRing (zero-copy)' },
-  { id: 'ringCopy', name: 'FrameRing + copy-out', chart: 'FrameRing + copy-out' },
+  { id: 'ringInPlace', name: 'FrameRing, rendered in place', chart: 'FrameRing, rendered in place' },
+  { id: 'ringInPlaceCopy', name: 'in place + copy-out', chart: 'FrameRing in place + copy-out' },
+  { id: 'ringCopyIn', name: 'FrameRing, copy-in', chart: 'FrameRing, copy-in' },
   { id: 'ipcAdvanced', name: "IPC 'advanced'", chart: "IPC 'advanced'" },
   { id: 'ipcJson', name: "IPC 'json'", chart: "IPC 'json'" },
   { id: 'socket', name: 'Unix socket', chart: 'Unix socket' },
   { id: 'worker', name: 'worker transfer (in-process)', chart: 'worker (in-process)' },
   { id: 'memcpy', name: 'memcpy', chart: 'one memcpy' },
+  { id: 'wake', name: `one wake-up (${WAKE_BYTES} B ring frame)`, chart: 'one wake-up' },
 ];
 // Measured alongside, reported in data and a note: a copy into a freshly
 // allocated buffer, which a receiver that gets a new Buffer per frame pays
-// (first-touch page faults; very expensive on some VMs).
-const REFERENCES = [{ id: 'memcpyFresh', name: 'memcpy into a new buffer', chart: 'memcpy into a new buffer' }];
+// (first-touch page faults; very expensive on some VMs); copy-in with the
+// reader's copy-out; and copy-in's copy into the slot alone, which the writer
+// times (a memcpy into memory the cache does not hold, unlike `memcpy`'s
+// target, copied into again and again).
+const REFERENCES = [
+  { id: 'memcpyFresh', name: 'memcpy into a new buffer', chart: 'memcpy into a new buffer' },
+  { id: 'ringCopyInCopy', name: 'FrameRing copy-in + copy-out', chart: 'FrameRing copy-in + copy-out' },
+  { id: 'slotCopy', name: "copy-in's acquire() + copy into the slot (writer-timed)", chart: 'acquire + copy into the slot' },
+];
+
+// Stream variants: what the writer does per frame.
+const STREAMS = [
+  { id: 'copyIn', name: 'copy-in (writer copies a produced frame into the slot)' },
+  { id: 'inPlace', name: 'rendered in place (writer renders each frame into the slot)' },
+];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+// ------------------------------------------------------------------ frame content
+
+const FRAME_HEADER = 8; // u32 frame number, u32 checksum
+const SLIDE_WORDS = 4096; // the body's window slides over this many words
+
+/**
+ * Frames of one size with checkable content, produced as a renderer would:
+ * frame n is the u32 frame number, the u32 checksum (sum mod 2^32 of the body's
+ * little-endian u32 words), then the body, a window of a random table that
+ * slides with n. render() writes every byte (one pass, like a renderer writing
+ * every pixel) and takes the checksum from prefix sums, so producing costs no
+ * second pass; verifyFrame() sums every word: the receiver trusts nothing.
+ */
+class FrameSource {
+  constructor(bytes) {
+    if (bytes % 4 !== 0 || bytes < FRAME_HEADER) throw new Error(`frames: a frame of ${bytes} bytes cannot carry a header and u32 words`);
+    this.bytes = bytes;
+    this.bodyWords = (bytes - FRAME_HEADER) / 4;
+    this.table = new Uint32Array(this.bodyWords + SLIDE_WORDS);
+    crypto.randomFillSync(this.table); // pixel-like bytes: every value occurs (matters to JSON)
+    this.prefix = new Uint32Array(this.table.length + 1);
+    for (let i = 0; i < this.table.length; i++) this.prefix[i + 1] = (this.prefix[i] + this.table[i]) >>> 0;
+  }
+
+  /** Writes frame `n` into `dest` (a 4-byte aligned view of at least `bytes` bytes). */
+  render(dest, n) {
+    const words = new Uint32Array(dest.buffer, dest.byteOffset, this.bytes / 4);
+    const start = (n * 61) % SLIDE_WORDS;
+    words.set(this.table.subarray(start, start + this.bodyWords), FRAME_HEADER / 4);
+    words[0] = n;
+    words[1] = (this.prefix[start + this.bodyWords] - this.prefix[start]) >>> 0;
+    return dest;
+  }
+}
+
+/** Why `bytes` is not frame `n` (a string), or null if it is: number and every word checked. */
+function verifyFrame(bytes, n) {
+  if (bytes.byteLength % 4 !== 0 || bytes.byteLength < FRAME_HEADER) return `a frame of ${bytes.byteLength} bytes`;
+  let view = bytes;
+  if (bytes.byteOffset % 4 !== 0) view = new Uint8Array(bytes); // an unaligned receive buffer: an aligned copy
+  const words = new Uint32Array(view.buffer, view.byteOffset, view.byteLength / 4);
+  if (words[0] !== n >>> 0) return `frame ${words[0]} instead of ${n >>> 0}`;
+  let sum = 0;
+  for (let i = FRAME_HEADER / 4; i < words.length; i++) sum = (sum + words[i]) | 0;
+  if (sum >>> 0 !== words[1]) return `frame ${n} fails its checksum`;
+  return null;
+}
 
 // ------------------------------------------------------------------ children
 
@@ -130,45 +225,75 @@ async function childRing(ringName, controlName, maxBytes) {
   const { FrameRing, SharedMemory, notify } = require('@shmkit/shm');
   const ring = FrameRing.attach(ringName);
   const control = SharedMemory.attach(controlName);
-  const words = control.view(Int32Array, 0, 8);
-  const values = control.view(Float64Array, 32, 4);
-  const mine = Buffer.alloc(maxBytes); // the reader's own copy, pages touched up front
+  const words = control.view(Int32Array, 0, CONTROL_WORDS);
+  const values = control.view(Float64Array, CONTROL_WORDS * 4, CONTROL_VALUES);
+  const mine = new Uint8Array(maxBytes); // the reader's own copy, pages touched up front
+  const mineWords = new Uint32Array(mine.buffer, 0, 1);
   process.on('disconnect', () => process.exit(0));
   const frames = ring.frames({ includeLatest: false });
   process.send('ready');
+  const acknowledge = () => {
+    Atomics.add(words, C_ACK, 1);
+    notify(control, C_ACK * 4);
+  };
   let received = 0;
   let dropped = 0;
   let torn = 0;
+  let wrong = 0;
+  let ready = 0;
+  let last = -1; // the frame number now in `mine` (stream frames), -1 if it was torn
+  let lastLength = 0;
+  let faults = process.resourceUsage().minorPageFault;
+  let cpu = process.cpuUsage();
   for await (const frame of frames) {
     if (frame.width === KIND_LATENCY) {
       // Zero-copy: the frame is usable in place as soon as the reader wakes
       // and the seqlock says the slot is stable.
       const inPlace = frame.valid() ? now() : NaN;
-      mine.set(frame.data);
-      const copied = frame.valid() ? now() : NaN;
+      const copy = mine.subarray(0, frame.byteLength);
+      copy.set(frame.data);
+      const copied = now();
+      // The copy was taken while the slot stayed stable: checking it checks
+      // what the reader held in place at the first stamp.
+      const stable = frame.valid();
       values[F_IN_PLACE] = inPlace - frame.timestamp;
       values[F_COPIED] = copied - frame.timestamp;
-      Atomics.add(words, C_ACK, 1);
-      notify(control, C_ACK * 4);
+      values[F_FRAME] = frame.frameNumber;
+      words[C_VERDICT] = !stable || Number.isNaN(inPlace) ? V_TORN : verifyFrame(copy, frame.frameNumber) === null ? V_OK : V_WRONG;
+      acknowledge();
     } else if (frame.width === KIND_STREAM) {
       mine.set(frame.data); // the receiver copies every frame it gets
       const ok = frame.valid();
       const t = now();
+      // every frame's number; the last one copied, if stable, word by word at the sync frame
+      last = ok ? frame.frameNumber : -1;
+      lastLength = frame.byteLength;
       if (t >= values[F_WINDOW_START] && t < values[F_WINDOW_END]) {
         if (ok) {
           received++;
           dropped += frame.dropped;
+          if (mineWords[0] !== frame.frameNumber >>> 0) wrong++;
         } else {
           torn++; // overwritten while copying: not received
         }
+        if (ring.publishCount - 1 > frame.frameNumber) ready++; // the next frame is already there: no sleep
       }
     } else if (frame.width === KIND_SYNC) {
+      if (last >= 0 && verifyFrame(mine.subarray(0, lastLength), last) !== null) wrong++;
+      const f = process.resourceUsage().minorPageFault;
       Atomics.store(words, C_RECEIVED, received);
       Atomics.store(words, C_DROPPED, dropped);
       Atomics.store(words, C_TORN, torn);
-      received = dropped = torn = 0;
-      Atomics.add(words, C_ACK, 1);
-      notify(control, C_ACK * 4);
+      Atomics.store(words, C_WRONG, wrong);
+      Atomics.store(words, C_READY, ready);
+      Atomics.store(words, C_FAULTS, f - faults);
+      const spent = process.cpuUsage(cpu);
+      values[F_READER_CPU] = (spent.user + spent.system) / 1000;
+      received = dropped = torn = wrong = ready = 0;
+      last = -1;
+      faults = f;
+      cpu = process.cpuUsage();
+      acknowledge();
     }
   }
   ring.close();
@@ -183,41 +308,50 @@ function childIpc(serialization) {
     // receiver turns it back into bytes before it holds the frame.
     const frame = serialization === 'json' ? Buffer.from(message.frame.data) : message.frame;
     const t = now();
-    process.send({ latency: t - message.t, bytes: frame.byteLength });
+    process.send({ latency: t - message.t, bytes: frame.byteLength, n: message.n, wrong: verifyFrame(frame, message.n) });
   });
   process.send('ready');
 }
 
+// Socket frames: a header (u32 length, u32 frame number, f64 stamp), then the
+// frame; replies: f64 latency, u32 length, u32 frame number, u32 1 if verified.
+const SOCKET_HEADER = 16;
+const SOCKET_REPLY = 20;
+
 function childSocket(socketPath) {
   const socket = net.connect(socketPath);
-  const header = Buffer.alloc(12); // u32 length, f64 stamp
+  const header = Buffer.alloc(SOCKET_HEADER);
   let headerHave = 0;
   let frame = null;
   let have = 0;
+  let n = 0;
   let stamp = 0;
   socket.on('data', (chunk) => {
     let offset = 0;
     while (offset < chunk.length) {
       if (frame === null) {
-        const n = Math.min(12 - headerHave, chunk.length - offset);
-        chunk.copy(header, headerHave, offset, offset + n);
-        headerHave += n;
-        offset += n;
-        if (headerHave < 12) return;
+        const k = Math.min(SOCKET_HEADER - headerHave, chunk.length - offset);
+        chunk.copy(header, headerHave, offset, offset + k);
+        headerHave += k;
+        offset += k;
+        if (headerHave < SOCKET_HEADER) return;
         headerHave = 0;
-        stamp = header.readDoubleLE(4);
+        n = header.readUInt32LE(4);
+        stamp = header.readDoubleLE(8);
         frame = Buffer.allocUnsafe(header.readUInt32LE(0)); // the receiver's own contiguous frame
         have = 0;
       }
-      const n = Math.min(frame.length - have, chunk.length - offset);
-      chunk.copy(frame, have, offset, offset + n);
-      have += n;
-      offset += n;
+      const k = Math.min(frame.length - have, chunk.length - offset);
+      chunk.copy(frame, have, offset, offset + k);
+      have += k;
+      offset += k;
       if (have === frame.length) {
         const t = now();
-        const reply = Buffer.alloc(12);
+        const reply = Buffer.alloc(SOCKET_REPLY);
         reply.writeDoubleLE(t - stamp, 0);
         reply.writeUInt32LE(frame.length, 8);
+        reply.writeUInt32LE(n, 12);
+        reply.writeUInt32LE(verifyFrame(frame, n) === null ? 1 : 0, 16);
         socket.write(reply);
         frame = null;
       }
@@ -231,7 +365,8 @@ function childSocket(socketPath) {
 function workerMain() {
   parentPort.on('message', (message) => {
     const t = now();
-    parentPort.postMessage({ latency: t - message.t, bytes: message.buffer.byteLength });
+    const frame = new Uint8Array(message.buffer);
+    parentPort.postMessage({ latency: t - message.t, bytes: frame.byteLength, n: message.n, wrong: verifyFrame(frame, message.n) });
   });
   parentPort.postMessage('ready');
 }
@@ -330,10 +465,15 @@ function forkPeer(name, args, options = {}) {
   return new Peer(name, child, 'process');
 }
 
-function makeSource(bytes) {
-  const source = Buffer.allocUnsafe(bytes);
-  crypto.randomFillSync(source); // pixel-like bytes: every value occurs (matters to JSON)
-  return source;
+/** Linux: CPU time (jiffies, every CPU) busy and idle since boot, from /proc/stat; null elsewhere. */
+function cpuTimes() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return { busy: f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0), idle: f[3] + f[4] };
+  } catch {
+    return null;
+  }
 }
 
 /** Median of round-by-round ratios num[r] / den[r] (each a round's median). */
@@ -376,6 +516,21 @@ function countText(x) {
   if (!Number.isFinite(x)) return '—';
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
+function percent(x) {
+  return Number.isFinite(x) ? `${Math.round(x * 100)} %` : '—';
+}
+function fpsSpread(s) {
+  if (!s || s.n === 0) return '—';
+  return s.n > 1 ? `${fmt(s.median)} (${fmt(s.p10)}–${fmt(s.p90)}) [${fmt(s.min)}–${fmt(s.max)}]` : fmt(s.median);
+}
+/** A stream variant in a goal's figure: fps with its spread, and the conditions. */
+function streamFigure(tp) {
+  return (
+    `${fpsSpread(tp.receivedFps)} fps, ${fmt(tp.publishedFps.median)} published, median ${countText(tp.dropped.median)} skipped and ${countText(tp.torn.median)} torn per stream, ` +
+    `load average ${fmt(tp.loadAverage.min)}–${fmt(tp.loadAverage.max)} at the starts, other processes busy ${percent(tp.cpuOthers.median)} of the CPUs (max ${percent(tp.cpuOthers.max)}), ` +
+    `the writer's time per frame ${msText(tp.writerFrameMs.median)} (${msText(tp.writerFrameMs.min)}–${msText(tp.writerFrameMs.max)})`
+  );
+}
 function msText(ms) {
   const unit = unitFor(ms);
   return `${inUnit(ms, unit)} ${unit}`;
@@ -398,7 +553,7 @@ async function run(ctx = {}) {
   const maxBytes = Math.max(...sizes.map((s) => s.bytes));
 
   // state that cleanup needs
-  const segments = []; // names to unlink
+  const names = new Names('frames');
   const peers = [];
   let ring = null;
   let control = null;
@@ -407,31 +562,33 @@ async function run(ctx = {}) {
   let socketPath = null;
   const safetyNet = () => {
     for (const peer of peers) peer.killNow();
-    for (const name of segments) {
-      try {
-        SharedMemory.unlink(name);
-      } catch {}
-    }
+    try {
+      names.cleanup();
+    } catch {}
     if (socketPath) fs.rmSync(socketPath, { force: true });
   };
   process.on('exit', safetyNet);
 
   try {
     progress(`preparing ${sizes.map((s) => s.label).join(', ')} (preset ${presetName})`);
+    // Per size: the frame source, the producer's own buffer (where it renders a
+    // frame it then copies or sends; pages touched up front) and a memcpy target.
     const sources = {};
+    const own = {};
     const memcpyTargets = {};
     for (const size of sizes) {
-      sources[size.key] = makeSource(size.bytes);
-      memcpyTargets[size.key] = Buffer.alloc(size.bytes);
+      sources[size.key] = new FrameSource(size.bytes);
+      own[size.key] = Buffer.alloc(size.bytes); // a Buffer: what IPC and sockets are given in practice
+      memcpyTargets[size.key] = new Uint8Array(size.bytes);
     }
+    const wakeSource = new FrameSource(WAKE_BYTES);
+    let sent = 0; // frame numbers for the transports other than the ring
 
     // ---- the ring and its reader process
-    ring = FrameRing.create({ slots: RING_SLOTS, slotBytes: maxBytes });
-    segments.push(ring.name);
-    control = SharedMemory.create(CONTROL_BYTES);
-    segments.push(control.name);
-    const words = control.view(Int32Array, 0, 8);
-    const values = control.view(Float64Array, 32, 4);
+    ring = FrameRing.create({ name: names.name('ring'), slots: RING_SLOTS, slotBytes: maxBytes, populate: true });
+    control = SharedMemory.create(CONTROL_BYTES, { name: names.name('control') });
+    const words = control.view(Int32Array, 0, CONTROL_WORDS);
+    const values = control.view(Float64Array, CONTROL_WORDS * 4, CONTROL_VALUES);
 
     // ---- the Unix socket's listening end
     socketPath = path.join(os.tmpdir(), `shmkit-bench-frames-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
@@ -453,16 +610,21 @@ async function run(ctx = {}) {
     await Promise.all([ringPeer.ready(), ipcAdvancedPeer.ready(), ipcJsonPeer.ready(), workerPeer.ready()]);
     serverSocket = await connection;
 
-    // socket replies: 12 bytes each (f64 latency, u32 bytes)
+    // socket replies: SOCKET_REPLY bytes each
     const socketReplies = [];
     let socketWake = null;
     let socketError = null;
     let pendingReply = Buffer.alloc(0);
     serverSocket.on('data', (chunk) => {
       pendingReply = pendingReply.length ? Buffer.concat([pendingReply, chunk]) : chunk;
-      while (pendingReply.length >= 12) {
-        socketReplies.push({ latency: pendingReply.readDoubleLE(0), bytes: pendingReply.readUInt32LE(8) });
-        pendingReply = pendingReply.subarray(12);
+      while (pendingReply.length >= SOCKET_REPLY) {
+        socketReplies.push({
+          latency: pendingReply.readDoubleLE(0),
+          bytes: pendingReply.readUInt32LE(8),
+          n: pendingReply.readUInt32LE(12),
+          wrong: pendingReply.readUInt32LE(16) === 1 ? null : 'the frame fails verification',
+        });
+        pendingReply = pendingReply.subarray(SOCKET_REPLY);
       }
       if (socketWake) socketWake();
     });
@@ -483,35 +645,76 @@ async function run(ctx = {}) {
       }
     }
 
-    async function measureRing(size, count) {
-      const source = sources[size.key];
-      const inPlace = [];
-      const copied = [];
-      for (let i = 0; i < count; i++) {
-        await sleep(GAP_MS);
-        const before = Atomics.load(words, C_ACK);
-        const t = now();
-        const slot = ring.acquire();
-        slot.data.set(source);
-        ring.publish(slot, { width: KIND_LATENCY, height: 1, byteLength: size.bytes, timestamp: t });
-        await waitAck(before);
-        inPlace.push(values[F_IN_PLACE]);
-        copied.push(values[F_COPIED]);
+    /**
+     * The ring, one frame at a time. In place: the producer renders into the
+     * slot it acquired, then stamps and publishes. Copy-in: it renders into its
+     * own buffer, stamps, copies into the slot and publishes. `source` renders
+     * the frame (the size's, or the wake-up's 64 bytes); `ids` name the columns
+     * of the reader's in-place and copied-out stamps.
+     */
+    function ringMeasure(mode, ids, sourceFor) {
+      return async (size, count) => {
+        const source = sourceFor(size);
+        const mine = own[size.key];
+        const held = [];
+        const copied = [];
+        const copyTimes = []; // copy-in: the writer's copy into the slot, timed by the writer
+        for (let i = 0; i < count; i++) {
+          await sleep(GAP_MS);
+          const before = Atomics.load(words, C_ACK);
+          const n = ring.publishCount; // the number publish() gives this frame
+          let slot;
+          let t;
+          if (mode === 'inPlace') {
+            slot = ring.acquire();
+            source.render(slot.data, n);
+            t = now();
+          } else {
+            source.render(mine, n);
+            t = now();
+            slot = ring.acquire();
+            slot.data.set(mine.subarray(0, source.bytes));
+            copyTimes.push(now() - t);
+          }
+          ring.publish(slot, { width: KIND_LATENCY, height: 1, byteLength: source.bytes, timestamp: t });
+          await waitAck(before);
+          if (values[F_FRAME] !== n) throw new Error(`frames: the ring reader acknowledged frame ${values[F_FRAME]} instead of ${n}`);
+          const verdict = Atomics.load(words, C_VERDICT);
+          if (verdict !== V_OK) throw new Error(`frames: the ring reader got frame ${n} ${verdict === V_TORN ? 'torn' : 'wrong (verification failed)'}`);
+          held.push(values[F_IN_PLACE]);
+          copied.push(values[F_COPIED]);
+        }
+        const result = { [ids.held]: held };
+        if (ids.copied) result[ids.copied] = copied;
+        if (ids.copy) result[ids.copy] = copyTimes;
+        return result;
+      };
+    }
+
+    /** Checks a receiver's reply for the frame sent; its latency. */
+    function checked(name, reply, n, bytes) {
+      if (reply.wrong) throw new Error(`frames: ${name} got a wrong frame ${n}: ${reply.wrong}`);
+      if (reply.n !== n || reply.bytes !== bytes) {
+        throw new Error(`frames: ${name} answered for frame ${reply.n} of ${reply.bytes} bytes instead of frame ${n} of ${bytes}`);
       }
-      return { ring: inPlace, ringCopy: copied };
+      return reply.latency;
+    }
+
+    /** The producer renders frame n into its own buffer (not timed); then the sender stamps and sends it from there. */
+    function produce(size) {
+      const n = sent++ >>> 0;
+      return { n, frame: sources[size.key].render(own[size.key], n) };
     }
 
     function ipcMeasure(peer) {
       return async (size, count) => {
-        const source = sources[size.key];
         const samples = [];
         for (let i = 0; i < count; i++) {
           await sleep(GAP_MS);
+          const { n, frame } = produce(size);
           const reply = peer.nextMessage();
-          peer.handle.send({ t: now(), frame: source });
-          const r = await reply;
-          if (r.bytes !== size.bytes) throw new Error(`frames: ${peer.name} received ${r.bytes} bytes instead of ${size.bytes}`);
-          samples.push(r.latency);
+          peer.handle.send({ t: now(), n, frame });
+          samples.push(checked(peer.name, await reply, n, size.bytes));
         }
         return samples;
       };
@@ -527,41 +730,38 @@ async function run(ctx = {}) {
     }
 
     async function measureSocket(size, count) {
-      const source = sources[size.key];
       const samples = [];
       for (let i = 0; i < count; i++) {
         await sleep(GAP_MS);
-        const head = Buffer.alloc(12);
+        const { n, frame } = produce(size);
+        const head = Buffer.alloc(SOCKET_HEADER);
         head.writeUInt32LE(size.bytes, 0);
-        head.writeDoubleLE(now(), 4);
+        head.writeUInt32LE(n, 4);
+        head.writeDoubleLE(now(), 8);
         serverSocket.write(head);
-        serverSocket.write(source);
-        const r = await nextSocketReply();
-        if (r.bytes !== size.bytes) throw new Error(`frames: the socket delivered ${r.bytes} bytes instead of ${size.bytes}`);
-        samples.push(r.latency);
+        serverSocket.write(frame); // the buffer is not rendered into again before the reply
+        samples.push(checked('the socket receiver', await nextSocketReply(), n, size.bytes));
       }
       return samples;
     }
 
     async function measureWorker(size, count) {
-      const source = sources[size.key];
       const samples = [];
       for (let i = 0; i < count; i++) {
         await sleep(GAP_MS);
-        // A fresh buffer per frame, filled before the stamp: what is timed is the hand-off.
+        // A fresh buffer per frame (transferring gives it away), rendered into before the stamp.
+        const n = sent++ >>> 0;
         const buffer = new ArrayBuffer(size.bytes);
-        new Uint8Array(buffer).set(source);
+        sources[size.key].render(new Uint8Array(buffer), n);
         const reply = workerPeer.nextMessage();
-        workerPeer.handle.postMessage({ t: now(), buffer }, [buffer]);
-        const r = await reply;
-        if (r.bytes !== size.bytes) throw new Error(`frames: the worker received ${r.bytes} bytes instead of ${size.bytes}`);
-        samples.push(r.latency);
+        workerPeer.handle.postMessage({ t: now(), n, buffer }, [buffer]);
+        samples.push(checked('the worker', await reply, n, size.bytes));
       }
       return samples;
     }
 
     async function measureMemcpy(size, count) {
-      const source = sources[size.key];
+      const source = own[size.key];
       const target = memcpyTargets[size.key];
       // small frames: time a burst and divide, so the clock's own cost vanishes
       const repeat = Math.max(1, Math.floor((256 * KiB) / size.bytes));
@@ -575,7 +775,7 @@ async function run(ctx = {}) {
     }
 
     async function measureMemcpyFresh(size, count) {
-      const source = sources[size.key];
+      const source = own[size.key];
       const repeat = Math.max(1, Math.floor((256 * KiB) / size.bytes));
       const samples = [];
       for (let i = 0; i < count; i++) {
@@ -587,7 +787,19 @@ async function run(ctx = {}) {
     }
 
     const transports = [
-      { id: 'ring', label: 'FrameRing', measure: measureRing, essential: true },
+      {
+        id: 'ringInPlace',
+        label: 'FrameRing, rendered in place',
+        measure: ringMeasure('inPlace', { held: 'ringInPlace', copied: 'ringInPlaceCopy' }, (size) => sources[size.key]),
+        essential: true,
+      },
+      {
+        id: 'ringCopyIn',
+        label: 'FrameRing, copy-in',
+        measure: ringMeasure('copyIn', { held: 'ringCopyIn', copied: 'ringCopyInCopy', copy: 'slotCopy' }, (size) => sources[size.key]),
+        essential: true,
+      },
+      { id: 'wake', label: 'one wake-up', measure: ringMeasure('inPlace', { held: 'wake' }, () => wakeSource), essential: true },
       { id: 'ipcAdvanced', label: "IPC 'advanced'", measure: ipcMeasure(ipcAdvancedPeer) },
       { id: 'ipcJson', label: "IPC 'json'", measure: ipcMeasure(ipcJsonPeer) },
       { id: 'socket', label: 'Unix socket', measure: measureSocket },
@@ -619,23 +831,44 @@ async function run(ctx = {}) {
         received: Atomics.load(words, C_RECEIVED),
         dropped: Atomics.load(words, C_DROPPED),
         torn: Atomics.load(words, C_TORN),
+        wrong: Atomics.load(words, C_WRONG),
+        ready: Atomics.load(words, C_READY),
+        readerFaults: Atomics.load(words, C_FAULTS),
       };
     }
 
-    async function stream(size, seconds) {
+    /**
+     * One stream. copyIn: the frame was produced once, elsewhere; per frame the
+     * writer stamps its number and copies it into the slot. inPlace: per frame
+     * the writer renders the frame into the slot.
+     */
+    async function stream(size, seconds, mode) {
       const source = sources[size.key];
-      await syncCounters(); // resets the reader's counters
+      const mine = source.render(own[size.key], 0);
+      const mineWords = new Uint32Array(mine.buffer, mine.byteOffset, 1); // the frame number (outside the checksum)
+      await syncCounters(); // resets the reader's counters (and its CPU time)
+      const loadAverage = os.loadavg()[0];
+      const cpuBefore = cpuTimes();
+      const writerCpu = process.cpuUsage();
+      const spanStart = now();
       const start = now() + 5;
       const end = start + seconds * 1000;
       values[F_WINDOW_START] = start;
       values[F_WINDOW_END] = end;
       while (now() < start);
       let published = 0;
+      const frameTimes = []; // the writer's acquire + render or copy, per frame
       for (;;) {
         const t = now();
         if (t >= end) break;
+        const n = ring.publishCount;
         const slot = ring.acquire();
-        slot.data.set(source);
+        if (mode === 'inPlace') source.render(slot.data, n);
+        else {
+          mineWords[0] = n;
+          slot.data.set(mine);
+        }
+        frameTimes.push(now() - t);
         ring.publish(slot, { width: KIND_STREAM, height: 1, byteLength: size.bytes, timestamp: t });
         published++;
         if (published % 4 === 0) {
@@ -644,7 +877,19 @@ async function run(ctx = {}) {
         }
       }
       const counters = await syncCounters();
+      const cpuAfter = cpuTimes();
+      const spent = process.cpuUsage(writerCpu);
+      const span = now() - spanStart;
+      if (counters.wrong > 0) throw new Error(`frames: the ring reader got ${counters.wrong} wrong frame(s) in a ${size.label} ${mode} stream`);
+      // Shares of all CPUs over the stream (sync frame to sync frame): busy, and
+      // busy with anything but this process and the reader (contention).
+      const busy = cpuBefore && cpuAfter ? cpuAfter.busy - cpuBefore.busy : NaN;
+      const all = cpuBefore && cpuAfter ? busy + cpuAfter.idle - cpuBefore.idle : NaN;
+      const cpuBusy = all > 0 ? busy / all : null;
+      const ours = ((spent.user + spent.system) / 1000 + values[F_READER_CPU]) / (span * os.cpus().length);
+      const seen = counters.received + counters.torn;
       return {
+        mode,
         seconds,
         published,
         publishedFps: published / seconds,
@@ -652,6 +897,13 @@ async function run(ctx = {}) {
         receivedFps: counters.received / seconds,
         dropped: counters.dropped,
         torn: counters.torn,
+        // conditions
+        loadAverage,
+        cpuBusy,
+        cpuOthers: cpuBusy === null ? null : Math.max(0, cpuBusy - ours),
+        readerFoundNextReady: seen > 0 ? counters.ready / seen : null,
+        readerFaults: counters.readerFaults,
+        writerFrameMs: median(frameTimes),
       };
     }
 
@@ -662,8 +914,8 @@ async function run(ctx = {}) {
       perRound[size.key] = {};
       for (const t of [...TRANSPORTS, ...REFERENCES]) perRound[size.key][t.id] = [];
     }
-    const throughputRounds = {};
-    for (const key of preset.streamSizes) throughputRounds[key] = [];
+    const throughputRounds = {}; // [sizeKey][mode] = one result per round
+    for (const key of preset.streamSizes) throughputRounds[key] = Object.fromEntries(STREAMS.map((m) => [m.id, []]));
     const errors = {};
 
     for (let r = 0; r <= preset.rounds; r++) {
@@ -693,9 +945,13 @@ async function run(ctx = {}) {
       for (const key of preset.streamSizes) {
         const size = SIZES[key];
         const seconds = r === 0 ? Math.min(0.2, preset.streamSeconds) : preset.streamSeconds;
-        progress(`${tag}, ${size.label}: FrameRing stream for ${seconds} s`);
-        const result = await stream(size, seconds);
-        if (r > 0) throughputRounds[key].push(result);
+        // the variants alternate which goes first
+        for (let i = 0; i < STREAMS.length; i++) {
+          const mode = STREAMS[(i + r) % STREAMS.length].id;
+          progress(`${tag}, ${size.label}: FrameRing ${mode} stream for ${seconds} s`);
+          const result = await stream(size, seconds, mode);
+          if (r > 0) throughputRounds[key][mode].push(result);
+        }
       }
     }
 
@@ -713,71 +969,93 @@ async function run(ctx = {}) {
         roundMedians[size.key][t.id] = rounds.map((samples) => (samples ? median(samples) : null));
       }
       const m = roundMedians[size.key];
+      // one wake-up plus one memcpy of the frame, round by round: what copy-in should cost
+      const memcpyPlusWake = m.memcpy.map((x, i) => (typeof x === 'number' && typeof m.wake[i] === 'number' ? x + m.wake[i] : null));
       ratios[size.key] = {
-        ipcAdvancedOverRing: roundRatios(m.ipcAdvanced, m.ring),
-        ipcJsonOverRing: roundRatios(m.ipcJson, m.ring),
-        socketOverRing: roundRatios(m.socket, m.ring),
-        workerOverRing: roundRatios(m.worker, m.ring),
-        ringOverMemcpy: roundRatios(m.ring, m.memcpy),
-        ipcAdvancedOverRingCopy: roundRatios(m.ipcAdvanced, m.ringCopy),
-        socketOverRingCopy: roundRatios(m.socket, m.ringCopy),
-        ringCopyOverMemcpy: roundRatios(m.ringCopy, m.memcpy),
+        ipcAdvancedOverInPlace: roundRatios(m.ipcAdvanced, m.ringInPlace),
+        ipcJsonOverInPlace: roundRatios(m.ipcJson, m.ringInPlace),
+        socketOverInPlace: roundRatios(m.socket, m.ringInPlace),
+        workerOverInPlace: roundRatios(m.worker, m.ringInPlace),
+        ipcAdvancedOverInPlaceCopy: roundRatios(m.ipcAdvanced, m.ringInPlaceCopy),
+        socketOverInPlaceCopy: roundRatios(m.socket, m.ringInPlaceCopy),
+        ipcAdvancedOverCopyIn: roundRatios(m.ipcAdvanced, m.ringCopyIn),
+        socketOverCopyIn: roundRatios(m.socket, m.ringCopyIn),
+        inPlaceOverWake: roundRatios(m.ringInPlace, m.wake),
+        copyInOverMemcpy: roundRatios(m.ringCopyIn, m.memcpy),
+        copyInOverMemcpyPlusWake: roundRatios(m.ringCopyIn, memcpyPlusWake),
         memcpyFreshOverMemcpy: roundRatios(m.memcpyFresh, m.memcpy),
       };
     }
-    const throughput = {};
-    for (const [key, rounds] of Object.entries(throughputRounds)) {
-      throughput[key] = {
-        bytes: SIZES[key].bytes,
-        seconds: preset.streamSeconds,
-        receivedFps: summarize(rounds.map((x) => x.receivedFps)),
-        publishedFps: summarize(rounds.map((x) => x.publishedFps)),
-        dropped: summarize(rounds.map((x) => x.dropped)),
-        torn: summarize(rounds.map((x) => x.torn)),
-        rounds,
-      };
+    const throughput = {}; // [sizeKey][mode]
+    for (const [key, modes] of Object.entries(throughputRounds)) {
+      throughput[key] = {};
+      for (const [mode, rounds] of Object.entries(modes)) {
+        const of = (field) => summarize(rounds.map((x) => x[field]).filter((x) => typeof x === 'number'));
+        throughput[key][mode] = {
+          bytes: SIZES[key].bytes,
+          seconds: preset.streamSeconds,
+          receivedFps: of('receivedFps'),
+          publishedFps: of('publishedFps'),
+          dropped: of('dropped'),
+          torn: of('torn'),
+          loadAverage: of('loadAverage'),
+          cpuBusy: of('cpuBusy'),
+          cpuOthers: of('cpuOthers'),
+          readerFoundNextReady: of('readerFoundNextReady'),
+          writerFrameMs: of('writerFrameMs'),
+          rounds,
+        };
+      }
     }
 
     // ---- goals
     const goals = [];
+    const short = (size) => size.label.split(' (')[0];
+    const notMeasured = (id) => (errors[id] ? `not measured: ${errors[id]}` : `not measured in the ${presetName} preset`);
     const r8 = ratios['8MiB'];
-    const ipc8 = r8 && r8.ipcAdvancedOverRing;
+    const l8 = latency['8MiB'];
+    const ipc8 = r8 && r8.ipcAdvancedOverInPlace;
     goals.push({
-      goal: "8 MiB frame: ≥ 50× lower latency than child_process IPC 'advanced'",
+      goal: "8 MiB rendered in place: ≥ 50× lower latency than child_process IPC 'advanced'",
       met: ipc8 ? ipc8.median >= 50 : null,
       figure: ipc8
-        ? `${fmt(ipc8.median)}× (median of ${ipc8.rounds} per-round ratios; ${msText(latency['8MiB'].ipcAdvanced.median)} vs ${msText(latency['8MiB'].ring.median)}; ` +
-          `${fmt(r8.ipcAdvancedOverRingCopy.median)}× counting the reader's copy-out)`
-        : errors.ipcAdvanced ? `not measured: ${errors.ipcAdvanced}` : `not measured in the ${presetName} preset`,
+        ? `${fmt(ipc8.median)}× (p10–p90 ${fmt(ipc8.p10)}–${fmt(ipc8.p90)}, median of ${ipc8.rounds} per-round ratios; ${msText(l8.ipcAdvanced.median)} vs ${msText(l8.ringInPlace.median)}); ` +
+          `${fmt(r8.ipcAdvancedOverInPlaceCopy.median)}× counting the reader's copy-out, ${fmt(r8.ipcAdvancedOverCopyIn.median)}× with copy-in (${msText(l8.ringCopyIn.median)})`
+        : notMeasured('ipcAdvanced'),
     });
-    const sock8 = r8 && r8.socketOverRing;
+    const sock8 = r8 && r8.socketOverInPlace;
     goals.push({
-      goal: '8 MiB frame: ≥ 25× lower latency than a Unix socket',
+      goal: '8 MiB rendered in place: ≥ 25× lower latency than a Unix socket',
       met: sock8 ? sock8.median >= 25 : null,
       figure: sock8
-        ? `${fmt(sock8.median)}× (median of ${sock8.rounds} per-round ratios; ${msText(latency['8MiB'].socket.median)} vs ${msText(latency['8MiB'].ring.median)}; ` +
-          `${fmt(r8.socketOverRingCopy.median)}× counting the reader's copy-out)`
-        : errors.socket ? `not measured: ${errors.socket}` : `not measured in the ${presetName} preset`,
+        ? `${fmt(sock8.median)}× (p10–p90 ${fmt(sock8.p10)}–${fmt(sock8.p90)}, median of ${sock8.rounds} per-round ratios; ${msText(l8.socket.median)} vs ${msText(l8.ringInPlace.median)}); ` +
+          `${fmt(r8.socketOverInPlaceCopy.median)}× counting the reader's copy-out, ${fmt(r8.socketOverCopyIn.median)}× with copy-in`
+        : notMeasured('socket'),
+    });
+    const copyInSizes = ['8MiB', '33MiB'].filter((k) => ratios[k] && ratios[k].copyInOverMemcpyPlusWake);
+    goals.push({
+      goal: 'FrameRing copy-in: latency within 1.5× of (one memcpy of the frame + one wake-up), 8 MiB and 33 MiB',
+      met: copyInSizes.length === 2 ? copyInSizes.every((k) => ratios[k].copyInOverMemcpyPlusWake.median <= 1.5) : null,
+      figure: copyInSizes.length
+        ? copyInSizes
+            .map((k) => {
+              const q = ratios[k].copyInOverMemcpyPlusWake;
+              const l = latency[k];
+              return (
+                `${short(SIZES[k])} ${fmt(q.median)}× (p10–p90 ${fmt(q.p10)}–${fmt(q.p90)}; ${msText(l.ringCopyIn.median)} vs ${msText(l.memcpy.median)} + ${msText(l.wake.median)}; ` +
+                `the copy into the slot alone took ${msText(l.slotCopy.median)})`
+              );
+            })
+            .join(', ') + ` (median of per-round ratios; one wake-up = the ${WAKE_BYTES}-byte ring frame of the same round)`
+        : notMeasured('ringCopyIn'),
     });
     const tp33 = throughput['33MiB'];
     goals.push({
       goal: '33 MiB (4K RGBA) stream at ≥ 120 fps between two processes',
-      met: tp33 ? tp33.receivedFps.median >= 120 : null,
+      met: tp33 ? tp33.copyIn.receivedFps.median >= 120 : null,
       figure: tp33
-        ? `${fmt(tp33.receivedFps.median)} fps received with a copy-out of each (p10–p90 ${fmt(tp33.receivedFps.p10)}–${fmt(tp33.receivedFps.p90)} over ${tp33.rounds.length} streams of ${tp33.seconds} s; ` +
-          `${fmt(tp33.publishedFps.median)} fps published, median ${countText(tp33.dropped.median)} skipped and ${countText(tp33.torn.median)} torn per stream)`
+        ? `copy-in ${streamFigure(tp33.copyIn)}; rendered in place ${streamFigure(tp33.inPlace)} (frames received and copied out per second, over ${tp33.copyIn.rounds.length} streams of ${tp33.copyIn.seconds} s each)`
         : `not measured in the ${presetName} preset`,
-    });
-    const memcpyParts = sizes
-      .filter((s) => ratios[s.key].ringOverMemcpy)
-      .map((s) => `${s.label.split(' (')[0]} ${fmt(ratios[s.key].ringOverMemcpy.median)}×`);
-    const within = ['8MiB', '33MiB'].map((k) => ratios[k] && ratios[k].ringOverMemcpy);
-    goals.push({
-      goal: 'Publish-to-read latency within 2× of one memcpy of the frame',
-      met: within.every(Boolean) ? within.every((x) => x.median <= 2) : null,
-      figure:
-        `FrameRing / memcpy: ${memcpyParts.join(', ')} (median of per-round ratios)` +
-        (within.every(Boolean) ? '' : `; 8 MiB and 33 MiB not measured in the ${presetName} preset`),
     });
 
     // ---- markdown
@@ -785,11 +1063,15 @@ async function run(ctx = {}) {
     const lines = [];
     lines.push(
       `Each transport carries the same frame from this process to a receiving process, one frame in flight with a ${GAP_MS} ms pause between frames, ` +
-        `in ${preset.rounds > 1 ? `${preset.rounds} rounds that interleave the transports` : 'one round'} after a warm-up round; latency runs from the sender's CLOCK_MONOTONIC stamp before it starts moving the frame ` +
-        '(FrameRing: before copying it into the slot) to the receiver holding the whole frame (FrameRing: awake with the slot\'s seqlock stable, zero-copy, and "+ copy-out" after copying it out; ' +
-        "IPC 'json': after Buffer.from of the received array; socket: assembled in a new Buffer; worker: a fresh ArrayBuffer, filled before the stamp, transferred to a worker thread of this process). " +
-        'Cells are median (p10–p90) over all frames; ratios are the median (p10–p90) of per-round ratios, each round\'s median against the same round\'s FrameRing median; ' +
-        `the stream rows count the frames a reader process received and copied out while the writer published flat out into a ${RING_SLOTS}-slot ring.`,
+        `in ${preset.rounds > 1 ? `${preset.rounds} rounds that interleave the transports` : 'one round'} after a warm-up round. ` +
+        'The producer renders each frame (every byte written, with its number and a checksum) and is not timed; latency runs from its CLOCK_MONOTONIC stamp once the frame is produced ' +
+        'to the receiver holding the whole frame. "Rendered in place": rendered into the FrameRing slot it acquired, stamped, publish()ed; the reader holds it when it wakes and the slot\'s seqlock is stable (zero-copy), ' +
+        '"+ copy-out" after copying it out. "Copy-in": rendered into the producer\'s own buffer, stamped, copied into the slot, published. ' +
+        "IPC and socket send the frame from the producer's own buffer (IPC 'json': held after Buffer.from of the received array; socket: assembled in a new Buffer); " +
+        'worker: rendered into a fresh ArrayBuffer, transferred to a worker thread of this process. ' +
+        `"One wake-up": a ${WAKE_BYTES}-byte frame rendered in place on the same ring between the same two processes (publish → futex wake → waitAsync resolves → seqlock read). ` +
+        'Every receiver checks the frame number and every word against the checksum after its stamp; a wrong frame fails the run. ' +
+        'Cells are median (p10–p90) over all frames; ratios are the median (p10–p90) of per-round ratios, each round\'s median against the same round\'s.',
     );
     lines.push('');
     lines.push(`| frame | ${TRANSPORTS.map((t) => t.name).join(' | ')} |`);
@@ -802,46 +1084,76 @@ async function run(ctx = {}) {
       lines.push(`| ${size.label} | ${cells.join(' | ')} |`);
     }
     lines.push('');
+    lines.push(
+      "| frame | IPC 'advanced' / in place | IPC 'advanced' / copy-in | IPC 'json' / in place | socket / in place | socket / copy-in | worker / in place | in place / one wake-up | copy-in / memcpy | copy-in / (memcpy + one wake-up) |",
+    );
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const size of sizes) {
+      const q = ratios[size.key];
+      const cells = [
+        q.ipcAdvancedOverInPlace,
+        q.ipcAdvancedOverCopyIn,
+        q.ipcJsonOverInPlace,
+        q.socketOverInPlace,
+        q.socketOverCopyIn,
+        q.workerOverInPlace,
+        q.inPlaceOverWake,
+        q.copyInOverMemcpy,
+        q.copyInOverMemcpyPlusWake,
+      ];
+      lines.push(`| ${size.label} | ${cells.map(ratioCell).join(' | ')} |`);
+    }
+    lines.push('');
     if (Object.keys(throughput).length > 0) {
-      lines.push('| FrameRing stream (reader copies out every frame) | received fps (p10–p90) | published fps | skipped per stream | torn per stream |');
-      lines.push('|---|---|---|---|---|');
-      for (const [key, tp] of Object.entries(throughput)) {
-        lines.push(
-          `| ${SIZES[key].label}, ${tp.rounds.length} × ${tp.seconds} s | ${fmt(tp.receivedFps.median)} (${fmt(tp.receivedFps.p10)}–${fmt(tp.receivedFps.p90)}) | ` +
-            `${fmt(tp.publishedFps.median)} | ${countText(tp.dropped.median)} | ${countText(tp.torn.median)} |`,
-        );
+      lines.push(
+        `The stream rows: the writer publishes flat out into a ${RING_SLOTS}-slot ring while a reader process copies out every frame it receives (checking every frame's number, and the last frame of each stream word by word); ` +
+          'one stream per variant per round, the variants alternating. Conditions per stream: the 1-minute load average at its start (this run\'s own processes included), the share of all CPUs busy during it, and of that the share busy with anything but the writer and the reader (other processes: contention), ' +
+          'how often the reader, done with a frame, found the next one already published (so it did not sleep), ' +
+          "and the writer's time to fill a slot (a copy or a render of the frame: it follows the memory bandwidth the machine gives this run).",
+      );
+      lines.push('');
+      lines.push('| FrameRing stream | writer | received fps: median (p10–p90) [min–max] | published fps | skipped per stream | torn per stream | load average at start | CPUs busy: all (others, max others) | reader found next frame ready | writer time per frame: median [min–max] |');
+      lines.push('|---|---|---|---|---|---|---|---|---|---|');
+      for (const [key, modes] of Object.entries(throughput)) {
+        for (const m of STREAMS) {
+          const tp = modes[m.id];
+          lines.push(
+            `| ${SIZES[key].label}, ${tp.rounds.length} × ${tp.seconds} s | ${m.name} | ${fpsSpread(tp.receivedFps)} | ${fmt(tp.publishedFps.median)} | ` +
+              `${countText(tp.dropped.median)} | ${countText(tp.torn.median)} | ${fmt(tp.loadAverage.min)}–${fmt(tp.loadAverage.max)} | ` +
+              `${percent(tp.cpuBusy.median)} (${percent(tp.cpuOthers.median)}, ${percent(tp.cpuOthers.max)}) | ${percent(tp.readerFoundNextReady.median)} | ` +
+              `${msText(tp.writerFrameMs.median)} [${msText(tp.writerFrameMs.min)}–${msText(tp.writerFrameMs.max)}] |`,
+          );
+        }
       }
       lines.push('');
     }
-    lines.push("| frame | IPC 'advanced' / ring | IPC 'json' / ring | socket / ring | worker / ring | ring / memcpy | ring + copy-out / memcpy |");
-    lines.push('|---|---|---|---|---|---|---|');
-    for (const size of sizes) {
-      const q = ratios[size.key];
-      lines.push(
-        `| ${size.label} | ${ratioCell(q.ipcAdvancedOverRing)} | ${ratioCell(q.ipcJsonOverRing)} | ${ratioCell(q.socketOverRing)} | ` +
-          `${ratioCell(q.workerOverRing)} | ${ratioCell(q.ringOverMemcpy)} | ${ratioCell(q.ringCopyOverMemcpy)} |`,
-      );
-    }
     const notes = [];
-    const missingJson = sizes.filter((s) => !jsonSizes.includes(s.key)).map((s) => s.label.split(' (')[0]);
+    const missingJson = sizes.filter((s) => !jsonSizes.includes(s.key)).map(short);
     if (missingJson.length) notes.push(`IPC 'json' not measured at ${missingJson.join(', ')} in this preset (about 14 s per 33 MiB frame).`);
     const fewJson = jsonSizes.filter((k) => Number.isFinite(preset.json[k].rounds) && preset.json[k].rounds < preset.rounds);
     if (fewJson.length) {
-      notes.push(`IPC 'json' at ${fewJson.map((k) => `${SIZES[k].label.split(' (')[0]} (${Math.min(preset.json[k].rounds, preset.rounds)} rounds × ${preset.json[k].frames} frame)`).join(', ')} only.`);
+      notes.push(`IPC 'json' at ${fewJson.map((k) => `${short(SIZES[k])} (${Math.min(preset.json[k].rounds, preset.rounds)} rounds × ${preset.json[k].frames} frame)`).join(', ')} only.`);
+    }
+    const withCopyOut = sizes.filter((s) => latency[s.key].ringCopyInCopy && latency[s.key].slotCopy);
+    if (withCopyOut.length) {
+      notes.push(
+        "Copy-in: the writer's acquire() and copy into the slot alone (timed by the writer) took " +
+          withCopyOut.map((s) => `${msText(latency[s.key].slotCopy.median)} at ${short(s)}`).join(', ') +
+          ' (the memcpy column copies into a buffer it copied into just before, which the cache may still hold); with the reader\'s copy-out, copy-in took ' +
+          withCopyOut.map((s) => `${msText(latency[s.key].ringCopyInCopy.median)} at ${short(s)}`).join(', ') +
+          '.',
+      );
     }
     const big = sizes.filter((s) => s.bytes >= MiB && latency[s.key].memcpyFresh && latency[s.key].memcpy);
     if (big.length) {
       notes.push(
         'A copy into a freshly allocated buffer (allocation, zeroing and page faults included), which a receiver that gets a new Buffer per frame pays, took ' +
-          big.map((s) => `${msText(latency[s.key].memcpyFresh.median)} at ${s.label.split(' (')[0]} (${fmt(ratios[s.key].memcpyFreshOverMemcpy.median)}× a copy into reused memory)`).join(', ') +
+          big.map((s) => `${msText(latency[s.key].memcpyFresh.median)} at ${short(s)} (${fmt(ratios[s.key].memcpyFreshOverMemcpy.median)}× a copy into reused memory)`).join(', ') +
           ' on this machine.',
       );
     }
     for (const [id, message] of Object.entries(errors)) notes.push(`${id} failed: ${message}`);
-    if (notes.length) {
-      lines.push('');
-      lines.push(notes.join(' '));
-    }
+    if (notes.length) lines.push(notes.join(' '));
     const markdown = lines.join('\n');
 
     // ---- chart
@@ -875,6 +1187,8 @@ async function run(ctx = {}) {
         ringSlotBytes: maxBytes,
         streamSizes: preset.streamSizes,
         streamSeconds: preset.streamSeconds,
+        streamVariants: STREAMS,
+        wakeBytes: WAKE_BYTES,
       },
       sizes: sizes.map((s) => ({ key: s.key, label: s.label, bytes: s.bytes })),
       transports: [...TRANSPORTS, ...REFERENCES].map((t) => ({ id: t.id, name: t.chart })),
@@ -896,19 +1210,12 @@ async function run(ctx = {}) {
     await Promise.all(peers.map((peer) => peer.stop().catch(() => {})));
     if (server) await new Promise((resolve) => server.close(() => resolve()));
     if (socketPath) fs.rmSync(socketPath, { force: true });
-    if (ring) {
-      try {
-        ring.unlink();
-      } catch {}
-    }
     if (control) {
       try {
         control.close();
       } catch {}
-      try {
-        control.unlink();
-      } catch {}
     }
+    names.cleanup(); // the ring and the control segment, by their exact names
     process.removeListener('exit', safetyNet);
   }
 }
