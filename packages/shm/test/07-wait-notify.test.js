@@ -1301,6 +1301,44 @@ describe('edge cases', () => {
     }
   });
 
+  // Another process may shrink the segment under a pending wait (any writer
+  // can ftruncate it). The thread backend's futex then fails with EFAULT and
+  // the wait rejects; io_uring's check for a change made without notify must
+  // not read the vanished page (SIGBUS, the process killed).
+  test('a segment truncated under a pending waitAsync rejects it (ERR_SHM_CLOSED) instead of killing the process', async () => {
+    const name = helpers.uniqueName('truncated');
+    const shm = SharedMemory.create(2 * pageSize, { name });
+    try {
+      const waiter = startChild(
+        `
+        const shm = SharedMemory.attach(V.name);
+        const ctl = shm.view(Int32Array);
+        const pending = waitAsync(shm, V.offset, 0, DEADLINE_MS).then(
+          (result) => ({ result }),
+          (error) => ({ code: error.code }),
+        );
+        Atomics.store(ctl, READY, 1);
+        pending.then((outcome) => {
+          report(outcome);
+          shm.close();
+        });
+        `,
+        { name, offset: pageSize + 8 },
+      );
+      const ctl = shm.view(Int32Array);
+      await waitFor(ctl, READY, 1, waiter, 'the child to start waiting');
+      fs.truncateSync(path.join('/dev/shm', name), pageSize); // the waited word's page is gone
+      const result = await waiter.promise;
+      assertExitedCleanly(result);
+      assert.deepEqual(result.out, { code: 'ERR_SHM_CLOSED' });
+      shm.close();
+      shm.unlink();
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
   test('worker.terminate() ends a worker blocked in a sync wait(), as it ends Atomics.wait', { skip: NO_PROBE }, async () => {
     const name = helpers.uniqueName('terminate-sync');
     const shm = SharedMemory.create(64, { name });
