@@ -227,9 +227,12 @@ void Deliver(UringWaits* u) {
     UWait* w = it->second;
     int32_t result;
     if (res == 0) {
-      // Woken. Closing and aborting win over a notify that came at the same
-      // time (as with the thread backend); a timeout or a change does not.
-      result = (w->reason == kClosed || w->reason == kCancelled) ? w->reason : kOk;
+      // Woken, and counted by the notify. Whatever came after (a timeout, a
+      // change, close(), an abort) does not undo that: ASYNC_CANCEL takes a
+      // futex wait off synchronously, so a wait it reached first ends with
+      // -ECANCELED, never 0. Reporting a cancellation here would lose the
+      // wake (with notify(…, 1), another waiter would sleep on).
+      result = kOk;
     } else if (w->reason >= 0) {
       result = w->reason;
     } else if (res == -EAGAIN) {
