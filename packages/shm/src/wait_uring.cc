@@ -1,5 +1,6 @@
 #include "wait_uring.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,8 @@
 #include "wait_common.h"
 
 #if defined(__linux__)
+#include <sys/uio.h>
+#include <unistd.h>
 #include <uv.h>
 #endif
 
@@ -65,6 +68,49 @@ void Rearm(UringWaits* u);
 void UpdateRef(UringWaits* u);
 void Deliver(UringWaits* u);
 
+// Reads the words of `look` into *values without touching them from this
+// thread: another process may have shrunk the segment (ftruncate) under a
+// wait, and a load from the vanished page would be a SIGBUS, the process
+// killed. process_vm_readv on this process reports such a word as EFAULT
+// instead (*faulted), many words per call. Where it is refused (a seccomp
+// filter, under which io_uring is only used when asked for) the words are
+// loaded directly, as before.
+std::atomic<bool> vm_readv_refused{false};  // shared by every environment
+
+void ReadWords(const std::vector<UWait*>& look, std::vector<int32_t>* values,
+               std::vector<char>* faulted) {
+  size_t n = look.size();
+  values->assign(n, 0);
+  faulted->assign(n, 0);
+  constexpr size_t kBatch = 1024;  // IOV_MAX
+  std::vector<struct iovec> local, remote;
+  size_t start = 0;
+  pid_t self = getpid();
+  while (start < n && !vm_readv_refused) {
+    size_t count = n - start < kBatch ? n - start : kBatch;
+    local.resize(count);
+    remote.resize(count);
+    for (size_t i = 0; i < count; i++) {
+      local[i].iov_base = &(*values)[start + i];
+      local[i].iov_len = sizeof(int32_t);
+      remote[i].iov_base = const_cast<int32_t*>(look[start + i]->addr);
+      remote[i].iov_len = sizeof(int32_t);
+    }
+    ssize_t rc = process_vm_readv(self, local.data(), count, remote.data(), count, 0);
+    if (rc < 0 && errno != EFAULT) {
+      vm_readv_refused = true;  // ENOSYS, EPERM: load directly from here on
+      break;
+    }
+    // Partial reads stop at the first word that could not be read.
+    size_t done = rc < 0 ? 0 : static_cast<size_t>(rc) / sizeof(int32_t);
+    start += done;
+    if (done < count) (*faulted)[start++] = 1;
+  }
+  for (; start < n; start++) {
+    (*values)[start] = __atomic_load_n(look[start]->addr, __ATOMIC_SEQ_CST);
+  }
+}
+
 void OnTick(uv_timer_t* handle) {
   UringWaits* u = static_cast<UringWaits*>(handle->data);
   u->timer_armed = false;
@@ -72,17 +118,31 @@ void OnTick(uv_timer_t* handle) {
   // at submission) must not be taken for one whose word changed unnoticed.
   Deliver(u);
   Clock::time_point now = Clock::now();
+  std::vector<UWait*> look;
   for (auto& entry : u->waits) {
     UWait* w = entry.second;
-    if (w->reason < 0) {
-      if (!w->forever && now >= w->deadline) {
-        w->reason = kTimedOut;
-      } else if (__atomic_load_n(w->addr, __ATOMIC_SEQ_CST) != w->expected) {
-        // Changed without a notify. The pages are still mapped: close()
-        // cancels a segment's waits (setting `reason`) before it unmaps.
-        w->reason = kOk;
-      }
+    if (w->reason >= 0) continue;
+    if (!w->forever && now >= w->deadline) {
+      w->reason = kTimedOut;
+    } else {
+      look.push_back(w);
     }
+  }
+  // Changed without a notify: 'ok'. The pages are still mapped by us (close()
+  // cancels a segment's waits, setting `reason`, before it unmaps), but the
+  // segment may have been shrunk under them: 'fault', as the futex says then.
+  std::vector<int32_t> values;
+  std::vector<char> faulted;
+  ReadWords(look, &values, &faulted);
+  for (size_t i = 0; i < look.size(); i++) {
+    if (faulted[i]) {
+      look[i]->reason = kFault;
+    } else if (values[i] != look[i]->expected) {
+      look[i]->reason = kOk;
+    }
+  }
+  for (auto& entry : u->waits) {
+    UWait* w = entry.second;
     if (w->reason >= 0) SendCancel(u, w);
   }
   Rearm(u);
@@ -167,9 +227,12 @@ void Deliver(UringWaits* u) {
     UWait* w = it->second;
     int32_t result;
     if (res == 0) {
-      // Woken. Closing and aborting win over a notify that came at the same
-      // time (as with the thread backend); a timeout or a change does not.
-      result = (w->reason == kClosed || w->reason == kCancelled) ? w->reason : kOk;
+      // Woken, and counted by the notify. Whatever came after (a timeout, a
+      // change, close(), an abort) does not undo that: ASYNC_CANCEL takes a
+      // futex wait off synchronously, so a wait it reached first ends with
+      // -ECANCELED, never 0. Reporting a cancellation here would lose the
+      // wake (with notify(…, 1), another waiter would sleep on).
+      result = kOk;
     } else if (w->reason >= 0) {
       result = w->reason;
     } else if (res == -EAGAIN) {

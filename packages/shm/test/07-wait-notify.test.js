@@ -633,6 +633,50 @@ describe('cancellation', () => {
     }
   });
 
+  // notify() counts a waiter it wakes; the promise of that waiter must then
+  // resolve 'ok', or the wake is nobody's: with notify(…, 1) another waiter
+  // sleeps on although a wake was sent. With io_uring the kernel has ended
+  // such a wait (a cancellation takes a futex wait off synchronously, so it
+  // cannot end one that a wake reached first) and only its delivery is left
+  // to the event loop, which an abort or close() on the same turn precedes.
+  // (A waiting thread decides when it wakes; an abort in that window wins.)
+  test("a wait that notify() woke and counted resolves 'ok' even if aborted or closed before the loop delivers it", {
+    skip: !URING && 'the thread backend lets a cancellation seen as its thread wakes win',
+  }, async () => {
+    const name = helpers.uniqueName('woken-then-cancelled');
+    const shm = SharedMemory.create(64, { name });
+    const other = SharedMemory.attach(name);
+    try {
+      // notify(…, 1) and then an abort of the waiter it woke (the first to wait).
+      const controller = new AbortController();
+      const first = waitAsync(shm, 0, 0, DEADLINE_MS, { signal: controller.signal }).catch((e) => e.code);
+      const second = waitAsync(shm, 0, 0, DEADLINE_MS).catch((e) => e.code);
+      await untilAsleep(name, 0, 2);
+      assert.equal(notify(shm, 0, 1), 1);
+      controller.abort();
+      const outcome = await first;
+      if (outcome === 'ok') {
+        assert.equal(await stateOf(second), 'pending', 'one notify woke two waiters');
+        assert.equal(await notifyUntilWoken(shm, 0, 1), 1);
+      }
+      // Whichever was woken, one of them reports the wake and nothing is left.
+      assert.deepEqual([outcome, await second].sort(), outcome === 'ok' ? ['ok', 'ok'] : ['ABORT_ERR', 'ok']);
+
+      // notify() of three waiters of one attachment, then close() of it.
+      const woken = [0, 1, 2].map(() => waitAsync(other, 4, 0, DEADLINE_MS).catch((e) => e.code));
+      await untilAsleep(name, 4, 3);
+      assert.equal(notify(shm, 4), 3);
+      other.close();
+      assert.deepEqual(await Promise.all(woken), ['ok', 'ok', 'ok']);
+      shm.close();
+      shm.unlink();
+    } finally {
+      other.close();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
   for (const strategy of STRATEGIES) {
     const title = `close() (strategy ${strategy}) rejects its waits with ERR_SHM_CLOSED; another attachment's wait goes on`;
     test(title, async () => {
@@ -1296,6 +1340,44 @@ describe('edge cases', () => {
       shm.unlink();
     } finally {
       if (worker) await worker.terminate();
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
+  // Another process may shrink the segment under a pending wait (any writer
+  // can ftruncate it). The thread backend's futex then fails with EFAULT and
+  // the wait rejects; io_uring's check for a change made without notify must
+  // not read the vanished page (SIGBUS, the process killed).
+  test('a segment truncated under a pending waitAsync rejects it (ERR_SHM_CLOSED) instead of killing the process', async () => {
+    const name = helpers.uniqueName('truncated');
+    const shm = SharedMemory.create(2 * pageSize, { name });
+    try {
+      const waiter = startChild(
+        `
+        const shm = SharedMemory.attach(V.name);
+        const ctl = shm.view(Int32Array);
+        const pending = waitAsync(shm, V.offset, 0, DEADLINE_MS).then(
+          (result) => ({ result }),
+          (error) => ({ code: error.code }),
+        );
+        Atomics.store(ctl, READY, 1);
+        pending.then((outcome) => {
+          report(outcome);
+          shm.close();
+        });
+        `,
+        { name, offset: pageSize + 8 },
+      );
+      const ctl = shm.view(Int32Array);
+      await waitFor(ctl, READY, 1, waiter, 'the child to start waiting');
+      fs.truncateSync(path.join('/dev/shm', name), pageSize); // the waited word's page is gone
+      const result = await waiter.promise;
+      assertExitedCleanly(result);
+      assert.deepEqual(result.out, { code: 'ERR_SHM_CLOSED' });
+      shm.close();
+      shm.unlink();
+    } finally {
       shm.close();
       helpers.cleanup(name);
     }
