@@ -65,6 +65,8 @@ void SendCancel(UringWaits* u, UWait* w) {
 }
 
 void Rearm(UringWaits* u);
+void ArmBy(UringWaits* u, Clock::time_point due);
+void StopIfIdle(UringWaits* u);
 void UpdateRef(UringWaits* u);
 void Deliver(UringWaits* u);
 
@@ -163,12 +165,27 @@ void Rearm(UringWaits* u) {
     if (w->reason >= 0 && !w->cancel_sent) due = now;  // retry at once
     if (w->reason < 0 && !w->forever && w->deadline < due) due = w->deadline;
   }
+  ArmBy(u, due);
+}
+
+// Makes the next tick come at `due` at the latest (O(1): starting a wait must
+// not walk every pending one).
+void ArmBy(UringWaits* u, Clock::time_point due) {
   if (u->timer_armed && u->timer_due <= due) return;
+  Clock::time_point now = Clock::now();
   int64_t ms = std::chrono::duration_cast<std::chrono::microseconds>(due - now).count();
   ms = ms <= 0 ? 0 : (ms + 999) / 1000;  // never before the deadline
   uv_timer_start(&u->timer, OnTick, static_cast<uint64_t>(ms), 0);
   u->timer_armed = true;
   u->timer_due = due;
+}
+
+// After completions: nothing left, no tick. Otherwise the armed tick stays
+// (waits started meanwhile armed it for themselves).
+void StopIfIdle(UringWaits* u) {
+  if (!u->waits.empty()) return;
+  uv_timer_stop(&u->timer);
+  u->timer_armed = false;
 }
 
 // A pending wait keeps the loop alive; none: the ring does not.
@@ -206,7 +223,7 @@ void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   (void)status;  // an error on the ring's descriptor: reap what is there
   UringWaits* u = static_cast<UringWaits*>(handle->data);
   Deliver(u);
-  Rearm(u);
+  StopIfIdle(u);
   UpdateRef(u);
 }
 
@@ -378,7 +395,8 @@ bool UringWaitStart(void* uring, napi_env env, uint32_t id, const void* owner,
   }
   u->slice_ms = slice_ms;
   u->waits[id] = w;
-  Rearm(u);
+  Clock::time_point due = Clock::now() + std::chrono::milliseconds(slice_ms);
+  ArmBy(u, !w->forever && w->deadline < due ? w->deadline : due);
   UpdateRef(u);
   return true;
 }
@@ -391,7 +409,7 @@ bool UringWaitCancel(AddonData* data, uint32_t id, int32_t reason) {
   UWait* w = it->second;
   if (w->reason < 0) w->reason = reason;
   SendCancel(u, w);
-  if (!w->cancel_sent) Rearm(u);  // retried at the next tick
+  if (!w->cancel_sent) ArmBy(u, Clock::now());  // retried at the next tick
   return true;
 }
 
@@ -407,7 +425,7 @@ void UringWaitsCancelOwner(AddonData* data, const void* owner) {
     SendCancel(u, w);
     retry = retry || !w->cancel_sent;
   }
-  if (retry) Rearm(u);
+  if (retry) ArmBy(u, Clock::now());
 }
 
 namespace {
