@@ -12,8 +12,7 @@
  *   REGISTER <name>\n         <name> was created by this client
  *   UNREGISTER <name>\n       the client unlinked it (or gave it away)
  * When a connection closes — the client ended, however it ended, SIGKILL
- * included — the tracker at once (at most BURST_MS late after a burst of
- * lines) unlinks what that client left: every
+ * included — the tracker at once unlinks what that client left: every
  * REGISTERed name, and every INTENT name that now exists with another inode than
  * it had before (so an interrupt at any instant of a create leaves nothing, and a
  * name someone else had made, whose create failed with EEXIST, is never touched).
@@ -45,8 +44,6 @@ import { writeOwnFile } from './private-dir';
 
 const NEWLINE = 0x0a;
 const LISTEN_FD = 3;
-/** Lines closer together than this are read in batches, at most this late. */
-const BURST_MS = 10;
 /** How long to wait for the first client (the spawner connects right after spawning). */
 const STARTUP_MS = 10_000;
 const dir = process.argv[2] ?? '';
@@ -239,19 +236,11 @@ function adopt(socket: net.Socket): void {
     registryChanged();
     maybeExit();
   };
-  let lastChunk = 0;
-  socket.on('data', (chunk: Buffer) => {
-    lines.feed(chunk);
-    // In a burst, let lines collect in the kernel (the client's send buffer is
-    // large) instead of waking once per create: it takes CPU from the creator.
-    // A lone line, and the close after it, are handled at once.
-    const now = Date.now();
-    if (now - lastChunk < BURST_MS) {
-      socket.pause();
-      setTimeout(() => socket.resume(), BURST_MS);
-    }
-    lastChunk = now;
-  });
+  // Lines are handled as they arrive: in a burst each read takes whatever has
+  // queued in the kernel meanwhile, so bursts batch by themselves. (Pausing
+  // the socket for 10 ms after each chunk, as before, left it unread for
+  // seconds at a time while the creator sat blocked in send().)
+  socket.on('data', (chunk: Buffer) => lines.feed(chunk));
   socket.on('end', end);
   socket.on('close', end);
   socket.on('error', () => socket.destroy());
