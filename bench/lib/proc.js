@@ -47,4 +47,37 @@ async function foldCounters() {
 /** Machine-wide memory in use: anonymous pages plus shared memory (tmpfs, /dev/shm), each page once. */
 const inUse = (m) => m.AnonPages + m.Shmem;
 
-module.exports = { statusOf, pssOf, meminfo, foldCounters, inUse };
+/** Busy and total jiffies of all CPUs (/proc/stat), or null where there is none. */
+function cpuTimes() {
+  let line;
+  try {
+    line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  } catch {
+    return null;
+  }
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine is quiet: what the last measurement left running
+ * (a garbage collector freeing a 33 MiB frame, a receiver still copying) must
+ * not be measured as part of the next. Quiet: at most `busyFraction` of all
+ * CPUs busy over a 20 ms window, this process's own wait included; gives up
+ * after `maxMs`. Returns the milliseconds waited.
+ */
+async function settleMachine({ busyFraction = 0.15, maxMs = 300 } = {}) {
+  const start = Date.now();
+  for (;;) {
+    const a = cpuTimes();
+    if (!a) return 0;
+    await sleep(20);
+    const b = cpuTimes();
+    const total = b.total - a.total;
+    if (total <= 0 || (b.busy - a.busy) / total <= busyFraction || Date.now() - start >= maxMs) return Date.now() - start;
+  }
+}
+
+module.exports = { statusOf, pssOf, meminfo, foldCounters, inUse, settleMachine };

@@ -26,7 +26,11 @@
 //   same two processes: publish → futex wake → the reader's waitAsync resolves
 //   → seqlock read. The fixed cost under every ring frame.
 // One frame in flight, a short pause between frames so every receiver starts
-// asleep. Transports are interleaved in rounds (each round measures every
+// asleep. Before each batch this process collects its garbage and waits until
+// the machine is quiet (at most 15 % of the CPUs busy over 20 ms, 300 ms at
+// most): a receiver still freeing the last 33 MiB frames, or a collector
+// running on the other CPU, is not measured as part of the next transport.
+// Transports are interleaved in rounds (each round measures every
 // transport with a batch of frames, in a rotating order); ratios are computed
 // per round and the median of the per-round ratios is reported.
 //
@@ -49,6 +53,17 @@ const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { summarize, now, fmt } = require('../lib/stats');
 const { Names } = require('../lib/names');
+const { settleMachine } = require('../lib/proc');
+
+/** A full garbage collection of this process (the flag can be set at run time). */
+const collectGarbage = (() => {
+  try {
+    require('node:v8').setFlagsFromString('--expose-gc');
+    return require('node:vm').runInNewContext('gc');
+  } catch {
+    return () => {};
+  }
+})();
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -917,6 +932,7 @@ async function run(ctx = {}) {
     const throughputRounds = {}; // [sizeKey][mode] = one result per round
     for (const key of preset.streamSizes) throughputRounds[key] = Object.fromEntries(STREAMS.map((m) => [m.id, []]));
     const errors = {};
+    const settleWaits = []; // ms waited for a quiet machine before each batch
 
     for (let r = 0; r <= preset.rounds; r++) {
       const tag = r === 0 ? 'warm-up' : `round ${r}/${preset.rounds}`;
@@ -928,6 +944,8 @@ async function run(ctx = {}) {
           const count = countFor(transport, size, r);
           if (!count) continue;
           progress(`${tag}, ${size.label}: ${transport.label} × ${count}`);
+          collectGarbage();
+          settleWaits.push(await settleMachine());
           let result;
           try {
             result = await transport.measure(size, count);
@@ -1071,6 +1089,7 @@ async function run(ctx = {}) {
         'worker: rendered into a fresh ArrayBuffer, transferred to a worker thread of this process. ' +
         `"One wake-up": a ${WAKE_BYTES}-byte frame rendered in place on the same ring between the same two processes (publish → futex wake → waitAsync resolves → seqlock read). ` +
         'Every receiver checks the frame number and every word against the checksum after its stamp; a wrong frame fails the run. ' +
+        `Before each batch this process collected its garbage and waited for a quiet machine (≤ 15 % of the CPUs busy over 20 ms; waited ${fmt(summarize(settleWaits).median)} ms median, ${fmt(summarize(settleWaits).max)} ms at most, over ${settleWaits.length} batches). ` +
         'Cells are median (p10–p90) over all frames; ratios are the median (p10–p90) of per-round ratios, each round\'s median against the same round\'s.',
     );
     lines.push('');
@@ -1176,6 +1195,7 @@ async function run(ctx = {}) {
       machine: { cpus: cpus.length, model: cpus[0] && cpus[0].model, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
       node: process.version,
       elapsedSeconds,
+      settleWaitMs: summarize(settleWaits),
       config: {
         rounds: preset.rounds,
         warmupFrames: preset.warmup,
