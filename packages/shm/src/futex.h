@@ -7,9 +7,11 @@
 //   cancelWait(id)
 //   notify(mapping, byteOffset, count)                    → number woken
 //
-// waitAsync runs each wait on its own thread (never the libuv pool, whose four
-// threads a few waiters would exhaust) and reports back through a
-// threadsafe function. Ownership: a Waiter is owned by its threadsafe
+// waitAsync submits each wait through the environment's io_uring where the
+// kernel allows it (src/wait_uring.h: the event loop is woken directly). The
+// fallback, described here, runs each wait on its own thread (never the libuv
+// pool, whose four threads a few waiters would exhaust) and reports back
+// through a threadsafe function. Ownership: a Waiter is owned by its threadsafe
 // function; the function's finalizer joins the thread and deletes the Waiter,
 // so neither outlives the other. Waiting threads sleep in slices of at most
 // kSliceMs (so a change of the word without notify is still seen) on two
