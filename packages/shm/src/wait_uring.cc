@@ -47,8 +47,7 @@ struct UringWaits {
   Uring ring;
   uv_poll_t poll;
   uv_timer_t timer;
-  bool timer_armed = false;
-  Clock::time_point timer_due;
+  Clock::time_point timer_due;  // when the timer, if active, fires
   int64_t slice_ms = kSliceMs;
   std::unordered_map<uint32_t, UWait*> waits;
   napi_async_cleanup_hook_handle cleanup = nullptr;
@@ -115,7 +114,6 @@ void ReadWords(const std::vector<UWait*>& look, std::vector<int32_t>* values,
 
 void OnTick(uv_timer_t* handle) {
   UringWaits* u = static_cast<UringWaits*>(handle->data);
-  u->timer_armed = false;
   // Completions first: a wait the kernel has ended (a notify, or 'not-equal'
   // at submission) must not be taken for one whose word changed unnoticed.
   Deliver(u);
@@ -153,11 +151,8 @@ void OnTick(uv_timer_t* handle) {
 
 // Schedules the next tick: the earliest deadline, at most one slice away.
 void Rearm(UringWaits* u) {
-  if (u->waits.empty()) {
-    uv_timer_stop(&u->timer);
-    u->timer_armed = false;
-    return;
-  }
+  StopIfIdle(u);
+  if (u->waits.empty()) return;
   Clock::time_point now = Clock::now();
   Clock::time_point due = now + std::chrono::milliseconds(u->slice_ms);
   for (auto& entry : u->waits) {
@@ -171,21 +166,18 @@ void Rearm(UringWaits* u) {
 // Makes the next tick come at `due` at the latest (O(1): starting a wait must
 // not walk every pending one).
 void ArmBy(UringWaits* u, Clock::time_point due) {
-  if (u->timer_armed && u->timer_due <= due) return;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&u->timer)) && u->timer_due <= due) return;
   Clock::time_point now = Clock::now();
   int64_t ms = std::chrono::duration_cast<std::chrono::microseconds>(due - now).count();
   ms = ms <= 0 ? 0 : (ms + 999) / 1000;  // never before the deadline
   uv_timer_start(&u->timer, OnTick, static_cast<uint64_t>(ms), 0);
-  u->timer_armed = true;
   u->timer_due = due;
 }
 
 // After completions: nothing left, no tick. Otherwise the armed tick stays
 // (waits started meanwhile armed it for themselves).
 void StopIfIdle(UringWaits* u) {
-  if (!u->waits.empty()) return;
-  uv_timer_stop(&u->timer);
-  u->timer_armed = false;
+  if (u->waits.empty()) uv_timer_stop(&u->timer);
 }
 
 // A pending wait keeps the loop alive; none: the ring does not.
@@ -269,8 +261,17 @@ void Deliver(UringWaits* u) {
 void OnHandleClosed(uv_handle_t* handle) {
   UringWaits* u = static_cast<UringWaits*>(handle->data);
   if (--u->open_handles > 0) return;
-  napi_remove_async_cleanup_hook(u->cleanup);
+  if (u->cleanup != nullptr) napi_remove_async_cleanup_hook(u->cleanup);
   delete u;  // closes the ring
+}
+
+// Closes both loop handles; the last close callback frees `u`.
+void CloseHandles(UringWaits* u) {
+  uv_poll_stop(&u->poll);
+  uv_timer_stop(&u->timer);
+  u->open_handles = 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&u->timer), OnHandleClosed);
 }
 
 // The environment is going away: no callback will run again. Closing the
@@ -282,11 +283,7 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   if (u->data != nullptr && u->data->uring == u) u->data->uring = nullptr;
   for (auto& entry : u->waits) delete entry.second;  // refs go with the env
   u->waits.clear();
-  uv_poll_stop(&u->poll);
-  uv_timer_stop(&u->timer);
-  u->open_handles = 2;
-  uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), OnHandleClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&u->timer), OnHandleClosed);
+  CloseHandles(u);
 }
 
 // True when a seccomp filter is installed on this thread ("Seccomp: 2").
@@ -346,18 +343,8 @@ UringWaits* Create(napi_env env, AddonData* data, std::string* why) {
   uv_unref(reinterpret_cast<uv_handle_t*>(&u->poll));
   if (napi_add_async_cleanup_hook(env, OnTeardown, u, nullptr) != napi_ok) {
     // Never leave handles the loop would trip over at its close.
-    u->cleanup = nullptr;
     *why = "napi_add_async_cleanup_hook failed";
-    uv_poll_stop(&u->poll);
-    u->open_handles = 2;
-    uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), [](uv_handle_t* h) {
-      UringWaits* w = static_cast<UringWaits*>(h->data);
-      if (--w->open_handles == 0) delete w;
-    });
-    uv_close(reinterpret_cast<uv_handle_t*>(&u->timer), [](uv_handle_t* h) {
-      UringWaits* w = static_cast<UringWaits*>(h->data);
-      if (--w->open_handles == 0) delete w;
-    });
+    CloseHandles(u);  // no hook to remove: cleanup stays null
     return nullptr;
   }
   return u;
