@@ -1,6 +1,7 @@
 'use strict';
-// Memory figures from /proc (Linux), for the memory and bridge suites: a process's status and Pss,
-// and the machine's pages in use, read after the kernel has folded its per-CPU counters.
+// Figures from /proc (Linux): for the memory and bridge suites a process's status and Pss and the
+// machine's pages in use, read after the kernel has folded its per-CPU counters; for the frames
+// suite the machine's CPU time, and a wait for a quiet machine.
 const fs = require('node:fs');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,18 +48,15 @@ async function foldCounters() {
 /** Machine-wide memory in use: anonymous pages plus shared memory (tmpfs, /dev/shm), each page once. */
 const inUse = (m) => m.AnonPages + m.Shmem;
 
-/** Busy and total jiffies of all CPUs (/proc/stat), or null where there is none. */
+/** Linux: CPU time (jiffies, every CPU) busy and idle since boot, from /proc/stat; null elsewhere. */
 function cpuTimes() {
-  let line;
   try {
-    line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const f = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return { busy: f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0), idle: f[3] + f[4] };
   } catch {
     return null;
   }
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
-  return { busy: total - idle, total };
 }
 
 /**
@@ -75,9 +73,10 @@ async function settleMachine({ busyFraction = 0.15, maxMs = 300 } = {}) {
     if (!a) return 0;
     await sleep(20);
     const b = cpuTimes();
-    const total = b.total - a.total;
-    if (total <= 0 || (b.busy - a.busy) / total <= busyFraction || Date.now() - start >= maxMs) return Date.now() - start;
+    const busy = b.busy - a.busy;
+    const total = busy + b.idle - a.idle;
+    if (total <= 0 || busy / total <= busyFraction || Date.now() - start >= maxMs) return Date.now() - start;
   }
 }
 
-module.exports = { statusOf, pssOf, meminfo, foldCounters, inUse, settleMachine };
+module.exports = { statusOf, pssOf, meminfo, foldCounters, inUse, cpuTimes, settleMachine };

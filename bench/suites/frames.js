@@ -53,7 +53,7 @@ const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const { summarize, now, fmt } = require('../lib/stats');
 const { Names } = require('../lib/names');
-const { settleMachine } = require('../lib/proc');
+const { cpuTimes, settleMachine } = require('../lib/proc');
 
 /** A full garbage collection of this process (the flag can be set at run time). */
 const collectGarbage = (() => {
@@ -478,17 +478,6 @@ function forkPeer(name, args, options = {}) {
     ...options,
   });
   return new Peer(name, child, 'process');
-}
-
-/** Linux: CPU time (jiffies, every CPU) busy and idle since boot, from /proc/stat; null elsewhere. */
-function cpuTimes() {
-  try {
-    const f = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal
-    return { busy: f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0), idle: f[3] + f[4] };
-  } catch {
-    return null;
-  }
 }
 
 /** Median of round-by-round ratios num[r] / den[r] (each a round's median). */
