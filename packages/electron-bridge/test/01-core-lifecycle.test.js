@@ -104,12 +104,14 @@ test('app-owned segments live until host.close(), which unlinks all and tells pe
   assert.equal(transport.request(a, { v: 1, id: 1, op: 'list' }).error.code, 'ERR_SHM_BRIDGE_CLOSED');
 });
 
-test('access: owner rw, grants ro/rw, ungranted and unknown names refused, page-facing data has no OS name', () => {
+test('access: owner rw, grants ro/rw, ungranted and unknown names refused alike, page-facing data has no OS name', () => {
   const { host, a, b, c, ok, fails } = setup();
   host.create('ro', 64, { share: [a], readonly: true });
   host.create('rw', 64, { share: [a] });
-  fails(b, { op: 'attach', name: 'ro' }, 'ERR_SHM_BRIDGE_NOT_GRANTED');
-  fails(b, { op: 'attach', name: 'nope' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
+  // a segment the peer may not see is answered exactly as a missing one: code and message
+  const hidden = fails(b, { op: 'attach', name: 'ro' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
+  const missing = fails(b, { op: 'attach', name: 'nope' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
+  assert.equal(hidden.message.replace('ro', 'NAME'), missing.message.replace('nope', 'NAME'));
   fails(a, { op: 'attach', name: 'ro', readonly: false }, 'ERR_SHM_BRIDGE_READONLY');
   assert.equal(ok(a, { op: 'attach', name: 'ro' }).readonly, true, 'as granted');
   assert.equal(ok(a, { op: 'attach', name: 'rw' }).readonly, false);
@@ -126,7 +128,7 @@ test('share all, revoke (a deny for share-all), grant downgrade revokes read-wri
   ok(b, { op: 'attach', name: 'everyone' });
   host.revoke('everyone', a);
   assert.deepEqual(transport.takeEvents(a), [{ v: 1, event: 'revoked', name: 'everyone', handles: [ha], reason: 'revoked' }]);
-  fails(a, { op: 'attach', name: 'everyone' }, 'ERR_SHM_BRIDGE_NOT_GRANTED');
+  fails(a, { op: 'attach', name: 'everyone' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
   ok(b, { op: 'attach', name: 'everyone' });
 
   host.grant('everyone', a, { readonly: false });
@@ -155,15 +157,21 @@ test('peer-created segments: owned by the peer, host mapping closed at once, rel
   assert.equal(created.kind, 'segment');
   assert.ok(shmExists(created.osName));
   fails(a, { op: 'create', name: 'made', size: 1 }, 'ERR_SHM_BRIDGE_EXISTS');
-  fails(b, { op: 'attach', name: 'made' }, 'ERR_SHM_BRIDGE_NOT_GRANTED');
-  host.grant('made', b);
+  fails(b, { op: 'attach', name: 'made' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
+  assert.throws(() => host.grant('made', b), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' }, "not in the app's namespace");
+  host.grant('made', b, { namespace: a });
   const hb = ok(b, { op: 'attach', name: 'made' }).handle;
   fails(b, { op: 'release', name: 'made' }, 'ERR_SHM_BRIDGE_NOT_OWNER');
   fails(b, { op: 'release', name: 'other' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
   ok(a, { op: 'release', name: 'made' });
   assert.equal(shmExists(created.osName), false);
   assert.deepEqual(transport.takeEvents(b), [{ v: 1, event: 'revoked', name: 'made', handles: [hb], reason: 'released' }]);
-  assert.deepEqual(transport.takeEvents(a), [], 'the releasing owner is not told what it did');
+  // the owner's own handle (create attaches) is revoked too: its client closes that mapping
+  assert.deepEqual(transport.takeEvents(a), [{ v: 1, event: 'revoked', name: 'made', handles: [created.handle], reason: 'released' }]);
+  const quiet = ok(a, { op: 'create', name: 'quiet', size: 10 });
+  ok(a, { op: 'detach', handle: quiet.handle });
+  ok(a, { op: 'release', name: 'quiet' });
+  assert.deepEqual(transport.takeEvents(a), [], 'an owner that holds no handle is not told what it did');
   // a peer's creations go when the peer goes
   const again = ok(a, { op: 'create', name: 'made', size: 10 });
   transport.gone(a);
@@ -225,7 +233,7 @@ test('a segment unlinked behind the host\'s back (a peer process can) still goes
   const { SharedMemory } = require('@shmkit/shm');
   const { transport, host, a, b, ok } = setup();
   const made = ok(a, { op: 'create', name: 'stolen', size: 64 });
-  host.grant('stolen', b);
+  host.grant('stolen', b, { namespace: a });
   const hb = ok(b, { op: 'attach', name: 'stolen' }).handle;
   SharedMemory.unlink(made.osName);
   assert.doesNotThrow(() => transport.gone(a));
@@ -234,9 +242,12 @@ test('a segment unlinked behind the host\'s back (a peer process can) still goes
 });
 
 test('an OS failure creating a peer\'s segment is a coded reply that does not reveal the OS name', () => {
-  const { a, fails, host } = setup({ maxCreateBytes: 2 ** 50 });
-  const error = fails(a, { op: 'create', name: 'too-big', size: 2 ** 50 }, 'ENOMEM');
+  const { a, fails, host } = setup({ maxCreateBytes: 2 ** 50, maxBytesPerPeer: 2 ** 51, maxPeerBytes: 2 ** 51 });
+  // reserved at create: larger than the whole filesystem is refused at once, before any page is allocated
+  const error = fails(a, { op: 'create', name: 'too-big', size: 2 ** 50 }, 'ENOSPC');
   assert.doesNotMatch(error.message, /[A-Za-z0-9]+_[0-9a-f]{16}/, 'no OS name in what may reach page script');
+  assert.doesNotMatch(error.message, /\/dev\/shm\/|psm_|shmkit-test/, 'nor any other segment the OS message may list');
   assert.match(error.message, /too-big/);
+  assert.match(error.message, /free of/);
   assert.deepEqual(host.segments(), []);
 });

@@ -41,7 +41,7 @@ test('SIGKILL of the owner: its segments (host-created for it and its own) are u
   const hostBuf = forOwner.buf;
   hostBuf.fill(5);
   await rpc(owner, { cmd: 'create', name: 'own', size: 4096, fill: 1 });
-  host.grant('own', grantee, { readonly: true });
+  host.grant('own', grantee, { readonly: true, namespace: owner });
   const a = await rpc(grantee, { cmd: 'attach', name: 'for-owner' });
   assert.equal(a.head[0], 5);
   await rpc(grantee, { cmd: 'attach', name: 'own' });
@@ -91,7 +91,7 @@ test('revoke and release reach grantees; detach closes the mapping; host.close()
   const ra = await rpc(a, { cmd: 'waitRevoked', name: 'r1' });
   assert.equal(ra[0].reason, 'revoked');
   assert.equal(ra[0].closedBefore, true);
-  await assert.rejects(rpc(a, { cmd: 'attach', name: 'r1' }), { code: 'ERR_SHM_BRIDGE_NOT_GRANTED' });
+  await assert.rejects(rpc(a, { cmd: 'attach', name: 'r1' }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
   assert.deepEqual(await rpc(b, { cmd: 'read', name: 'r1', offset: 0, length: 2 }), [0, 0], 'b keeps its mapping');
   assert.deepEqual(await rpc(b, { cmd: 'detach', name: 'r1' }), { closed: true });
   assert.deepEqual(host.segments().find((s) => s.name === 'r1').attachments, []);

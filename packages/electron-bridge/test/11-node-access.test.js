@@ -16,14 +16,18 @@ test('ungranted and unknown attaches fail with codes and change nothing', async 
   t.after(() => host.close());
   const [a, b] = forkPeers(host, 2);
   host.create('for-a', 64, { share: [a] });
-  await assert.rejects(rpc(b, { cmd: 'attach', name: 'for-a' }), { code: 'ERR_SHM_BRIDGE_NOT_GRANTED' });
+  await assert.rejects(rpc(b, { cmd: 'attach', name: 'for-a' }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
   await assert.rejects(rpc(b, { cmd: 'attach', name: 'nothing-here' }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
   await assert.rejects(rpc(b, { cmd: 'attach', name: 'bad/name' }), { code: 'ERR_INVALID_ARG_VALUE' });
   await rpc(a, { cmd: 'create', name: 'a-own', size: 64 });
-  await assert.rejects(rpc(b, { cmd: 'attach', name: 'a-own' }), { code: 'ERR_SHM_BRIDGE_NOT_GRANTED' });
-  await assert.rejects(rpc(b, { cmd: 'create', name: 'a-own', size: 64 }), { code: 'ERR_SHM_BRIDGE_EXISTS' });
-  await assert.rejects(rpc(b, { cmd: 'release', name: 'a-own' }), { code: 'ERR_SHM_BRIDGE_NOT_OWNER' });
+  await assert.rejects(rpc(b, { cmd: 'attach', name: 'a-own' }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
+  await assert.rejects(rpc(b, { cmd: 'release', name: 'a-own' }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
   assert.deepEqual(host.segments().flatMap((s) => s.attachments.map((x) => x.peer)), [a], 'only a holds anything');
+  // b's creations are in b's own namespace: the same name is another segment, and a's stays a's
+  await rpc(b, { cmd: 'create', name: 'a-own', size: 64, fill: 2 });
+  assert.deepEqual(host.segments().filter((s) => s.name === 'a-own').map((s) => s.namespace).sort((x, y) => x.pid - y.pid), [a, b].sort((x, y) => x.pid - y.pid));
+  await rpc(b, { cmd: 'release', name: 'a-own' });
+  assert.equal((await rpc(a, { cmd: 'read', name: 'a-own', offset: 0, length: 1 }))[0], 0, "a's segment untouched");
   const list = await rpc(b, { cmd: 'list' });
   assert.deepEqual(list, []);
   const listA = await rpc(a, { cmd: 'list' });

@@ -256,7 +256,7 @@ test('stand-ins: grant / revoke by window reach the page as revoked events', asy
   const { ipcMain, host } = setup();
   const window = new StandInBrowserWindow();
   host.create('g', 4096);
-  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'g' })).error.code, 'ERR_SHM_BRIDGE_NOT_GRANTED');
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'g' })).error.code, 'ERR_SHM_BRIDGE_NOT_FOUND');
   host.grant('g', window, { readonly: true });
   const reply = await ask(ipcMain, window, { op: 'attach', name: 'g' });
   assert.equal(reply.result.readonly, true);

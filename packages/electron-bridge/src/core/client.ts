@@ -37,8 +37,12 @@ export interface RevokedInfo {
 
 export interface ClientEvents {
   revoked: (info: RevokedInfo) => void;
-  /** The channel to the host is gone (or close() was called). */
-  closed: () => void;
+  /**
+   * The channel to the host is gone (or close() was called). `reason` when the host ended it because
+   * of this peer (ERR_SHM_BRIDGE_PROTOCOL for a malformed frame, ERR_SHM_BRIDGE_LIMIT for a peer that
+   * did not read) or the host's stream broke; undefined for a plain close.
+   */
+  closed: (reason?: CodedError) => void;
 }
 
 interface Pending {
@@ -47,6 +51,9 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   op: Op;
 }
+
+/** Requests that timed out, remembered (bounded) so that a late success can be undone. */
+const MAX_TIMED_OUT = 1024;
 
 function argError(code: string, message: string, Ctor: TypeErrorConstructor | RangeErrorConstructor = TypeError): CodedError {
   return codedError(code, message, Ctor);
@@ -69,9 +76,13 @@ export class BridgeClient {
   readonly #handles = new Map<number, () => void>();
   /** Handles revoked before they were tracked (the event overtook the attach continuation), bounded. */
   readonly #revokedEarly = new Map<number, RevokeReason>();
+  /** Ids of attach/create requests that timed out, with their op and name: a late success is undone. */
+  readonly #timedOut = new Map<number, { op: Op; name: string | undefined }>();
   readonly #listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = { revoked: new Set(), closed: new Set() };
   #nextId = 1;
   #closed = false;
+  /** Entries in one page of the host's list reply (from hello); undefined: the host does not page. */
+  #listPageSize: number | undefined;
 
   constructor(transport: ClientTransport, options: ClientOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -80,7 +91,7 @@ export class BridgeClient {
     }
     this.#transport = transport;
     this.#timeoutMs = timeoutMs;
-    transport.listen({ message: (data) => this.#receive(data), closed: () => this.#shutdown() });
+    transport.listen({ message: (data) => this.#receive(data), closed: (reason) => this.#shutdown(reason) });
   }
 
   get closed(): boolean {
@@ -128,6 +139,11 @@ export class BridgeClient {
     return new Promise<ResultOf[O]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
+        // The host may still carry it out: remember it, so that a late success is undone (#undo).
+        if (body.op === 'attach' || body.op === 'create') {
+          this.#timedOut.set(id, { op: body.op, name: 'name' in body ? body.name : undefined });
+          if (this.#timedOut.size > MAX_TIMED_OUT) this.#timedOut.delete(this.#timedOut.keys().next().value as number);
+        }
         reject(codedError('ERR_SHM_BRIDGE_TIMEOUT', `no reply to ${body.op} from the host within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, op: body.op });
@@ -141,8 +157,12 @@ export class BridgeClient {
     });
   }
 
-  hello(): Promise<HelloResult> {
-    return this.request({ op: 'hello' });
+  async hello(): Promise<HelloResult> {
+    const hello = await this.request<'hello'>({ op: 'hello' });
+    const size = (hello as Partial<HelloResult> | null)?.listPageSize;
+    // Hosts before paging send no page size and never page.
+    if (typeof size === 'number' && Number.isSafeInteger(size) && size > 0) this.#listPageSize = size;
+    return hello;
   }
 
   /** Asks for a segment; `readonly` undefined means "as granted". The caller maps `osName` and calls track(). */
@@ -182,9 +202,20 @@ export class BridgeClient {
     await this.request<'release'>({ op: 'release', name });
   }
 
-  /** The segments this peer may attach. */
-  list(): Promise<ListEntry[]> {
-    return this.request<'list'>({ op: 'list' });
+  /** The segments this peer may attach, sorted by name (every page of the host's paged reply). */
+  async list(): Promise<ListEntry[]> {
+    const all: ListEntry[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.request<'list'>(after === undefined ? { op: 'list' } : { op: 'list', after });
+      if (!Array.isArray(page)) throw codedError('ERR_SHM_BRIDGE_PROTOCOL', 'malformed list reply from the host');
+      all.push(...page);
+      const last = page.at(-1) as ListEntry | undefined;
+      // A short page is the last. A host that keeps sending full pages must move forward.
+      if (page.length === 0 || last === undefined || typeof last.name !== 'string' || (after !== undefined && last.name <= after)) return all;
+      if (page.length < (this.#listPageSize ?? Infinity)) return all;
+      after = last.name;
+    }
   }
 
   /** Closes every tracked mapping, tells the host (best effort), fails pending requests; idempotent. */
@@ -222,20 +253,34 @@ export class BridgeClient {
     if (this.#revokedEarly.size > 1024) this.#revokedEarly.delete(this.#revokedEarly.keys().next().value as number);
   }
 
-  #shutdown(): void {
+  #shutdown(reason?: CodedError): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#timedOut.clear();
     for (const handle of [...this.#handles.keys()]) this.#closeHandle(handle);
+    const why = reason === undefined ? '' : ` (${reason.code}: ${reason.message})`;
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
       this.#pending.delete(id);
-      p.reject(codedError('ERR_SHM_BRIDGE_CLOSED', `the channel to the host closed before the reply to ${p.op}`));
+      p.reject(codedError('ERR_SHM_BRIDGE_CLOSED', `the channel to the host closed before the reply to ${p.op}${why}`));
     }
     try {
       this.#transport.close();
     } finally {
-      this.#emit('closed');
+      if (reason === undefined) this.#emit('closed');
+      else this.#emit('closed', reason);
     }
+  }
+
+  /**
+   * A success reply to an attach or create that already failed with ERR_SHM_BRIDGE_TIMEOUT: the caller
+   * was told it failed, so the host must not keep it (an attachment counting against this peer's quota,
+   * a segment whose name a retry would find taken). Best effort, never reported.
+   */
+  #undo(late: { op: Op; name: string | undefined }, result: unknown): void {
+    if (!isAttachResult(result)) return;
+    const body = late.op === 'create' && late.name !== undefined ? ({ op: 'release', name: late.name } as const) : ({ op: 'detach', handle: result.handle } as const);
+    this.request(body).catch(() => undefined);
   }
 
   #receive(data: unknown): void {
@@ -254,6 +299,11 @@ export class BridgeClient {
       }
       return;
     }
+    if ('event' in message && message.event === 'disconnect') {
+      // the host ends this channel because of us: its last word
+      this.#shutdown(fromWireError(message.error));
+      return;
+    }
     if ('event' in message) {
       for (const handle of message.handles) {
         if (this.#handles.has(handle)) this.#closeHandle(handle);
@@ -264,7 +314,14 @@ export class BridgeClient {
     }
     if (message.id === null) return;
     const p = this.#pending.get(message.id);
-    if (!p) return;
+    if (!p) {
+      const late = this.#timedOut.get(message.id);
+      if (late !== undefined) {
+        this.#timedOut.delete(message.id);
+        if (message.ok) this.#undo(late, message.result);
+      }
+      return;
+    }
     clearTimeout(p.timer);
     this.#pending.delete(message.id);
     if (message.ok) p.resolve(message.result);

@@ -12,9 +12,21 @@
  * Peer requests are validated by parseRequest; a bad one gets a coded error reply and changes nothing.
  * Segments a peer creates are created here (so the host can always unlink them) and the host's mapping
  * is closed at once: a process under Electron's memory cage can hold only about a hundred mappings.
+ *
+ * Against hostile or buggy peers (docs/decisions/0011-bridge-hostile-peers.md):
+ * - space: every segment a peer creates counts against its byte budget and the budget of all peers
+ *   together (defaults from the size of the filesystem behind /dev/shm), and its pages are reserved
+ *   at create (`populate`), as are the host's own by default: a full filesystem is a coded ENOSPC at
+ *   create time, never a SIGBUS when the host (or anyone) later touches a page;
+ * - names: a peer's creations live in its own namespace, so it can neither take a name the app will
+ *   use nor learn another peer's names: whatever a peer may not see is answered exactly as a missing
+ *   name;
+ * - size of replies: `list` is paged.
  */
 import { randomBytes } from 'node:crypto';
-import { FrameRing, SharedMemory } from '@shmkit/shm';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { FrameRing, pageSize, SharedMemory } from '@shmkit/shm';
 import { codedError, toWireError, type CodedError } from './errors';
 import {
   MAX_NAME_LENGTH,
@@ -24,6 +36,7 @@ import {
   requestIdOf,
   type AttachResult,
   type ErrorReply,
+  LIST_PAGE_SIZE,
   type ListEntry,
   type Reply,
   type Request,
@@ -38,7 +51,11 @@ export type { Owner } from './registry';
 export interface HostOptions {
   /** Largest segment a peer may create, in bytes. Default 1 GiB. */
   maxCreateBytes?: number | undefined;
-  /** Segments one peer may own at once. Default 256. */
+  /** Bytes the segments one peer creates may total. Default: a quarter of the shared-memory filesystem's size. */
+  maxBytesPerPeer?: number | undefined;
+  /** Bytes the segments all peers create may total. Default: half the shared-memory filesystem's size. */
+  maxPeerBytes?: number | undefined;
+  /** Segments one peer may create and hold at once. Default 256. */
   maxSegmentsPerPeer?: number | undefined;
   /** Attachments one peer may hold at once. Default 1024. */
   maxAttachmentsPerPeer?: number | undefined;
@@ -53,6 +70,17 @@ export interface CreateOptions<P> {
   share?: 'all' | readonly P[] | undefined;
   /** Whether the `share` grants are read-only. Default false for segments, true for frame rings. */
   readonly?: boolean | undefined;
+  /**
+   * Reserve (and pre-fault) the pages now, so a full filesystem is ENOSPC here and never a SIGBUS when
+   * the segment is touched later, in this process or a peer's. Default true.
+   */
+  populate?: boolean | undefined;
+}
+
+/** Names a segment of a peer's namespace in the host API (grant, revoke, release). */
+export interface NamespaceOption<P> {
+  /** The peer whose namespace the name is in (a segment that peer created); default the app's namespace. */
+  namespace?: P | 'host' | undefined;
 }
 
 export interface FrameRingOptions<P> extends CreateOptions<P> {
@@ -62,6 +90,8 @@ export interface FrameRingOptions<P> extends CreateOptions<P> {
 
 export interface SegmentInfo<P> {
   name: string;
+  /** 'host' for the app's names; the peer that created the segment for a name in its namespace. */
+  namespace: Owner<P>;
   /** The OS name (host side only; never reaches page script). */
   osName: string;
   size: number;
@@ -72,10 +102,45 @@ export interface SegmentInfo<P> {
   attachments: { peer: P; handle: number; readonly: boolean }[];
 }
 
-const DEFAULTS = { maxCreateBytes: 2 ** 30, maxSegmentsPerPeer: 256, maxAttachmentsPerPeer: 1024 };
+/**
+ * Size in bytes of the filesystem behind POSIX shared memory (Linux: /dev/shm, a tmpfs); where
+ * segments are not files (macOS), half the machine's memory.
+ */
+export function sharedMemoryFilesystemSize(): number {
+  if (process.platform === 'linux') {
+    try {
+      const { blocks, bsize } = fs.statfsSync('/dev/shm');
+      if (blocks > 0 && bsize > 0) return blocks * bsize;
+    } catch {
+      // no /dev/shm: fall through
+    }
+  }
+  return Math.floor(os.totalmem() / 2);
+}
 
-function limitOption(options: HostOptions, key: keyof typeof DEFAULTS): number {
-  const value = options[key] ?? DEFAULTS[key];
+type Limits = {
+  maxCreateBytes: number;
+  maxBytesPerPeer: number;
+  maxPeerBytes: number;
+  maxSegmentsPerPeer: number;
+  maxAttachmentsPerPeer: number;
+};
+
+function defaults(): Limits {
+  const fsSize = sharedMemoryFilesystemSize();
+  const page = pageSize;
+  const floorPage = (n: number) => Math.max(page, Math.floor(n / page) * page);
+  return {
+    maxCreateBytes: 2 ** 30,
+    maxBytesPerPeer: floorPage(fsSize / 4),
+    maxPeerBytes: floorPage(fsSize / 2),
+    maxSegmentsPerPeer: 256,
+    maxAttachmentsPerPeer: 1024,
+  };
+}
+
+function limitOption(options: HostOptions, key: keyof Limits, fallback: Limits): number {
+  const value = options[key] ?? fallback[key];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw codedError('ERR_OUT_OF_RANGE', `options.${key} must be a positive safe integer, got ${String(value)}`, RangeError);
   }
@@ -99,21 +164,70 @@ function checkName(name: unknown): string {
   return name as string;
 }
 
+/** What a create will make, checked before anything is made. */
+interface Plan<P> {
+  name: string;
+  space: Owner<P>;
+  owner: Owner<P>;
+  share: 'all' | readonly P[];
+  access: Access;
+  populate: boolean;
+}
+
+/** The bytes a segment takes in the filesystem: whole pages. */
+function pageRounded(size: number): number {
+  return Math.ceil(size / pageSize) * pageSize;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${Math.round(n / 1024)} KiB`;
+}
+
+/**
+ * The error a peer gets when the OS refuses its create. It may reach page script: it keeps the code
+ * and says why in the host's words, with no OS name and none of the OS message (which, for ENOSPC,
+ * lists other segments).
+ */
+function peerCreateError(error: unknown, name: string, size: number): CodedError {
+  const code = typeof (error as CodedError)?.code === 'string' ? (error as CodedError).code : 'ERR_SHM_BRIDGE_INTERNAL';
+  let why: string;
+  if (code === 'ENOSPC' || code === 'ENOMEM') {
+    let room = '';
+    try {
+      const { bavail, blocks, bsize } = fs.statfsSync('/dev/shm');
+      room = ` (${formatBytes(bavail * bsize)} free of ${formatBytes(blocks * bsize)})`;
+    } catch {
+      // no /dev/shm (macOS): no figures
+    }
+    why = code === 'ENOSPC' ? `the host's shared memory has no room for ${size} bytes${room}` : `the host has not enough memory for ${size} bytes${room}`;
+  } else if (code === 'EMFILE' || code === 'ENFILE') {
+    why = 'the host has too many open files';
+  } else {
+    why = `the host could not make it (${code})`;
+  }
+  return codedError(code, `cannot create segment ${name}: ${why}`);
+}
+
 export class BridgeHost<P extends object> {
   readonly #transport: Transport<P>;
   readonly #registry = new Registry<P>();
   /** Live peers that spoke to us or were named as owner/grantee: recipients of share-all `revoked`. */
   readonly #seen = new Set<P>();
-  readonly #limits: { [K in keyof typeof DEFAULTS]: number };
+  readonly #limits: Limits;
   readonly #prefix: string;
   #closed = false;
 
   constructor(transport: Transport<P>, options: HostOptions = {}) {
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    const fallback = defaults();
     this.#limits = {
-      maxCreateBytes: limitOption(options, 'maxCreateBytes'),
-      maxSegmentsPerPeer: limitOption(options, 'maxSegmentsPerPeer'),
-      maxAttachmentsPerPeer: limitOption(options, 'maxAttachmentsPerPeer'),
+      maxCreateBytes: limitOption(options, 'maxCreateBytes', fallback),
+      maxBytesPerPeer: limitOption(options, 'maxBytesPerPeer', fallback),
+      maxPeerBytes: limitOption(options, 'maxPeerBytes', fallback),
+      maxSegmentsPerPeer: limitOption(options, 'maxSegmentsPerPeer', fallback),
+      maxAttachmentsPerPeer: limitOption(options, 'maxAttachmentsPerPeer', fallback),
     };
     this.#prefix = prefixOption(options);
     this.#transport = transport;
@@ -140,6 +254,16 @@ export class BridgeHost<P extends object> {
     return { ...this.#registry.counts, seen: this.#seen.size };
   }
 
+  /** The limits in force (the options, with defaults filled in). */
+  get limits(): Readonly<Limits> {
+    return { ...this.#limits };
+  }
+
+  /** Bytes reserved by segments peers created: of `peer`, or of all peers together. */
+  peerBytes(peer?: P): number {
+    return peer === undefined ? this.#registry.peerBytes : this.#registry.bytesOf(peer);
+  }
+
   /** Creates a segment (zero-filled) and returns the host's mapping of it. */
   create(name: string, size: number, options: CreateOptions<P> = {}): SharedMemory {
     this.#open();
@@ -147,7 +271,7 @@ export class BridgeHost<P extends object> {
     if (typeof size !== 'number') throw codedError('ERR_INVALID_ARG_TYPE', 'size must be a number', TypeError);
     if (!Number.isSafeInteger(size) || size < 1) throw codedError('ERR_OUT_OF_RANGE', `size must be a positive safe integer, got ${size}`, RangeError);
     const plan = this.#plan(name, options, false);
-    const shm = new SharedMemory({ name: this.#osName(), create: true, size, track: true });
+    const shm = new SharedMemory({ name: this.#osName(), create: true, size, track: true, populate: plan.populate });
     this.#register(plan, shm.name, shm.size, 'segment', () => {
       shm.close();
     });
@@ -160,23 +284,39 @@ export class BridgeHost<P extends object> {
     checkName(name);
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     const plan = this.#plan(name, options, true);
-    const ring = FrameRing.create({ name: this.#osName(), slots: options.slots, slotBytes: options.slotBytes, track: true });
+    const ring = FrameRing.create({
+      name: this.#osName(),
+      slots: options.slots,
+      slotBytes: options.slotBytes,
+      track: true,
+      populate: plan.populate,
+    });
     this.#register(plan, ring.name, ring.shm.size, 'frame-ring', () => {
       ring.close();
     });
     return ring;
   }
 
-  /** Grants `peer` access to `name` (replacing an earlier grant). Downgrading to read-only revokes its read-write attachments. */
-  grant(name: string, peer: P, options: { readonly?: boolean | undefined } = {}): void {
+  /**
+   * Grants `peer` access to `name` (replacing an earlier grant). Downgrading to read-only revokes its
+   * read-write attachments. `options.namespace` names a segment a peer created. Refused with
+   * ERR_SHM_BRIDGE_EXISTS when `peer` already sees another segment by that name (its own, or one
+   * granted earlier): it could never attach this one.
+   */
+  grant(name: string, peer: P, options: { readonly?: boolean | undefined } & NamespaceOption<P> = {}): void {
     this.#open();
-    const record = this.#find(name);
-    this.#acceptPeer(peer, 'peer');
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    const record = this.#find(name, options.namespace);
+    this.#acceptPeer(peer, 'peer');
     const readonly = options.readonly ?? record.kind === 'frame-ring';
     if (typeof readonly !== 'boolean') throw codedError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean', TypeError);
     if (record.owner === peer) return;
-    record.grants.set(peer, readonly ? 'ro' : 'rw');
+    const other = this.#registry.otherNamed(peer, name, record);
+    if (other !== undefined) {
+      const whose = other.space === peer ? 'one it created' : other.space === 'host' ? "one of the app's" : "another peer's";
+      throw codedError('ERR_SHM_BRIDGE_EXISTS', `that peer already sees another segment named ${name} (${whose}): it could not attach this one by name`);
+    }
+    this.#registry.setGrant(record, peer, readonly ? 'ro' : 'rw');
     if (readonly) {
       const handles = this.#registry.dropAttachmentsOf(record, peer, (a) => !a.readonly);
       if (handles.length > 0) this.#sendRevoked(peer, record.name, handles, 'grant-changed');
@@ -184,29 +324,31 @@ export class BridgeHost<P extends object> {
   }
 
   /** Ends `peer`'s access to `name`: its attachments are dropped and it gets `revoked`. */
-  revoke(name: string, peer: P): void {
+  revoke(name: string, peer: P, options: NamespaceOption<P> = {}): void {
     this.#open();
-    const record = this.#find(name);
+    if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    const record = this.#find(name, options.namespace);
     if (record.owner === peer) {
       throw codedError('ERR_INVALID_ARG_VALUE', 'cannot revoke the owner\'s access: release() the segment instead', TypeError);
     }
     const had = this.#registry.accessOf(record, peer) !== null;
     // a deny entry only for a live peer: a gone one's entry would never be dropped
-    if (record.shareAll !== null && this.#transport.accept(peer)) record.grants.set(peer, null);
-    else record.grants.delete(peer);
+    this.#registry.setGrant(record, peer, record.shareAll !== null && this.#transport.accept(peer) ? null : undefined);
     const handles = this.#registry.dropAttachmentsOf(record, peer);
     if (had || handles.length > 0) this.#sendRevoked(peer, record.name, handles, 'revoked');
   }
 
   /** Unlinks a segment now, whoever owns it: the host's mapping is closed and every peer with access gets `revoked`. */
-  release(name: string): void {
+  release(name: string, options: NamespaceOption<P> = {}): void {
     this.#open();
-    this.#destroy(this.#find(name), 'released');
+    if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    this.#destroy(this.#find(name, options.namespace), 'released');
   }
 
   segments(): SegmentInfo<P>[] {
     return this.#registry.all().map((r) => ({
       name: r.name,
+      namespace: r.space,
       osName: r.osName,
       size: r.size,
       kind: r.kind,
@@ -270,12 +412,16 @@ export class BridgeHost<P extends object> {
   #dispatch(peer: P, request: Request): unknown {
     switch (request.op) {
       case 'hello':
-        return { version: PROTOCOL_VERSION, maxNameLength: MAX_NAME_LENGTH, maxCreateBytes: this.#limits.maxCreateBytes };
+        return {
+          version: PROTOCOL_VERSION,
+          maxNameLength: MAX_NAME_LENGTH,
+          maxCreateBytes: this.#limits.maxCreateBytes,
+          maxBytesPerPeer: this.#limits.maxBytesPerPeer,
+          listPageSize: LIST_PAGE_SIZE,
+        };
       case 'attach': {
-        const record = this.#registry.get(request.name);
-        if (!record) throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${request.name}`);
-        const access = this.#registry.accessOf(record, peer);
-        if (access === null) throw codedError('ERR_SHM_BRIDGE_NOT_GRANTED', `segment ${request.name} is not shared with this peer`);
+        const record = this.#visible(peer, request.name);
+        const access = this.#registry.accessOf(record, peer) as Access;
         const readonly = request.readonly ?? access === 'ro';
         if (!readonly && access === 'ro') {
           throw codedError('ERR_SHM_BRIDGE_READONLY', `segment ${request.name} is shared read-only with this peer: attach with readonly: true`);
@@ -283,27 +429,8 @@ export class BridgeHost<P extends object> {
         this.#checkAttachQuota(peer);
         return this.#attachResult(record, peer, readonly);
       }
-      case 'create': {
-        if (this.#registry.has(request.name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${request.name} exists`);
-        if (this.#registry.ownedCount(peer) >= this.#limits.maxSegmentsPerPeer) {
-          throw codedError('ERR_SHM_BRIDGE_LIMIT', `this peer owns ${this.#limits.maxSegmentsPerPeer} segments, the limit`);
-        }
-        this.#checkAttachQuota(peer);
-        const osName = this.#osName();
-        let shm: SharedMemory;
-        try {
-          shm = new SharedMemory({ name: osName, create: true, size: request.size, track: true });
-        } catch (error) {
-          // The reply may reach page script: keep the code, never the OS name.
-          const code = typeof (error as CodedError)?.code === 'string' ? (error as CodedError).code : 'ERR_SHM_BRIDGE_INTERNAL';
-          const reason = String((error as Error)?.message ?? error).split(osName).join(request.name);
-          throw codedError(code, `cannot create segment ${request.name}: ${reason}`);
-        }
-        const size = shm.size;
-        shm.close();
-        const record = this.#register({ name: request.name, owner: peer, share: [], access: 'rw' }, shm.name, size, 'segment', null);
-        return this.#attachResult(record, peer, false);
-      }
+      case 'create':
+        return this.#createForPeer(peer, request.name, request.size);
       case 'detach': {
         const attachment = this.#registry.attachmentOf(peer, request.handle);
         if (!attachment) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_HANDLE', `this peer holds no handle ${request.handle}`);
@@ -311,21 +438,71 @@ export class BridgeHost<P extends object> {
         return null;
       }
       case 'release': {
-        const record = this.#registry.get(request.name);
-        if (!record) throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${request.name}`);
+        const record = this.#visible(peer, request.name);
         if (record.owner !== peer) throw codedError('ERR_SHM_BRIDGE_NOT_OWNER', `segment ${request.name} is not owned by this peer`);
         this.#destroy(record, 'released', peer);
         return null;
       }
       case 'list': {
         const entries: ListEntry[] = [];
-        for (const r of this.#registry.all()) {
+        for (const r of this.#registry.visibleTo(peer)) {
+          if (request.after !== undefined && r.name <= request.after) continue;
           const access = this.#registry.accessOf(r, peer);
-          if (access !== null) entries.push({ name: r.name, size: r.size, kind: r.kind, readonly: access === 'ro', owned: r.owner === peer });
+          entries.push({ name: r.name, size: r.size, kind: r.kind, readonly: access === 'ro', owned: r.owner === peer });
         }
-        return entries;
+        entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        return entries.slice(0, LIST_PAGE_SIZE);
       }
     }
+  }
+
+  /**
+   * The segment `name` means for `peer`. Whatever the peer may not see is answered exactly as a
+   * missing name (same code, same message): a peer cannot learn that another peer's segment exists.
+   */
+  #visible(peer: P, name: string): SegmentRecord<P> {
+    const record = this.#registry.resolve(peer, name);
+    if (!record) throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${name}`);
+    return record;
+  }
+
+  /** A segment in `peer`'s namespace, within its budgets, its pages reserved now. */
+  #createForPeer(peer: P, name: string, size: number): AttachResult {
+    // A name the peer already sees is taken for it; anything it cannot see does not exist for it.
+    if (this.#registry.resolve(peer, name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
+    const limits = this.#limits;
+    if (this.#registry.createdCount(peer) >= limits.maxSegmentsPerPeer) {
+      throw codedError('ERR_SHM_BRIDGE_LIMIT', `this peer holds ${limits.maxSegmentsPerPeer} segments it created, the limit: release some`);
+    }
+    const bytes = pageRounded(size);
+    const mine = this.#registry.bytesOf(peer);
+    if (mine + bytes > limits.maxBytesPerPeer) {
+      throw codedError(
+        'ERR_SHM_BRIDGE_LIMIT',
+        `cannot create segment ${name}: this peer's segments would take ${mine + bytes} bytes, over its budget of ${limits.maxBytesPerPeer} (it holds ${mine})`,
+      );
+    }
+    const all = this.#registry.peerBytes;
+    if (all + bytes > limits.maxPeerBytes) {
+      throw codedError(
+        'ERR_SHM_BRIDGE_LIMIT',
+        `cannot create segment ${name}: the segments of all peers would take ${all + bytes} bytes, over the host's budget of ${limits.maxPeerBytes} for them`,
+      );
+    }
+    this.#checkAttachQuota(peer);
+    const osName = this.#osName();
+    let shm: SharedMemory;
+    try {
+      // Reserved now: a full filesystem is ENOSPC here, never a SIGBUS in the host or a peer later.
+      shm = new SharedMemory({ name: osName, create: true, size, track: true, populate: true });
+    } catch (error) {
+      throw peerCreateError(error, name, size);
+    }
+    const actual = shm.size;
+    shm.close();
+    const plan = { name, space: peer, owner: peer, share: [], access: 'rw' as const, populate: true };
+    const record = this.#register(plan, osName, actual, 'segment', null);
+    return this.#attachResult(record, peer, false);
   }
 
   /** A random OS name (at most 26 characters: fits macOS's 30); peers' page script never sees it. */
@@ -352,10 +529,17 @@ export class BridgeHost<P extends object> {
     if (this.#closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
   }
 
-  #find(name: string): SegmentRecord<P> {
+  /** A segment of the app's namespace, or of `namespace`'s (a peer) when given. */
+  #find(name: string, namespace: unknown = 'host'): SegmentRecord<P> {
     checkName(name);
-    const record = this.#registry.get(name);
-    if (!record) throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${name}`);
+    if (namespace !== 'host' && !this.#transport.accept(namespace)) {
+      // a gone peer's namespace is empty: its segments went with it
+      throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${name} in that namespace (not a live peer)`);
+    }
+    const record = this.#registry.get(name, namespace as Owner<P>);
+    if (!record) {
+      throw codedError('ERR_SHM_BRIDGE_NOT_FOUND', `no segment named ${name}${namespace === 'host' ? '' : " in that peer's namespace"}`);
+    }
     return record;
   }
 
@@ -367,9 +551,10 @@ export class BridgeHost<P extends object> {
   }
 
   /** Checks everything about a host-side create before anything is made. */
-  #plan(name: string, options: CreateOptions<P>, ring: boolean): { name: string; owner: Owner<P>; share: 'all' | readonly P[]; access: Access } {
+  #plan(name: string, options: CreateOptions<P>, ring: boolean): Plan<P> {
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
-    if (this.#registry.has(name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
+    // Only the app's own names can collide: peers create in namespaces of their own.
+    if (this.#registry.get(name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
     const owner = options.owner ?? 'host';
     if (owner !== 'host') this.#acceptPeer(owner, 'options.owner');
     const share = options.share ?? [];
@@ -379,11 +564,13 @@ export class BridgeHost<P extends object> {
     }
     const readonly = options.readonly ?? ring;
     if (typeof readonly !== 'boolean') throw codedError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean', TypeError);
-    return { name, owner, share, access: readonly ? 'ro' : 'rw' };
+    const populate = options.populate ?? true;
+    if (typeof populate !== 'boolean') throw codedError('ERR_INVALID_ARG_TYPE', 'options.populate must be a boolean', TypeError);
+    return { name, space: 'host', owner, share, access: readonly ? 'ro' : 'rw', populate };
   }
 
   #register(
-    plan: { name: string; owner: Owner<P>; share: 'all' | readonly P[]; access: Access },
+    plan: Plan<P>,
     osName: string,
     size: number,
     kind: SegmentKind,
@@ -391,8 +578,10 @@ export class BridgeHost<P extends object> {
   ): SegmentRecord<P> {
     const record: SegmentRecord<P> = {
       name: plan.name,
+      space: plan.space,
       osName,
       size,
+      bytes: pageRounded(size),
       kind,
       owner: plan.owner,
       shareAll: plan.share === 'all' ? plan.access : null,
@@ -400,17 +589,22 @@ export class BridgeHost<P extends object> {
       attachments: new Map(),
       closeHostMapping,
     };
-    if (plan.share !== 'all') for (const p of plan.share) if (p !== plan.owner) record.grants.set(p, plan.access);
     this.#registry.add(record);
+    if (plan.share !== 'all') for (const p of plan.share) if (p !== plan.owner) this.#registry.setGrant(record, p, plan.access);
     return record;
   }
 
-  /** Unlinks a segment, closes the host's mapping, and tells every peer with access (except `skip`). */
-  #destroy(record: SegmentRecord<P>, reason: RevokeReason, skip?: P): void {
+  /**
+   * Unlinks a segment, closes the host's mapping, and tells every peer that sees it by its name, and
+   * every peer holding handles to it; `quiet` (the peer that asked, or the one that went) only if it
+   * holds handles: those are closed on its side by the event.
+   */
+  #destroy(record: SegmentRecord<P>, reason: RevokeReason, quiet?: P): void {
     const notify = new Set<P>();
-    if (record.owner !== 'host') notify.add(record.owner as P);
-    for (const [peer, access] of record.grants) if (access !== null) notify.add(peer);
-    if (record.shareAll !== null) for (const peer of this.#seen) if (record.grants.get(peer) !== null) notify.add(peer);
+    const candidates = new Set<P>(record.grants.keys());
+    if (record.owner !== 'host') candidates.add(record.owner as P);
+    if (record.shareAll !== null) for (const peer of this.#seen) candidates.add(peer);
+    for (const peer of candidates) if (peer !== quiet && this.#registry.resolve(peer, record.name) === record) notify.add(peer);
     const handles = this.#registry.remove(record);
     for (const peer of handles.keys()) notify.add(peer);
     try {
@@ -428,7 +622,6 @@ export class BridgeHost<P extends object> {
       record.closeHostMapping = null;
       close?.();
     }
-    notify.delete(skip as P);
     for (const peer of notify) this.#sendRevoked(peer, record.name, handles.get(peer) ?? [], reason);
   }
 

@@ -23,7 +23,7 @@ export type Request =
   | { v: 1; id: number; op: 'create'; name: string; size: number }
   | { v: 1; id: number; op: 'detach'; handle: number }
   | { v: 1; id: number; op: 'release'; name: string }
-  | { v: 1; id: number; op: 'list' };
+  | { v: 1; id: number; op: 'list'; after?: string };
 
 export type Op = Request['op'];
 export type RequestOf<O extends Op> = Extract<Request, { op: O }>;
@@ -38,6 +38,10 @@ export interface HelloResult {
   maxNameLength: number;
   /** Largest size a peer may create, in bytes. */
   maxCreateBytes: number;
+  /** Bytes the segments this peer creates may total (its budget). */
+  maxBytesPerPeer: number;
+  /** Entries in one reply to list (a full page means: ask again with `after`). */
+  listPageSize: number;
 }
 
 /** The reply to attach and create: what the peer's process needs to map the segment. */
@@ -104,7 +108,20 @@ export interface RevokedEvent {
   reason: RevokeReason;
 }
 
-export type HostMessage = Reply | RevokedEvent;
+/**
+ * The host's last message on a channel it ends because of the peer (Node transport): a malformed
+ * frame, a peer that does not read. The channel closes after it.
+ */
+export interface DisconnectEvent {
+  v: 1;
+  event: 'disconnect';
+  error: WireError;
+}
+
+export type HostMessage = Reply | RevokedEvent | DisconnectEvent;
+
+/** Entries in one reply to list, sorted by name; a peer asks for the next page with `after` (the last name it got). */
+export const LIST_PAGE_SIZE = 256;
 
 const REVOKE_REASONS: readonly RevokeReason[] = ['owner-gone', 'released', 'revoked', 'grant-changed', 'host-closed'];
 
@@ -114,7 +131,7 @@ const FIELDS: Record<Op, readonly string[]> = {
   create: ['name', 'size'],
   detach: ['handle'],
   release: ['name'],
-  list: [],
+  list: ['after'],
 };
 const REQUIRED: Record<Op, readonly string[]> = {
   hello: [],
@@ -174,7 +191,7 @@ export function requestIdOf(raw: unknown): number | null {
   return desc && 'value' in desc && isId(desc.value) ? desc.value : null;
 }
 
-const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle']);
+const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after']);
 
 /**
  * Validates a raw request from a peer. Throws ERR_SHM_BRIDGE_PROTOCOL (shape, types, ranges, names)
@@ -207,6 +224,10 @@ export function parseRequest(raw: unknown, maxSize: number): Request {
     const problem = nameProblem(f.name);
     if (problem) throw protocolError(`request.name ${problem}`);
   }
+  if ('after' in f) {
+    const problem = nameProblem(f.after);
+    if (problem) throw protocolError(`request.after ${problem}`);
+  }
   if ('readonly' in f && typeof f.readonly !== 'boolean') throw protocolError('request.readonly must be a boolean');
   if ('size' in f) {
     if (typeof f.size !== 'number' || !Number.isSafeInteger(f.size) || f.size < 1) {
@@ -238,6 +259,10 @@ export function parseHostMessage(raw: unknown): HostMessage {
       throw protocolError('malformed revoked event');
     }
     return { v: 1, event: 'revoked', name, handles: [...(handles as number[])], reason: reason as RevokeReason };
+  }
+  if (raw.event === 'disconnect') {
+    if (!isWireError(raw.error)) throw protocolError('malformed disconnect event');
+    return { v: 1, event: 'disconnect', error: raw.error };
   }
   if (raw.ok === true && isId(raw.id)) return { v: 1, id: raw.id, ok: true, result: raw.result };
   if (raw.ok === false && (raw.id === null || isId(raw.id)) && isWireError(raw.error)) {

@@ -1,11 +1,18 @@
 /**
- * The host's bookkeeping, with no I/O: segments by logical name, who owns each, who is granted what,
- * and which attachments (handles) each peer holds. The host (host.ts) does the mapping, unlinking and
- * messaging around it.
+ * The host's bookkeeping, with no I/O: segments by namespace and logical name, who owns each, who is
+ * granted what, which attachments (handles) each peer holds, and the bytes peers have created. The
+ * host (host.ts) does the mapping, unlinking and messaging around it.
  *
- * Invariants: every attachment is indexed both in its segment and in its peer's state; a peer state
- * exists only while the peer holds an attachment or owns a segment (so probing with bad requests
- * never grows anything); handles are unique for the host's life and never reused.
+ * Namespaces (docs/decisions/0011-bridge-hostile-peers.md): the app's names (segments the host
+ * creates) are one namespace; every peer's own creations are a namespace of that peer. A peer sees a
+ * name in this order: its own namespace, then the app's segments it may access, then other peers'
+ * segments the host granted it (`resolve`). Whatever it may not see does not exist for it.
+ *
+ * Invariants: every attachment is indexed both in its segment and in its peer's state; a grant of a
+ * segment of a peer's namespace is indexed in the grantee's state (`foreign`) by name, at most one per
+ * name; a peer state exists only while the peer holds an attachment, owns a segment or holds such a
+ * grant (so probing with bad requests never grows anything); handles are unique for the host's life
+ * and never reused; `peerBytes` is the sum of `bytes` over every peer namespace.
  */
 import type { SegmentKind } from './protocol';
 
@@ -22,13 +29,18 @@ export interface Attachment<P> {
 
 export interface SegmentRecord<P> {
   readonly name: string;
+  /** Whose namespace the name is in: 'host' (the app's) or the peer that created the segment. */
+  readonly space: Owner<P>;
   readonly osName: string;
   readonly size: number;
+  /** The bytes it takes in the filesystem (size rounded up to whole pages), counted against budgets. */
+  readonly bytes: number;
   readonly kind: SegmentKind;
+  /** Who the segment's life follows. A segment of a peer's namespace is always owned by that peer. */
   readonly owner: Owner<P>;
   /** Access of every peer without an explicit entry in `grants`; null when not shared with all. */
   shareAll: Access | null;
-  /** Explicit grants; `null` means denied (a revoke on a shared-with-all segment). */
+  /** Explicit grants; `null` means denied (a revoke on a shared-with-all segment). Change through Registry.setGrant. */
   readonly grants: Map<P, Access | null>;
   readonly attachments: Map<number, Attachment<P>>;
   /** Closes the host's own mapping (idempotent); null once closed. */
@@ -37,45 +49,119 @@ export interface SegmentRecord<P> {
 
 interface PeerState<P> {
   readonly attachments: Map<number, Attachment<P>>;
+  /** Segments whose life follows this peer (its namespace, and app segments created with it as owner). */
   readonly owned: Set<SegmentRecord<P>>;
+  /** This peer's namespace: what it created, by name. */
+  readonly own: Map<string, SegmentRecord<P>>;
+  /** Segments of other peers' namespaces granted to this peer, by name. */
+  readonly foreign: Map<string, SegmentRecord<P>>;
+  /** Sum of `bytes` of `own`. */
+  bytes: number;
 }
 
 export class Registry<P> {
-  readonly #segments = new Map<string, SegmentRecord<P>>();
+  /** The app's namespace. */
+  readonly #app = new Map<string, SegmentRecord<P>>();
   readonly #peers = new Map<P, PeerState<P>>();
   #nextHandle = 1;
+  #peerBytes = 0;
 
-  get(name: string): SegmentRecord<P> | undefined {
-    return this.#segments.get(name);
+  /** A segment of the app's namespace (space 'host') or of a peer's namespace. */
+  get(name: string, space: Owner<P> = 'host'): SegmentRecord<P> | undefined {
+    return space === 'host' ? this.#app.get(name) : this.#peers.get(space)?.own.get(name);
   }
 
-  has(name: string): boolean {
-    return this.#segments.has(name);
+  /** What `name` means for `peer`: its own segment, else an app segment it may access, else another peer's segment granted to it. */
+  resolve(peer: P, name: string): SegmentRecord<P> | undefined {
+    const state = this.#peers.get(peer);
+    const own = state?.own.get(name);
+    if (own) return own;
+    const app = this.#app.get(name);
+    if (app && this.accessOf(app, peer) !== null) return app;
+    const foreign = state?.foreign.get(name);
+    return foreign && this.accessOf(foreign, peer) !== null ? foreign : undefined;
+  }
+
+  /** A segment other than `record` that `peer` sees (or would, once granted `record`) by `name`: a grant of `record` would be shadowed or shadow it. */
+  otherNamed(peer: P, name: string, record: SegmentRecord<P>): SegmentRecord<P> | undefined {
+    const state = this.#peers.get(peer);
+    const own = state?.own.get(name);
+    if (own && own !== record) return own;
+    const app = this.#app.get(name);
+    if (app && app !== record && this.accessOf(app, peer) !== null) return app;
+    const foreign = state?.foreign.get(name);
+    if (foreign && foreign !== record && this.accessOf(foreign, peer) !== null) return foreign;
+    return undefined;
+  }
+
+  /** Every segment `peer` can name, each name once (the one `resolve` gives). */
+  visibleTo(peer: P): SegmentRecord<P>[] {
+    const out = new Map<string, SegmentRecord<P>>();
+    const state = this.#peers.get(peer);
+    for (const [name, r] of state?.own ?? []) out.set(name, r);
+    for (const [name, r] of this.#app) if (!out.has(name) && this.accessOf(r, peer) !== null) out.set(name, r);
+    for (const [name, r] of state?.foreign ?? []) if (!out.has(name) && this.accessOf(r, peer) !== null) out.set(name, r);
+    return [...out.values()];
   }
 
   all(): SegmentRecord<P>[] {
-    return [...this.#segments.values()];
+    const out = [...this.#app.values()];
+    for (const state of this.#peers.values()) out.push(...state.own.values());
+    return out;
   }
 
   /** Sizes of every map, for tests that check nothing grows. */
   get counts(): { segments: number; peers: number; attachments: number; grants: number } {
     let attachments = 0;
     let grants = 0;
-    for (const s of this.#segments.values()) {
+    let segments = 0;
+    for (const s of this.all()) {
+      segments++;
       attachments += s.attachments.size;
       grants += s.grants.size;
     }
-    return { segments: this.#segments.size, peers: this.#peers.size, attachments, grants };
+    return { segments, peers: this.#peers.size, attachments, grants };
+  }
+
+  /** Bytes of every peer namespace together. */
+  get peerBytes(): number {
+    return this.#peerBytes;
+  }
+
+  /** Bytes of `peer`'s namespace. */
+  bytesOf(peer: P): number {
+    return this.#peers.get(peer)?.bytes ?? 0;
+  }
+
+  /** Segments in `peer`'s namespace. */
+  createdCount(peer: P): number {
+    return this.#peers.get(peer)?.own.size ?? 0;
   }
 
   add(record: SegmentRecord<P>): void {
-    this.#segments.set(record.name, record);
+    if (record.space === 'host') {
+      this.#app.set(record.name, record);
+    } else {
+      const state = this.#peer(record.space as P);
+      state.own.set(record.name, record);
+      state.bytes += record.bytes;
+      this.#peerBytes += record.bytes;
+    }
     if (record.owner !== 'host') this.#peer(record.owner as P).owned.add(record);
   }
 
   /** Removes a segment with its grants and attachments; returns the attachments per peer (for `revoked`). */
   remove(record: SegmentRecord<P>): Map<P, number[]> {
-    this.#segments.delete(record.name);
+    if (record.space === 'host') {
+      this.#app.delete(record.name);
+    } else {
+      const state = this.#peers.get(record.space as P);
+      if (state?.own.get(record.name) === record) {
+        state.own.delete(record.name);
+        state.bytes -= record.bytes;
+        this.#peerBytes -= record.bytes;
+      }
+    }
     const handles = new Map<P, number[]>();
     for (const a of record.attachments.values()) {
       const list = handles.get(a.peer) ?? [];
@@ -84,12 +170,32 @@ export class Registry<P> {
       this.#unindex(a);
     }
     record.attachments.clear();
+    for (const peer of [...record.grants.keys()]) this.setGrant(record, peer, undefined);
     if (record.owner !== 'host') {
-      const state = this.#peers.get(record.owner as P);
-      state?.owned.delete(record);
+      this.#peers.get(record.owner as P)?.owned.delete(record);
       this.#prune(record.owner as P);
     }
+    if (record.space !== 'host') this.#prune(record.space as P);
     return handles;
+  }
+
+  /**
+   * Sets `peer`'s explicit grant of `record`: an access, null (denied), or undefined (no entry). Keeps
+   * the grantee's index of other peers' segments by name.
+   */
+  setGrant(record: SegmentRecord<P>, peer: P, access: Access | null | undefined): void {
+    const foreign = record.space !== 'host' && record.space !== peer;
+    if (access === undefined) {
+      record.grants.delete(peer);
+      if (foreign) {
+        const state = this.#peers.get(peer);
+        if (state?.foreign.get(record.name) === record) state.foreign.delete(record.name);
+        this.#prune(peer);
+      }
+      return;
+    }
+    record.grants.set(peer, access);
+    if (foreign) this.#peer(peer).foreign.set(record.name, record);
   }
 
   /** What `peer` may do with `record`: its own segment is read-write; else its grant or share-all. */
@@ -119,10 +225,7 @@ export class Registry<P> {
     return this.#peers.get(peer)?.attachments.size ?? 0;
   }
 
-  ownedCount(peer: P): number {
-    return this.#peers.get(peer)?.owned.size ?? 0;
-  }
-
+  /** Segments whose life follows `peer`. */
   owned(peer: P): SegmentRecord<P>[] {
     return [...(this.#peers.get(peer)?.owned ?? [])];
   }
@@ -150,13 +253,13 @@ export class Registry<P> {
 
   /** Forgets `peer` in every grant (gone). */
   dropGrants(peer: P): void {
-    for (const s of this.#segments.values()) s.grants.delete(peer);
+    for (const s of this.all()) if (s.grants.has(peer)) this.setGrant(s, peer, undefined);
   }
 
   #peer(peer: P): PeerState<P> {
     let state = this.#peers.get(peer);
     if (!state) {
-      state = { attachments: new Map(), owned: new Set() };
+      state = { attachments: new Map(), owned: new Set(), own: new Map(), foreign: new Map(), bytes: 0 };
       this.#peers.set(peer, state);
     }
     return state;
@@ -168,7 +271,7 @@ export class Registry<P> {
   }
 
   #prune(peer: P): void {
-    const state = this.#peers.get(peer);
-    if (state && state.attachments.size === 0 && state.owned.size === 0) this.#peers.delete(peer);
+    const s = this.#peers.get(peer);
+    if (s && s.attachments.size === 0 && s.owned.size === 0 && s.own.size === 0 && s.foreign.size === 0) this.#peers.delete(peer);
   }
 }

@@ -5,6 +5,7 @@
  * `P` is the transport's peer identity (a ChildProcess, a WebContents…): the host compares peers with
  * `===` and keys maps by them, so a transport must hand out one stable object per peer.
  */
+import type { CodedError } from './errors';
 import type { HostMessage, Request } from './protocol';
 
 /** What the host gives the transport to call. */
@@ -37,8 +38,11 @@ export interface Transport<P> {
 export interface ClientTransportHandlers {
   /** A raw message from the host (the client validates it). */
   message(data: unknown): void;
-  /** The channel to the host is gone: pending requests fail with ERR_SHM_BRIDGE_CLOSED. */
-  closed(): void;
+  /**
+   * The channel to the host is gone: pending requests fail with ERR_SHM_BRIDGE_CLOSED. `reason` when
+   * the channel broke (a malformed frame from the host).
+   */
+  closed(reason?: CodedError): void;
 }
 
 /** The peer's side of a transport (a forked child's process.send, a preload's ipcRenderer). */
