@@ -1,48 +1,19 @@
 /**
- * The child's side: `const client = await connect()` in a process forked by `host.fork()`. Segments
- * resolve to @shmkit/shm objects mapped in this process (zero-copy `buf`); a `revoked` event closes
- * them (their views read as length 0) before its listeners run. The IPC channel keeps the child alive
- * while the client is open: call `client.close()` when done.
+ * The child's side: `const client = await connect()` in a process started by `host.fork()` or
+ * `host.spawn()`. Segments resolve to @shmkit/shm objects mapped in this process (zero-copy `buf`); a
+ * `revoked` event closes them (their views read as length 0) before its listeners run. The bridge's
+ * channel keeps the child alive while the client is open: call `client.close()` when done (the host
+ * then treats this child as gone: the segments it created are unlinked).
  */
 import { FrameRing, SharedMemory } from '@shmkit/shm';
 import { BridgeClient, revokedWhileAttaching, type ClientEvents } from '../core/client';
 import { codedError } from '../core/errors';
-import type { AttachResult, HelloResult, ListEntry, Request } from '../core/protocol';
-import type { ClientTransport, ClientTransportHandlers } from '../core/transport';
-import { ENVELOPE, unwrap } from './host';
+import type { AttachResult, HelloResult, ListEntry } from '../core/protocol';
+import { FD_ENV, openInheritedChannel, SocketClientTransport } from './channel';
 
 export interface ConnectOptions {
   /** Milliseconds to wait for each reply (and for the host's hello). Default 10000. */
   timeoutMs?: number | undefined;
-}
-
-class ProcessTransport implements ClientTransport {
-  #onMessage: ((message: unknown) => void) | null = null;
-  #onDisconnect: (() => void) | null = null;
-
-  listen(handlers: ClientTransportHandlers): void {
-    this.#onMessage = (message) => {
-      const { found, data } = unwrap(message);
-      if (found) handlers.message(data);
-    };
-    this.#onDisconnect = () => handlers.closed();
-    process.on('message', this.#onMessage);
-    process.on('disconnect', this.#onDisconnect);
-  }
-
-  send(message: Request): void {
-    if (!process.send || !process.connected) throw new Error('the IPC channel to the parent is closed');
-    process.send({ [ENVELOPE]: message }, undefined, {}, () => {
-      // a send that fails after the channel closed: 'disconnect' fails the pending request
-    });
-  }
-
-  close(): void {
-    // Removing the last 'message' listener lets Node unref the channel: the child can exit.
-    if (this.#onMessage) process.off('message', this.#onMessage);
-    if (this.#onDisconnect) process.off('disconnect', this.#onDisconnect);
-    this.#onMessage = this.#onDisconnect = null;
-  }
 }
 
 type Mapping = SharedMemory | FrameRing;
@@ -143,18 +114,22 @@ export class NodeClient {
 }
 
 /**
- * Connects to the host that forked this process. Rejects with ERR_SHM_BRIDGE_NO_HOST when the process
- * has no IPC channel or the parent does not answer as a bridge host in time.
+ * Connects to the host that started this process (`host.fork()` / `host.spawn()`), over the channel
+ * it passed as descriptor SHMKIT_BRIDGE_FD (taken once: a second connect() in the same process, and
+ * processes this one starts, find none). Rejects with ERR_SHM_BRIDGE_NO_HOST when there is no such
+ * channel or the host does not answer in time.
  */
 export async function connect(options: ConnectOptions = {}): Promise<NodeClient> {
   if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
-  if (typeof process.send !== 'function' || !process.connected) {
+  const socket = openInheritedChannel();
+  if (socket === null) {
     throw codedError(
       'ERR_SHM_BRIDGE_NO_HOST',
-      'this process has no IPC channel to a bridge host: start it with host.fork() from createNodeHost() of @shmkit/electron-bridge/node',
+      `this process has no bridge channel (no usable ${FD_ENV} descriptor): start it with host.fork() or host.spawn() ` +
+        'from createNodeHost() of @shmkit/electron-bridge/node, and call connect() once',
     );
   }
-  const client = new BridgeClient(new ProcessTransport(), { timeoutMs: options.timeoutMs });
+  const client = new BridgeClient(new SocketClientTransport(socket), { timeoutMs: options.timeoutMs });
   try {
     const hello = await client.hello();
     return new NodeClient(client, hello);
@@ -164,7 +139,7 @@ export async function connect(options: ConnectOptions = {}): Promise<NodeClient>
     if (code === 'ERR_SHM_BRIDGE_TIMEOUT' || code === 'ERR_SHM_BRIDGE_CLOSED') {
       throw codedError(
         'ERR_SHM_BRIDGE_NO_HOST',
-        'the parent process did not answer as a bridge host: start this process with host.fork() from createNodeHost()',
+        `the parent process did not answer as a bridge host (${code}): start this process with host.fork() or host.spawn() from createNodeHost()`,
       );
     }
     throw error;

@@ -1,102 +1,168 @@
 /**
- * The bridge host over child_process IPC: `createNodeHost()` in the parent, `host.fork()` makes a
- * child that is a peer. Bridge messages travel inside `{ [ENVELOPE]: message }` on the ordinary IPC
- * channel, so the program's own messages on that channel are left alone (and ignored by the bridge).
- * A child is gone for the bridge when its IPC channel closes or it exits, whichever comes first
- * (SIGKILL included): the segments it owns are unlinked then.
+ * The bridge host over child processes: `createNodeHost()` in the parent; `host.fork()` (a Node
+ * module) or `host.spawn()` (any program: Python, C++…) makes a child that is a peer. The bridge runs
+ * on a channel of its own (channel.ts): a socket the child finds as descriptor `SHMKIT_BRIDGE_FD`,
+ * carrying length-prefixed JSON frames the bridge parses itself (docs/bridge-protocol.md). A
+ * malformed frame ends that one peer with a coded reason; Node's IPC channel (`process.send`, which
+ * `fork()` still opens for the program's own messages) is never used by the bridge.
+ *
+ * A child is gone for the bridge when its channel closes or it exits, whichever comes first (SIGKILL
+ * included): the segments it owns are unlinked then.
  */
-import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
-import { BridgeHost, type CreateOptions, type FrameRingOptions, type HostOptions, type SegmentInfo } from '../core/host';
-import { codedError } from '../core/errors';
+import { BridgeHost, type CreateOptions, type FrameRingOptions, type HostOptions, type NamespaceOption, type SegmentInfo } from '../core/host';
+import { codedError, type CodedError } from '../core/errors';
 import type { HostMessage } from '../core/protocol';
 import type { Transport, TransportHandlers } from '../core/transport';
+import { FD_ENV, PeerChannel } from './channel';
 
-/** The key under which bridge messages travel on a child's IPC channel. */
-export const ENVELOPE = '$shmkitBridge';
-
-/** The bridge message inside an IPC message, or undefined for the program's own messages. */
-export function unwrap(message: unknown): { found: boolean; data: unknown } {
-  if (typeof message !== 'object' || message === null || !Object.prototype.hasOwnProperty.call(message, ENVELOPE)) {
-    return { found: false, data: undefined };
-  }
-  return { found: true, data: (message as Record<string, unknown>)[ENVELOPE] };
+/** What NodeHost emits. */
+export interface NodeHostEvents {
+  /**
+   * The host ended a child's bridge channel because of the child: ERR_SHM_BRIDGE_PROTOCOL (a
+   * malformed frame) or ERR_SHM_BRIDGE_LIMIT (it did not read what the host sent). The child is
+   * gone for the bridge from then on (its segments are unlinked); the process itself is left running.
+   */
+  'peer-error': (child: ChildProcess, error: CodedError) => void;
 }
 
 class ChildTransport implements Transport<ChildProcess> {
-  readonly #peers = new Map<ChildProcess, () => void>();
+  readonly #peers = new Map<ChildProcess, { channel: PeerChannel; unbind(): void }>();
+  readonly #onPeerError: (child: ChildProcess, error: CodedError) => void;
   #handlers: TransportHandlers<ChildProcess> | null = null;
+  #closing = false;
+
+  constructor(onPeerError: (child: ChildProcess, error: CodedError) => void) {
+    this.#onPeerError = onPeerError;
+  }
 
   listen(handlers: TransportHandlers<ChildProcess>): void {
     this.#handlers = handlers;
   }
 
-  add(child: ChildProcess): void {
+  add(child: ChildProcess, socket: Socket | null | undefined): void {
     let gone = false;
-    const onMessage = (message: unknown): void => {
-      const { found, data } = unwrap(message);
-      if (found && !gone) this.#handlers?.message(child, data);
-    };
-    const onGone = (): void => {
+    const onGone = (reason: CodedError | null): void => {
       if (gone) return;
       gone = true;
-      unbind();
-      this.#handlers?.gone(child);
-    };
-    // An 'error' listener is needed anyway: without one a failed send or spawn would throw.
-    const onError = (): void => {
-      if (!child.connected) onGone();
-    };
-    const unbind = (): void => {
+      this.#peers.get(child)?.unbind();
       this.#peers.delete(child);
-      child.off('message', onMessage);
-      child.off('disconnect', onGone);
-      child.off('exit', onGone);
-      // keep a no-op error listener: the program may never add one, and a late EPIPE must not crash it
+      channel?.end(null);
+      this.#handlers?.gone(child);
+      if (reason !== null && !this.#closing) this.#onPeerError(child, reason);
     };
-    child.on('message', onMessage);
-    child.on('disconnect', onGone);
-    child.on('exit', onGone);
+    const onExit = () => onGone(null);
+    // Without an 'error' listener a failed spawn would throw out of the event loop.
+    const onError = () => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) onGone(null);
+    };
+    const channel = socket
+      ? new PeerChannel(socket, {
+          message: (data) => {
+            if (!gone) this.#handlers?.message(child, data);
+          },
+          ended: (reason) => onGone(reason),
+        })
+      : null;
+    child.on('exit', onExit);
     child.on('error', onError);
-    this.#peers.set(child, unbind);
-    if (!child.connected) onGone();
+    this.#peers.set(child, {
+      channel: channel as PeerChannel,
+      unbind: () => {
+        child.off('exit', onExit);
+        // keep a no-op error listener: the program may never add one
+      },
+    });
+    if (channel === null || child.pid === undefined) onGone(null);
   }
 
   send(peer: ChildProcess, message: HostMessage): void {
-    if (!this.#peers.has(peer) || !peer.connected) return;
-    try {
-      peer.send({ [ENVELOPE]: message }, (error) => {
-        void error; // the child went meanwhile: 'disconnect'/'exit' report it
-      });
-    } catch {
-      // channel closed between the check and the send
-    }
+    this.#peers.get(peer)?.channel.send(message);
   }
 
   accept(value: unknown): value is ChildProcess {
-    return this.#peers.has(value as ChildProcess) && (value as ChildProcess).connected;
+    const entry = this.#peers.get(value as ChildProcess);
+    return entry !== undefined && !entry.channel.ended;
+  }
+
+  /** Bytes waiting to be sent to a child (it is not reading), for tests and monitoring. */
+  unsentBytes(child: ChildProcess): number {
+    return this.#peers.get(child)?.channel.unsentBytes ?? 0;
   }
 
   close(): void {
-    for (const unbind of [...this.#peers.values()]) unbind();
+    this.#closing = true;
     this.#handlers = null;
+    for (const [child, entry] of [...this.#peers]) {
+      entry.unbind();
+      this.#peers.delete(child);
+      entry.channel.end(codedError('ERR_SHM_BRIDGE_CLOSED', 'the host closed'));
+    }
   }
 }
 
-/** A bridge host whose peers are child processes it forked. */
+/** The stdio array for a child: the caller's (Node's default when absent), then the bridge's socket. */
+function withBridgeStdio(stdio: StdioOptions | undefined, fallback: readonly (string | number | null | undefined)[], ipc: boolean): { stdio: unknown[]; fd: number } {
+  let list: unknown[];
+  if (stdio === undefined) list = [...fallback];
+  else if (typeof stdio === 'string') list = [stdio, stdio, stdio];
+  else if (Array.isArray(stdio)) list = [...stdio];
+  else throw codedError('ERR_INVALID_ARG_TYPE', 'options.stdio must be a string or an array', TypeError);
+  while (list.length < 3) list.push(undefined);
+  if (ipc && !list.includes('ipc')) list.push('ipc');
+  list.push('pipe');
+  return { stdio: list, fd: list.length - 1 };
+}
+
+function checkObject(value: unknown, what: string): void {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `${what} must be an object`, TypeError);
+  }
+}
+
+/** A bridge host whose peers are child processes it started. */
 export class NodeHost {
-  readonly #transport = new ChildTransport();
+  readonly #events = new EventEmitter();
+  readonly #transport = new ChildTransport((child, error) => {
+    if (this.#events.listenerCount('peer-error') > 0) this.#events.emit('peer-error', child, error);
+  });
   readonly #core: BridgeHost<ChildProcess>;
 
   constructor(options: HostOptions = {}) {
     this.#core = new BridgeHost(this.#transport, options);
   }
 
-  /** `child_process.fork()`, and the child becomes a peer of this host (it calls `connect()`). */
+  /**
+   * `child_process.fork()`, and the child becomes a peer of this host (it calls `connect()`). The
+   * child's Node IPC channel is opened as fork() always does, for the program's own messages; the
+   * bridge uses its own channel (appended to `stdio`).
+   */
   fork(modulePath: string, args?: readonly string[], options?: ForkOptions): ChildProcess {
-    if (this.#core.closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
-    const child = fork(modulePath, args ?? [], options ?? {});
-    this.#transport.add(child);
+    this.#checkOpen();
+    checkObject(options, 'options');
+    const o = options ?? {};
+    const fallback = o.silent ? ['pipe', 'pipe', 'pipe', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc'];
+    const { stdio, fd } = withBridgeStdio(o.stdio, fallback, true);
+    const child = fork(modulePath, args ?? [], { ...o, stdio: stdio as StdioOptions, env: { ...(o.env ?? process.env), [FD_ENV]: String(fd) } });
+    this.#transport.add(child, child.stdio[fd] as Socket | null);
+    return child;
+  }
+
+  /**
+   * `child_process.spawn()` of any program, which becomes a peer: it finds its bridge channel as the
+   * descriptor named by the environment variable SHMKIT_BRIDGE_FD (docs/bridge-protocol.md). No Node
+   * IPC channel is opened.
+   */
+  spawn(command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess {
+    this.#checkOpen();
+    checkObject(options, 'options');
+    const o = options ?? {};
+    const { stdio, fd } = withBridgeStdio(o.stdio, ['pipe', 'pipe', 'pipe'], false);
+    const child = spawn(command, args ?? [], { ...o, stdio: stdio as StdioOptions, env: { ...(o.env ?? process.env), [FD_ENV]: String(fd) } });
+    this.#transport.add(child, child.stdio[fd] as Socket | null);
     return child;
   }
 
@@ -109,16 +175,17 @@ export class NodeHost {
     return this.#core.createFrameRing(name, options);
   }
 
-  grant(name: string, child: ChildProcess, options?: { readonly?: boolean | undefined }): void {
+  /** `options.namespace`: the child whose own segment `name` is (one it created). */
+  grant(name: string, child: ChildProcess, options?: { readonly?: boolean | undefined } & NamespaceOption<ChildProcess>): void {
     this.#core.grant(name, child, options);
   }
 
-  revoke(name: string, child: ChildProcess): void {
-    this.#core.revoke(name, child);
+  revoke(name: string, child: ChildProcess, options?: NamespaceOption<ChildProcess>): void {
+    this.#core.revoke(name, child, options);
   }
 
-  release(name: string): void {
-    this.#core.release(name);
+  release(name: string, options?: NamespaceOption<ChildProcess>): void {
+    this.#core.release(name, options);
   }
 
   segments(): SegmentInfo<ChildProcess>[] {
@@ -129,17 +196,49 @@ export class NodeHost {
     return this.#core.stats;
   }
 
+  /** The limits in force, defaults filled in (budgets from the size of /dev/shm). */
+  get limits(): BridgeHost<ChildProcess>['limits'] {
+    return this.#core.limits;
+  }
+
+  /** Bytes reserved by segments children created: of `child`, or of all together. */
+  peerBytes(child?: ChildProcess): number {
+    return this.#core.peerBytes(child);
+  }
+
+  /** Bytes the host has queued for `child` that it has not read yet. */
+  unsentBytes(child: ChildProcess): number {
+    return this.#transport.unsentBytes(child);
+  }
+
+  on<K extends keyof NodeHostEvents>(event: K, listener: NodeHostEvents[K]): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof NodeHostEvents>(event: K, listener: NodeHostEvents[K]): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
   get closed(): boolean {
     return this.#core.closed;
   }
 
-  /** Unlinks every segment (children get `revoked`) and stops listening; children keep running. Idempotent. */
+  /**
+   * Unlinks every segment (children get `revoked`), then ends every child's bridge channel (their
+   * clients close with ERR_SHM_BRIDGE_CLOSED); the children keep running. Idempotent.
+   */
   close(): void {
     this.#core.close();
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#core.closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
   }
 }
 
