@@ -279,16 +279,26 @@ describe('argument checks, in Python\'s order, before anything is created', () =
     assert.ok(!exists(name), 'CPython leaks a 0-byte segment here; shmkit unlinks it');
   });
 
-  test('with populate, a size larger than /dev/shm has room for is ENOSPC and nothing is left', () => {
-    const { bavail, bsize } = fs.statfsSync('/dev/shm');
-    const name = uniqueName('full');
-    const size = bavail * bsize + 64 * 1024 * 1024;
-    assert.throws(() => new SharedMemory({ name, create: true, size, populate: true }), {
-      code: 'ENOSPC',
-      syscall: 'posix_fallocate',
-    });
-    assert.ok(!exists(name));
-  });
+  // More than /dev/shm's *total* size, which tmpfs refuses at once even without
+  // shmkit's own check. (Asking for its free space + 64 MiB, as this test once
+  // did, made tmpfs allocate page by page until full: on a busy machine whose
+  // /dev/shm is as large as RAM, that was the OOM killer. A request between the
+  // free space and the total is tested in a private tmpfs: 22-populate-room.)
+  const { blocks, bsize } = fs.statfsSync('/dev/shm');
+  test(
+    'with populate, a size larger than /dev/shm is ENOSPC and nothing is left',
+    { skip: blocks === 0 && '/dev/shm has no size limit here' },
+    () => {
+      const name = uniqueName('full');
+      const size = blocks * bsize + 64 * 1024 * 1024;
+      assert.throws(() => new SharedMemory({ name, create: true, size, populate: true }), {
+        code: 'ENOSPC',
+        syscall: 'posix_fallocate',
+        path: name,
+      });
+      assert.ok(!exists(name));
+    },
+  );
 
   test('option types are checked', () => {
     const name = uniqueName('opts');
