@@ -3,33 +3,11 @@
 // are plain objects. Segments are real (@shmkit/shm): "unlinked" means gone from /dev/shm.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { core, MemoryTransport, hostOptions, checkNoLeaks, shmExists } = require('./fixtures/node-helpers');
+const { core, MemoryTransport, hostWithPeers, checkNoLeaks, shmExists } = require('./fixtures/node-helpers');
 
 checkNoLeaks();
 
-function setup(options) {
-  const transport = new MemoryTransport();
-  const host = new core.BridgeHost(transport, hostOptions(options));
-  const a = transport.addPeer('a');
-  const b = transport.addPeer('b');
-  const c = transport.addPeer('c');
-  let id = 1;
-  const ask = (peer, body) => transport.request(peer, { v: 1, id: id++, ...body });
-  const ok = (peer, body) => {
-    const reply = ask(peer, body);
-    assert.equal(reply.ok, true, reply.error && `${reply.error.code}: ${reply.error.message}`);
-    return reply.result;
-  };
-  const fails = (peer, body, code) => {
-    const reply = ask(peer, body);
-    assert.equal(reply.ok, false, `expected ${code}`);
-    assert.equal(reply.error.code, code, reply.error.message);
-    return reply.error;
-  };
-  const osName = (name) => host.segments().find((s) => s.name === name).osName;
-  test.after(() => host.close());
-  return { transport, host, a, b, c, ask, ok, fails, osName };
-}
+const setup = hostWithPeers;
 
 test('owner peer gone: unlinked, host mapping closed, grantees revoked with their handles', () => {
   const { transport, host, a, b, c, ok } = setup();

@@ -1,0 +1,187 @@
+'use strict';
+// What a hostile or buggy peer cannot do to the host or to other peers, through the core (in-memory
+// transport; segments are real): take a name the app will use, learn another peer's names, exceed its
+// byte budget, fill the host's replies without bound; and the client undoing what a request that timed
+// out did after all. The same over real processes: 13-node-channel.test.js; in a small tmpfs:
+// 14-node-space.test.js.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { pageSize } = require('@shmkit/shm');
+const { core, MemoryTransport, hostWithPeers, checkNoLeaks, connectClient, until } = require('./fixtures/node-helpers');
+
+checkNoLeaks();
+
+const setup = hostWithPeers;
+
+test("squatting: a peer that creates a name first cannot take it from the app, nor hand a victim its memory", () => {
+  const { host, a: attacker, b: victim, ok } = setup();
+  const squat = ok(attacker, { op: 'create', name: 'video', size: 4096 });
+  // the app's create of the same name is not refused (it threw EXISTS before)
+  const ring = host.createFrameRing('video', { slots: 2, slotBytes: 1024 });
+  host.grant('video', victim);
+  const got = ok(victim, { op: 'attach', name: 'video' });
+  assert.equal(got.osName, ring.name, "the victim gets the app's ring");
+  assert.notEqual(got.osName, squat.osName);
+  assert.equal(got.kind, 'frame-ring');
+  // the attacker still sees its own under that name; the app can name it only with its namespace
+  assert.equal(ok(attacker, { op: 'attach', name: 'video' }).osName, squat.osName);
+  const both = host.segments().filter((s) => s.name === 'video');
+  assert.deepEqual(both.map((s) => (s.namespace === 'host' ? 'host' : s.namespace.label)).sort(), ['a', 'host']);
+});
+
+test("probing: another peer's private segments answer exactly as missing names, for every op", () => {
+  const { host, a, b, ok, fails } = setup();
+  ok(a, { op: 'create', name: 'secret', size: 100 });
+  host.create('app-private', 100, { share: [a] });
+  const error = (name) => fails(b, { op: 'attach', name }, 'ERR_SHM_BRIDGE_NOT_FOUND').message.replace(name, '<name>');
+  assert.equal(error('secret'), error('never-existed'));
+  assert.equal(error('app-private'), error('never-existed'));
+  const release = (name) => fails(b, { op: 'release', name }, 'ERR_SHM_BRIDGE_NOT_FOUND').message.replace(name, '<name>');
+  assert.equal(release('secret'), release('never-existed'));
+  assert.equal(release('app-private'), release('never-existed'));
+  assert.deepEqual(ok(b, { op: 'list' }), []);
+  // create: a name b cannot see is free for b (its own namespace), whoever else uses it
+  ok(b, { op: 'create', name: 'secret', size: 10 });
+  ok(b, { op: 'create', name: 'app-private', size: 10 });
+  assert.deepEqual(ok(b, { op: 'list' }).map((e) => [e.name, e.owned, e.size]), [['app-private', true, 10], ['secret', true, 10]]);
+  assert.equal(ok(a, { op: 'attach', name: 'secret' }).size, 100, "a's is untouched");
+});
+
+test('a peer resolves its own names first, then the app\'s it may see, then other peers\' granted to it; the host refuses grants it could not reach', () => {
+  const { transport, host, a, b, ok, fails } = setup();
+  host.create('shared', 64, { share: 'all' });
+  ok(a, { op: 'create', name: 'scratch', size: 128 });
+  host.grant('scratch', b, { namespace: a, readonly: true });
+  assert.equal(ok(b, { op: 'attach', name: 'scratch' }).readonly, true, "a's, granted read-only");
+  fails(b, { op: 'attach', name: 'scratch', readonly: false }, 'ERR_SHM_BRIDGE_READONLY');
+  // b cannot create a name it sees (no leak: it sees it)
+  fails(b, { op: 'create', name: 'scratch', size: 1 }, 'ERR_SHM_BRIDGE_EXISTS');
+  fails(b, { op: 'create', name: 'shared', size: 1 }, 'ERR_SHM_BRIDGE_EXISTS');
+  // a grant that the peer could not reach by name is refused to the host
+  ok(b, { op: 'create', name: 'mine', size: 1 });
+  host.create('mine', 64);
+  assert.throws(() => host.grant('mine', b), { code: 'ERR_SHM_BRIDGE_EXISTS' }, 'b has its own "mine"');
+  const c = transport.addPeer('c');
+  ok(c, { op: 'create', name: 'scratch', size: 32 });
+  assert.throws(() => host.grant('scratch', b, { namespace: c }), { code: 'ERR_SHM_BRIDGE_EXISTS' }, "b sees a's scratch");
+  host.create('scratch', 16);
+  assert.throws(() => host.grant('scratch', b), { code: 'ERR_SHM_BRIDGE_EXISTS' }, "it would hide a's scratch from b");
+  assert.throws(() => host.grant('scratch', b, { namespace: {} }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
+  assert.throws(() => host.grant('nothing', b, { namespace: a }), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
+  // revoking a's scratch from b: b hears about it, and then the name is free for b
+  host.revoke('scratch', b, { namespace: a });
+  assert.deepEqual(transport.takeEvents(b).map((e) => [e.name, e.reason]), [['scratch', 'revoked']]);
+  fails(b, { op: 'attach', name: 'scratch' }, 'ERR_SHM_BRIDGE_NOT_FOUND');
+  ok(b, { op: 'create', name: 'scratch', size: 8 });
+  // release by namespace, from the host
+  host.release('scratch', { namespace: a });
+  assert.equal(host.segments().filter((s) => s.name === 'scratch').length, 3, "the app's, b's and c's stay");
+  // a segment that goes is announced only to the peers that see it by that name
+  host.release('scratch');
+  assert.deepEqual(transport.takeEvents(b), [], "b's own scratch hides the app's: b is told nothing about the app's");
+  assert.equal(host.stats.peers, 2, 'b and c keep state; a, which holds nothing now, none');
+});
+
+test('byte budgets: per peer and for all peers, counted in whole pages, freed when segments go', () => {
+  const page = pageSize;
+  const { transport, host, a, b, ok, fails } = setup({ maxBytesPerPeer: 4 * page, maxPeerBytes: 6 * page });
+  assert.equal(ok(a, { op: 'hello' }).maxBytesPerPeer, 4 * page);
+  ok(a, { op: 'create', name: 'one', size: 1 }); // one page
+  ok(a, { op: 'create', name: 'two', size: 2 * page }); // two pages
+  const over = fails(a, { op: 'create', name: 'three', size: page + 1 }, 'ERR_SHM_BRIDGE_LIMIT'); // two more: 5 > 4
+  assert.match(over.message, /budget/);
+  ok(a, { op: 'create', name: 'three', size: page });
+  assert.equal(host.peerBytes(a), 4 * page);
+  ok(b, { op: 'create', name: 'one', size: 2 * page });
+  fails(b, { op: 'create', name: 'two', size: 1 }, 'ERR_SHM_BRIDGE_LIMIT'); // all peers: 7 > 6
+  assert.equal(host.peerBytes(), 6 * page);
+  // the app's own segments are outside the peers' budgets
+  host.create('big', 16 * page);
+  ok(a, { op: 'release', name: 'two' });
+  ok(b, { op: 'create', name: 'two', size: 1 });
+  transport.gone(a);
+  assert.equal(host.peerBytes(), 3 * page);
+  assert.equal(host.peerBytes(a), 0);
+});
+
+test('budget defaults come from the size of the shared-memory filesystem', { skip: process.platform !== 'linux' && 'Linux: /dev/shm' }, () => {
+  const { host } = setup();
+  const { blocks, bsize } = fs.statfsSync('/dev/shm');
+  const size = blocks * bsize;
+  const floorPage = (n) => Math.floor(n / pageSize) * pageSize;
+  assert.equal(host.limits.maxBytesPerPeer, floorPage(size / 4));
+  assert.equal(host.limits.maxPeerBytes, floorPage(size / 2));
+  assert.throws(() => new core.BridgeHost(new MemoryTransport(), { maxBytesPerPeer: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => new core.BridgeHost(new MemoryTransport(), { maxPeerBytes: 1.5 }), { code: 'ERR_OUT_OF_RANGE' });
+});
+
+test('segments peers create are reserved at create: the filesystem shows their pages allocated at once', { skip: process.platform !== 'linux' && 'Linux: /dev/shm' }, () => {
+  const { a, ok } = setup();
+  const made = ok(a, { op: 'create', name: 'reserved', size: 64 * pageSize });
+  const blocks = fs.statSync(`/dev/shm/${made.osName}`).blocks * 512;
+  assert.equal(blocks, 64 * pageSize, 'every page is allocated (a sparse create would show 0)');
+});
+
+test('list is paged: 256 entries a reply, sorted, the next page after the last name; the client gathers them all', async () => {
+  const { transport, host, a, ok, fails } = setup({ maxSegmentsPerPeer: 600 });
+  const names = [];
+  for (let i = 0; i < 300; i++) names.push(host.create(`app-${String(i).padStart(3, '0')}`, 1, { share: [a] }) && `app-${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < 300; i++) {
+    const name = `own-${'x'.repeat(100)}-${String(i).padStart(3, '0')}`;
+    ok(a, { op: 'create', name, size: 1 });
+    names.push(name);
+  }
+  names.sort();
+  const first = ok(a, { op: 'list' });
+  assert.equal(first.length, 256);
+  assert.deepEqual(first.map((e) => e.name), names.slice(0, 256));
+  const second = ok(a, { op: 'list', after: first.at(-1).name });
+  assert.deepEqual(second.map((e) => e.name), names.slice(256, 512));
+  fails(a, { op: 'list', after: 'bad name' }, 'ERR_SHM_BRIDGE_PROTOCOL');
+  const reply = JSON.stringify(first);
+  assert.ok(reply.length < 64 * 1024, `a page is bounded: ${reply.length} bytes`);
+  const { client } = connectClient(transport, a);
+  await client.hello();
+  const all = await client.list();
+  assert.deepEqual(all.map((e) => e.name), names);
+  client.close();
+});
+
+test("an owner's release revokes its own handles too (its mappings close; a later detach is not UNKNOWN_HANDLE)", async () => {
+  const { transport, host, a } = setup();
+  const { client } = connectClient(transport, a);
+  const made = await client.create('mine', 4096);
+  const attached = await client.attach('mine');
+  const closed = [];
+  assert.equal(client.track(made.handle, () => closed.push('created')), null);
+  assert.equal(client.track(attached.handle, () => closed.push('attached')), null);
+  const revoked = [];
+  client.on('revoked', (info) => revoked.push(info));
+  await client.release('mine');
+  await until(() => revoked.length === 1, 2000, 'revoked');
+  assert.deepEqual(revoked[0], { name: 'mine', reason: 'released', handles: [made.handle, attached.handle] });
+  assert.deepEqual(closed.sort(), ['attached', 'created']);
+  await client.detach(made.handle).catch((e) => assert.equal(e.code, 'ERR_SHM_BRIDGE_UNKNOWN_HANDLE'));
+  assert.deepEqual(host.stats, { segments: 0, peers: 0, attachments: 0, grants: 0, seen: 1 });
+  client.close();
+});
+
+test('a request that timed out and then succeeded after all is undone: no attachment stays, the name is free for a retry', async () => {
+  const { transport, host, a } = setup();
+  host.create('shared', 64, { share: 'all' });
+  const { client, link } = connectClient(transport, a, { timeoutMs: 50 });
+  await client.hello();
+  link.hold = true; // the host is busy: it will answer, late
+  await assert.rejects(client.create('late', 4096), { code: 'ERR_SHM_BRIDGE_TIMEOUT' });
+  await assert.rejects(client.attach('shared'), { code: 'ERR_SHM_BRIDGE_TIMEOUT' });
+  link.release();
+  // the host carries both out; the client sees the late successes and undoes them
+  const carriedOut = (name) => transport.sent.some((s) => s.peer === a && s.message.ok === true && s.message.result?.name === name);
+  await until(() => carriedOut('late') && carriedOut('shared'), 2000, 'the host carried them out');
+  await until(() => host.stats.attachments === 0 && !host.segments().some((s) => s.name === 'late'), 2000, 'undone');
+  assert.equal(host.peerBytes(a), 0);
+  const retry = await client.create('late', 4096);
+  assert.equal(retry.size, 4096, 'the retry is not refused with EXISTS');
+  client.close();
+});
