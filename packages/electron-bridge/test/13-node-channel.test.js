@@ -170,6 +170,36 @@ test('host.close() ends every child\'s channel: their clients close with ERR_SHM
   await rpc(child, { cmd: 'exit', code: 0 });
 });
 
+test('a host that breaks the framing: the child\'s client closes with ERR_SHM_BRIDGE_PROTOCOL, its pending request fails, nothing throws', async () => {
+  const { spawn } = require('node:child_process');
+  const { encodeFrame, FrameReader } = require(path.join(DIST, 'node', 'frames'));
+  // this test plays the host by hand over the child's descriptor 3
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'node-client-watch.js')], {
+    stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
+    env: { ...process.env, SHMKIT_BRIDGE_FD: '3' },
+  });
+  test.after(() => child.exitCode === null && child.kill('SIGKILL'));
+  const channel = child.stdio[3];
+  const reader = new FrameReader(1 << 20);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  let answered = false;
+  channel.on('data', (chunk) => {
+    reader.push(chunk);
+    for (let m = reader.nextMessage(); m !== null; m = reader.nextMessage()) {
+      if (m.op === 'hello' && !answered) {
+        answered = true;
+        channel.write(encodeFrame({ v: 1, id: m.id, ok: true, result: { version: 1, maxNameLength: 128, maxCreateBytes: 1, maxBytesPerPeer: 1, listPageSize: 256 } }, 1 << 20));
+      } else if (m.op === 'list') {
+        channel.write(Buffer.from('ffffffff', 'hex')); // a length no host would send
+      }
+    }
+  });
+  const { code } = await exited(child);
+  assert.equal(code, 0);
+  assert.deepEqual(out.trim().split('\n').sort(), ['closed ERR_SHM_BRIDGE_PROTOCOL', 'connected', 'list ERR_SHM_BRIDGE_CLOSED']);
+});
+
 test("a child's request that timed out and then succeeded is undone: the attachment goes, a retried create is not EXISTS", async () => {
   const { host } = newHost();
   const child = host.fork(path.join(__dirname, 'fixtures', 'node-peer.js'), [], { env: { ...process.env, PEER_TIMEOUT_MS: '300' } });

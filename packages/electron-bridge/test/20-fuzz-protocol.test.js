@@ -238,6 +238,36 @@ test(`malformed frames (seed ${SEED}): each ends only its own peer, with a coded
   assert.equal(host.closed, false);
 });
 
+test(`frames split at random byte boundaries (seed ${SEED}) are all answered, in order`, async (t) => {
+  const { createNodeHost } = require(path.join(__dirname, '..', 'dist', 'node'));
+  const host = createNodeHost(hostOptions());
+  t.after(() => host.close());
+  const { rpc } = require('./fixtures/node-rpc');
+  const child = host.fork(path.join(__dirname, 'fixtures', 'node-raw-peer.js'));
+  t.after(() => child.exitCode === null && child.kill('SIGKILL'));
+  host.create('shared', 64, { share: 'all' });
+  const rand = prng(SEED ^ 0xc4a2);
+  const frames = [];
+  for (let id = 1; id <= 200; id++) {
+    const body = Buffer.from(JSON.stringify(rand() < 0.5 ? { v: 1, id, op: 'list' } : { v: 1, id, op: 'attach', name: 'shared', readonly: true }));
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(body.length);
+    frames.push(head, body);
+  }
+  const all = Buffer.concat(frames);
+  const sizes = [];
+  for (let left = all.length; left > 0; ) {
+    const size = Math.min(left, 1 + Math.floor(rand() * (rand() < 0.8 ? 8 : 300)));
+    sizes.push(size);
+    left -= size;
+  }
+  await rpc(child, { cmd: 'chunks', hex: all.toString('hex'), sizes }, 60_000);
+  const replies = await rpc(child, { cmd: 'replies', count: 200 }, 60_000);
+  assert.deepEqual(replies.map((r) => r.id), Array.from({ length: 200 }, (_, i) => i + 1));
+  assert.ok(replies.every((r) => r.ok));
+  t.diagnostic(`${sizes.length} writes`);
+});
+
 test(`client side: random host messages never throw out of the client nor break later requests (seed ${SEED})`, async () => {
   const rand = prng(SEED ^ 0x5eed);
   const next = generator(rand, {
