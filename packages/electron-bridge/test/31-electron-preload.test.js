@@ -337,6 +337,28 @@ test('stand-ins: frames() gives a stream: drawTo gets a zero-copy, seqlock-check
   ring.close();
 });
 
+test('stand-ins: onFrame() after the ring went and before `revoked` arrives neither throws nor shows the page an OS name', async () => {
+  const { SharedMemory } = require('@shmkit/shm');
+  const { ipcMain, host } = hostFor();
+  const { page, window } = openWindow(ipcMain);
+  const ring = host.createFrameRing('gone-soon', { share: 'all', slots: 2, slotBytes: 16 });
+  const stream = await page.frames('gone-soon');
+  // the window between release and the revoked event: the OS name is unlinked, the stream not yet closed
+  SharedMemory.unlink(ring.name);
+  let unsubscribe;
+  try {
+    unsubscribe = stream.onFrame(() => {});
+  } catch (error) {
+    assert.doesNotMatch(String(error?.message), new RegExp(ring.name), 'an OS name reached the page');
+    assert.fail(`onFrame threw: ${error?.message}`);
+  }
+  assert.equal(typeof unsubscribe, 'function');
+  unsubscribe();
+  window.close();
+  host.close();
+  ring.close();
+});
+
 test('loading ./preload loads neither electron nor @shmkit/shm, and ./main not electron (a sandboxed preload gets the clear error, not a failed addon load)', () => {
   const { spawnSync } = require('node:child_process');
   const loadedBy = (entry) => {

@@ -226,7 +226,16 @@ export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridge
     onFrame: (listener) => {
       if (typeof listener !== 'function') return () => undefined;
       if (listening === null && !ring.shm.closed) {
-        const own = { ring: lib.FrameRing.attach(result.osName, { readonly: true }), abort: new AbortController(), listeners: new Set<(info: ShmFrameInfo) => void>() };
+        let reader: FrameRing;
+        try {
+          reader = lib.FrameRing.attach(result.osName, { readonly: true });
+        } catch {
+          // The ring is gone (released or its owner gone; `revoked` is on its way): as on a closed
+          // stream, nothing will come. This is synchronous and crosses contextBridge as a bare message,
+          // so it must not throw, least of all with the OS name in the message.
+          return () => undefined;
+        }
+        const own = { ring: reader, abort: new AbortController(), listeners: new Set<(info: ShmFrameInfo) => void>() };
         listening = own;
         void (async () => {
           try {
