@@ -18,7 +18,7 @@ const LIFECYCLE = [
   ['window', 'closed'],
   ['webContents', 'destroyed'],
   ['webContents', 'render-process-gone'],
-  ['webContents', 'did-start-navigation'],
+  ['webContents', 'did-start-navigation'], // no longer bound: a new document is known when it speaks
 ];
 
 function setup(extra = {}) {
@@ -27,10 +27,10 @@ function setup(extra = {}) {
   return { ipcMain, host };
 }
 
-/** A raw request from `window`'s main frame (or `frame`), as its preload would invoke it. */
+/** A raw request from `window`'s main frame (or `frame`) and current document (or `doc`), as its preload would invoke it. */
 let nextId = 1;
-function ask(ipcMain, window, body, frame = window.webContents.mainFrame) {
-  return ipcMain.invokeFrom(window.webContents, frame, REQUEST_CHANNEL, [{ v: 1, id: nextId++, ...body }]);
+function ask(ipcMain, window, body, frame = window.webContents.mainFrame, doc = window.webContents.documentId) {
+  return ipcMain.invokeFrom(window.webContents, frame, REQUEST_CHANNEL, [{ v: 1, id: nextId++, ...body }, doc]);
 }
 
 function listeners(window) {
@@ -48,10 +48,10 @@ test('stand-ins: the host registers one invoke handler, binds the lifecycle even
   const other = new StandInBrowserWindow();
   assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
   host.create('bound', 4096, { owner, share: [other] });
-  assert.deepEqual(listeners(owner), [1, 1, 1, 1], 'closed, destroyed, render-process-gone, did-start-navigation');
-  assert.deepEqual(listeners(other), [1, 1, 1, 1]);
+  assert.deepEqual(listeners(owner), [1, 1, 1, 0], 'closed, destroyed, render-process-gone');
+  assert.deepEqual(listeners(other), [1, 1, 1, 0]);
   host.create('bound-2', 4096, { owner, share: [other] });
-  assert.deepEqual(listeners(owner), [1, 1, 1, 1], 'bound once per window');
+  assert.deepEqual(listeners(owner), [1, 1, 1, 0], 'bound once per window');
   host.close();
   assert.deepEqual([...ipcMain.handlers.keys()], []);
   assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
@@ -127,26 +127,64 @@ test('stand-ins: render-process-gone drops the attachments only; the grant and t
   host.close();
 });
 
-test('stand-ins: a main-frame cross-document navigation drops attachments; same-document and subframe navigations do not', async () => {
+test('stand-ins: attachments go when a new document speaks, not when a navigation starts: a cancelled navigation keeps them tracked', async () => {
   const { ipcMain, host } = setup();
   const window = new StandInBrowserWindow();
   const shm = host.create('nav', 4096, { owner: window });
-  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav' })).ok, true);
+  const first = await ask(ipcMain, window, { op: 'attach', name: 'nav' });
+  assert.equal(first.ok, true);
 
+  // did-start-navigation fires, then the navigation is cancelled (beforeunload, a download, the
+  // app's will-navigate guard): the page keeps its mapping, and the host keeps tracking it
+  window.webContents.navigate('file://', { cancelled: true });
   window.webContents.navigate('file://', { sameDocument: true });
   window.webContents.navigate('file://', { mainFrame: false });
-  assert.equal(host.stats.attachments, 1, 'same-document and subframe navigations keep attachments');
+  assert.equal(host.stats.attachments, 1, 'kept');
+  host.release('nav');
+  assert.deepEqual(revokedEvents(window).map((e) => [e.name, e.handles]), [['nav', [first.result.handle]]], 'the page is told: its handle was tracked');
 
-  window.webContents.navigate('file://');
+  const again = host.create('nav2', 4096, { owner: window });
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav2' })).ok, true);
+  const oldDoc = window.webContents.documentId;
+  const oldFrame = window.webContents.navigate('file://'); // commits a new document
+  assert.equal(host.stats.attachments, 1, 'nothing happens until the new document speaks');
+  // the old document's pagehide cleanup, from its detached frame, may still give things up
+  const oldHandle = host.segments().find((s) => s.name === 'nav2').attachments[0].handle;
+  assert.equal((await ask(ipcMain, window, { op: 'detach', handle: oldHandle }, oldFrame, oldDoc)).ok, true);
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav2' }, undefined, oldDoc)).ok, true);
+  // the new document speaks: the old one's attachments go
+  assert.equal((await ask(ipcMain, window, { op: 'list' })).ok, true);
+  assert.equal(host.stats.attachments, 0, "the old document's attachments dropped");
+  // and the old document is refused from now on, even from a frame that looks current
+  const late = await ask(ipcMain, window, { op: 'attach', name: 'nav2' }, undefined, oldDoc);
+  assert.equal(late.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
   assert.equal(host.stats.attachments, 0);
-  // Electron < 25 passed the fields as arguments only (url, isInPlace, isMainFrame, …)
-  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'nav' })).ok, true);
-  window.webContents.emit('did-start-navigation', { preventDefault() {} }, 'file:///x.html', true, true, 1, 1);
-  assert.equal(host.stats.attachments, 1, 'in place: kept');
-  window.webContents.emit('did-start-navigation', { preventDefault() {} }, 'file:///x.html', false, true, 1, 1);
-  assert.equal(host.stats.attachments, 0, 'a new document: dropped');
-  assert.ok(shmExists(shm.name), 'the window still owns its segment');
-  assert.equal(host.segments()[0].owner, window);
+  assert.ok(shmExists(again.name), 'the window still owns its segment');
+  void shm;
+  window.close();
+  host.close();
+});
+
+test("stand-ins: a request from a detached or destroyed frame (an old document pending deletion) cannot take anything", async () => {
+  const { ipcMain, host } = setup();
+  const window = new StandInBrowserWindow();
+  host.create('x', 4096, { share: 'all' });
+  const doc = window.webContents.documentId;
+  const oldFrame = window.webContents.navigate('file://');
+  // an attach in flight while the navigation commits: same frameTreeNodeId and origin, but detached
+  const stale = await ask(ipcMain, window, { op: 'attach', name: 'x' }, oldFrame, doc);
+  assert.equal(stale.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+  const created = await ask(ipcMain, window, { op: 'create', name: 'y', size: 10 }, oldFrame, doc);
+  assert.equal(created.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+  const destroyed = new StandInWebFrameMain({ origin: 'file://', frameTreeNodeId: window.webContents.mainFrame.frameTreeNodeId });
+  destroyed.destroyed = true;
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'x' }, destroyed)).error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+  assert.deepEqual(host.stats.attachments, 0, 'no stale attachment');
+  assert.equal(host.segments().length, 1);
+  // requests without a document id (a preload of another version) are refused with a code
+  const bare = await ipcMain.invokeFrom(window.webContents, window.webContents.mainFrame, REQUEST_CHANNEL, [{ v: 1, id: 7, op: 'list' }]);
+  assert.equal(bare.error.code, 'ERR_SHM_BRIDGE_PROTOCOL');
+  assert.equal(bare.id, 7);
   window.close();
   host.close();
 });
@@ -190,7 +228,7 @@ test('stand-ins: requests are refused with a code, and change nothing, unless th
 
   assert.deepEqual(host.stats, before, 'refused requests change nothing');
   // the reply carries the request's id so the preload's client can match it
-  reply = await ipcMain.invokeFrom(web.webContents, web.webContents.mainFrame, REQUEST_CHANNEL, [{ v: 1, id: 4242, op: 'list' }]);
+  reply = await ipcMain.invokeFrom(web.webContents, web.webContents.mainFrame, REQUEST_CHANNEL, [{ v: 1, id: 4242, op: 'list' }, web.webContents.documentId]);
   assert.equal(reply.id, 4242);
   // and the allowed main frame gets through
   const good = new StandInBrowserWindow();
@@ -205,7 +243,7 @@ test('stand-ins: malformed invokes get a coded error reply, never a throw or a h
   const { ipcMain, host } = setup();
   const window = new StandInBrowserWindow();
   for (const raw of [undefined, null, 42, 'attach', [], { v: 1 }, { v: 1, id: -1, op: 'list' }, { v: 2, id: 1, op: 'list' }, { v: 1, id: 1, op: 'nope' }]) {
-    const reply = await ipcMain.invokeFrom(window.webContents, window.webContents.mainFrame, REQUEST_CHANNEL, [raw]);
+    const reply = await ipcMain.invokeFrom(window.webContents, window.webContents.mainFrame, REQUEST_CHANNEL, [raw, window.webContents.documentId]);
     assert.equal(reply.ok, false);
     assert.match(reply.error.code, /^ERR_SHM_BRIDGE_(PROTOCOL|VERSION)$/);
   }

@@ -201,8 +201,8 @@ test('stand-ins: a revoked event that overtakes the attach reply still closes th
   const window = new StandInBrowserWindow();
   const ipcRenderer = new StandInIpcRenderer(ipcMain, window.webContents);
   const original = ipcRenderer.invoke.bind(ipcRenderer);
-  ipcRenderer.invoke = async (channel, request) => {
-    const reply = await original(channel, request);
+  ipcRenderer.invoke = async (channel, request, ...rest) => {
+    const reply = await original(channel, request, ...rest);
     if (request.op === 'attach' && reply.ok) {
       // the host revoked it right after attaching, and the event arrives first
       host.revoke('raced', window);

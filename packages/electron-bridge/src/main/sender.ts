@@ -46,11 +46,16 @@ export function originPredicate(allow: unknown): (origin: string) => boolean {
 /**
  * Checks the sender of one request. `known` says whether a webContents belongs to the host.
  * Returns the webContents; throws a coded error (which becomes the reply) otherwise.
+ *
+ * A frame that is detached (the old document of a navigation, pending deletion: Electron hands it
+ * out non-null, with the same frameTreeNodeId and origin) or destroyed is refused, unless
+ * `detachedMay` (the request only gives resources up: detach, release).
  */
 export function checkSender(
   event: SenderEvent,
   known: (webContents: WebContents) => boolean,
   allowed: (origin: string) => boolean,
+  options: { detachedMay?: boolean } = {},
 ): WebContents {
   const sender = event?.sender;
   if (sender == null || typeof sender.isDestroyed !== 'function' || sender.isDestroyed() || !known(sender)) {
@@ -64,6 +69,13 @@ export function checkSender(
     throw codedError(
       'ERR_SHM_BRIDGE_NOT_MAIN_FRAME',
       'request refused: the frame that sent it has navigated away or is gone',
+    );
+  }
+  const gone = frame.detached === true || (typeof frame.isDestroyed === 'function' && frame.isDestroyed());
+  if (gone && options.detachedMay !== true) {
+    throw codedError(
+      'ERR_SHM_BRIDGE_NOT_MAIN_FRAME',
+      'request refused: the document that sent it is being replaced (its frame is detached or destroyed)',
     );
   }
   const main = sender.mainFrame;

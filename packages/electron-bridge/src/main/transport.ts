@@ -7,14 +7,20 @@
  *
  * - BrowserWindow 'closed', webContents 'destroyed'   → gone (owner and grantee rules apply)
  * - webContents 'render-process-gone'                 → reset (the renderer's mappings died with it)
- * - 'did-start-navigation' of the main frame, not same-document → reset (the old page's attachments go)
+ * - a new document speaks                             → reset (the old page's attachments go)
+ *
+ * A new document is known for certain only when it speaks: each preload sends a random id of its
+ * document with every request (the second argument of invoke). Navigation events are no guide:
+ * 'did-start-navigation' fires before 'will-navigate' / beforeunload can cancel the navigation, so a
+ * cancelled one (a download, a beforeunload that says no) would drop attachments the page still
+ * uses. Requests of a document that has been replaced are refused.
  *
  * Every request's sender is checked first (src/main/sender.ts); a refused one gets an error reply
  * and never reaches the core.
  */
-import type { BrowserWindow, Event, IpcMain, IpcMainInvokeEvent, WebContents, WebContentsDidStartNavigationEventParams } from 'electron';
+import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import { codedError, toWireError } from '../core/errors';
-import { PROTOCOL_VERSION, requestIdOf, type ErrorReply, type HostMessage } from '../core/protocol';
+import { isPlainObject, PROTOCOL_VERSION, requestIdOf, type ErrorReply, type HostMessage } from '../core/protocol';
 import type { Transport, TransportHandlers } from '../core/transport';
 import { REQUEST_CHANNEL, EVENT_CHANNEL } from './channels';
 import { checkSender } from './sender';
@@ -32,7 +38,22 @@ interface PeerEntry {
   window: BrowserWindow;
   /** invoke()s awaiting the core's reply, by request id. */
   pending: Map<number, Resolve>;
+  /** The id of the document that spoke last (null: none yet), and those it replaced (bounded). */
+  document: string | null;
+  retired: Set<string>;
   unbind(): void;
+}
+
+/** A document id as preloads make them: 8–64 letters, digits, '-' or '_'. */
+const DOCUMENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Replaced document ids remembered per window, to refuse their late requests. */
+const MAX_RETIRED = 32;
+
+/** The `op` of a raw request, if it is a plain object with a string op (for the detached-frame rule). */
+function opOf(raw: unknown): string | null {
+  if (!isPlainObject(raw)) return null;
+  const desc = Object.getOwnPropertyDescriptor(raw, 'op');
+  return desc && 'value' in desc && typeof desc.value === 'string' ? desc.value : null;
 }
 
 function errorReply(id: number | null, error: unknown): ErrorReply {
@@ -56,7 +77,7 @@ export class ElectronTransport implements Transport<WebContents> {
 
   listen(handlers: TransportHandlers<WebContents>): void {
     try {
-      this.#ipcMain.handle(REQUEST_CHANNEL, (event, data) => this.#invoke(event, data));
+      this.#ipcMain.handle(REQUEST_CHANNEL, (event, data, document) => this.#invoke(event, data, document));
     } catch (error) {
       // Electron: "Attempted to register a second handler for 'shmkit:bridge'"
       throw codedError(
@@ -100,29 +121,18 @@ export class ElectronTransport implements Transport<WebContents> {
     if (this.#peers.has(webContents)) return webContents;
     const gone = () => this.#gone(webContents);
     const crashed = () => this.#reset(webContents);
-    const navigating = (
-      details: Event<WebContentsDidStartNavigationEventParams>,
-      _url?: string,
-      isInPlace?: boolean,
-      isMainFrame?: boolean,
-    ) => {
-      // Electron ≥ 25 puts the fields on the event; older ones pass them as arguments.
-      const main = details?.isMainFrame ?? isMainFrame;
-      const sameDocument = details?.isSameDocument ?? isInPlace;
-      if (main === true && sameDocument !== true) this.#reset(webContents);
-    };
     window.on('closed', gone);
     webContents.on('destroyed', gone);
     webContents.on('render-process-gone', crashed);
-    webContents.on('did-start-navigation', navigating);
     this.#peers.set(webContents, {
       window,
       pending: new Map(),
+      document: null,
+      retired: new Set(),
       unbind: () => {
         window.off('closed', gone);
         webContents.off('destroyed', gone);
         webContents.off('render-process-gone', crashed);
-        webContents.off('did-start-navigation', navigating);
       },
     });
     return webContents;
@@ -146,11 +156,13 @@ export class ElectronTransport implements Transport<WebContents> {
     return window != null && window.webContents === webContents && this.register(window) === webContents;
   }
 
-  #invoke(event: IpcMainInvokeEvent, data: unknown): Promise<HostMessage> | HostMessage {
+  #invoke(event: IpcMainInvokeEvent, data: unknown, document?: unknown): Promise<HostMessage> | HostMessage {
     const id = requestIdOf(data);
     let peer: WebContents;
     try {
-      peer = checkSender(event, (wc) => this.#known(wc), this.#allowed);
+      // A document being unloaded (its frame detached) may still give resources up, never take any.
+      const op = opOf(data);
+      peer = checkSender(event, (wc) => this.#known(wc), this.#allowed, { detachedMay: op === 'detach' || op === 'release' });
     } catch (error) {
       return errorReply(id, error);
     }
@@ -158,6 +170,11 @@ export class ElectronTransport implements Transport<WebContents> {
     const entry = this.#peers.get(peer);
     if (handlers === null || entry === undefined) {
       return errorReply(id, codedError('ERR_SHM_BRIDGE_CLOSED', 'the shmkit host is closed'));
+    }
+    try {
+      this.#document(peer, entry, document);
+    } catch (error) {
+      return errorReply(id, error);
     }
     if (id !== null && entry.pending.has(id)) {
       return errorReply(id, codedError('ERR_SHM_BRIDGE_PROTOCOL', `request id ${id} is already in flight`, TypeError));
@@ -181,6 +198,30 @@ export class ElectronTransport implements Transport<WebContents> {
       }
       if (id === null) once(errorReply(null, codedError('ERR_SHM_BRIDGE_PROTOCOL', 'a request needs a usable id', TypeError)));
     });
+  }
+
+  /**
+   * Checks the document id a request came with: the first one, the current one, or a new document
+   * (the old one's attachments go: reset). A replaced document's requests are refused.
+   */
+  #document(peer: WebContents, entry: PeerEntry, document: unknown): void {
+    if (typeof document !== 'string' || !DOCUMENT_ID.test(document)) {
+      throw codedError(
+        'ERR_SHM_BRIDGE_PROTOCOL',
+        "a request needs its document's id (the preload of @shmkit/electron-bridge sends it): update the preload to this version",
+        TypeError,
+      );
+    }
+    if (entry.document === document) return;
+    if (entry.retired.has(document)) {
+      throw codedError('ERR_SHM_BRIDGE_NOT_MAIN_FRAME', 'request refused: the document that sent it has been replaced by a newer one');
+    }
+    if (entry.document !== null) {
+      entry.retired.add(entry.document);
+      if (entry.retired.size > MAX_RETIRED) entry.retired.delete(entry.retired.values().next().value as string);
+      this.#reset(peer);
+    }
+    entry.document = document;
   }
 
   #reset(webContents: WebContents): void {

@@ -11,8 +11,17 @@ export interface IpcRendererLike {
   removeListener(channel: string, listener: (event: IpcRendererEvent, ...args: any[]) => void): unknown;
 }
 
+/** A random id for this document (this preload's world), sent with every request: 128 bits, hex. */
+export function newDocumentId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export class IpcClientTransport implements ClientTransport {
   readonly #ipc: IpcRendererLike;
+  /** Tells the host which document speaks: a new one replaces the old one's attachments. */
+  readonly #document = newDocumentId();
   #handlers: ClientTransportHandlers | null = null;
   readonly #onEvent = (_event: IpcRendererEvent, message: unknown) => this.#handlers?.message(message);
 
@@ -26,7 +35,7 @@ export class IpcClientTransport implements ClientTransport {
   }
 
   send(message: Request): void {
-    this.#ipc.invoke(REQUEST_CHANNEL, message).then(
+    this.#ipc.invoke(REQUEST_CHANNEL, message, this.#document).then(
       (reply: unknown) => this.#handlers?.message(reply),
       (error: unknown) => {
         // invoke() rejects when no handler is registered (no host) or the main process failed the call.
