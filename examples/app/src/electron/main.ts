@@ -107,13 +107,15 @@ async function start(): Promise<void> {
 
   const dataset = host.create('dataset', options.datasetMiB * 1048576, { owner: 'app', share: 'all', readonly: true });
   let datasetState: { done: number; total: number; checksum: number | null } = { done: 0, total: 1, checksum: null };
-  void fillDataset(dataset, (done, total) => {
+  fillDataset(dataset, (done, total) => {
     datasetState = { ...datasetState, done, total };
-  }).then((sum) => {
-    datasetState = { ...datasetState, checksum: sum };
-    openWindow('dataset.html?view=histogram', 'shmkit — dataset: histogram', true, { x: 40, y: 500, width: 640, height: 420 });
-    openWindow('dataset.html?view=mean', 'shmkit — dataset: running mean', true, { x: 700, y: 500, width: 640, height: 420 });
-  });
+  })
+    .then((sum) => {
+      datasetState = { ...datasetState, checksum: sum };
+      openWindow('dataset.html?view=histogram', 'shmkit — dataset: histogram', true, { x: 40, y: 500, width: 640, height: 420 });
+      openWindow('dataset.html?view=mean', 'shmkit — dataset: running mean', true, { x: 700, y: 500, width: 640, height: 420 });
+    })
+    .catch(failed);
 
   ipcMain.handle('app:status', (event) => {
     if (!fromApp(event) || !host) return null;
@@ -155,10 +157,22 @@ async function start(): Promise<void> {
   if (process.env.SHMKIT_E2E === '1') Object.assign(globalThis, { shmkitExample: { host, dataset } });
 }
 
-app.whenReady().then(start, (error: unknown) => {
-  console.error(error);
-  app.exit(1);
-});
+/**
+ * A failure while starting (here or in the work start() began) would otherwise be an unhandled
+ * rejection, which Electron's main process only logs: the app would stay half open. Say what failed,
+ * let go of what was made, and exit non-zero.
+ */
+function failed(error: unknown): void {
+  console.error('shmkit example app: could not start:', error);
+  try {
+    producer?.stop();
+    host?.close();
+  } finally {
+    app.exit(1);
+  }
+}
+
+app.whenReady().then(start).catch(failed);
 
 app.on('window-all-closed', () => app.quit());
 app.on('will-quit', () => {
