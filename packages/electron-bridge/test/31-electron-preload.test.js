@@ -231,9 +231,18 @@ test('stand-ins: window.shm.create makes a segment the window owns: unlinked whe
   assert.equal(info.owner, window);
   assert.ok(shmExists(info.osName));
   assertPageError(await rejection(page.create('mine', 1)), 'ERR_SHM_BRIDGE_EXISTS');
+  assert.equal(info.namespace, window, "in the window's own namespace");
+  // another window may have a 'mine' of its own, cannot see this one, and is granted it by namespace
+  const other = openWindow(ipcMain);
+  assertPageError(await rejection(other.page.attach('mine')), 'ERR_SHM_BRIDGE_NOT_FOUND');
+  host.grant('mine', other.window, { namespace: window, readonly: true });
+  const seen = await other.page.attach('mine');
+  assert.deepEqual([...(await seen.read(0, 1))], [5]);
+  assert.throws(() => host.grant('mine', other.window), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' }, "not in the app's namespace");
   window.close();
   assert.equal(shmExists(info.osName), false);
   assert.deepEqual(host.segments(), []);
+  other.window.close();
   host.close();
 });
 

@@ -1,6 +1,6 @@
 /** The transport-free core of the bridge: host, registry, protocol, client, transport interfaces, errors. */
 export { BridgeHost } from './host';
-export type { CreateOptions, FrameRingOptions, HostOptions, Owner, SegmentInfo } from './host';
+export type { CreateOptions, FrameRingOptions, HostOptions, NamespaceOption, Owner, SegmentInfo } from './host';
 export { BridgeClient } from './client';
 export type { ClientEvents, ClientOptions, RevokedInfo } from './client';
 export type { Transport, TransportHandlers, ClientTransport, ClientTransportHandlers } from './transport';

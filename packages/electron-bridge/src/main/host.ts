@@ -29,6 +29,8 @@ export type Owner = BrowserWindow | 'app';
 export interface CreateOptions {
   /** Default 'app'. */
   owner?: Owner | undefined;
+  /** Reserve the pages now: a full /dev/shm is ENOSPC here, never a SIGBUS later. Default true. */
+  populate?: boolean | undefined;
   /** Windows that may attach: 'all' (every window of an allowed origin, now and later) or a list. Default none. */
   share?: 'all' | readonly BrowserWindow[] | undefined;
   /** Whether the `share` grants are read-only. Default false (true for frame rings). */
@@ -40,8 +42,16 @@ export interface FrameRingOptions extends CreateOptions {
   slotBytes: number;
 }
 
+/** Names a segment a window's page created (in that window's namespace) in grant, revoke and release. */
+export interface NamespaceOption {
+  /** The window whose page created the segment; default the app's namespace. */
+  namespace?: BrowserWindow | 'app' | undefined;
+}
+
 export interface SegmentInfo {
   name: string;
+  /** 'app' for the app's names; the window whose page created it otherwise. */
+  namespace: Owner;
   /** The OS name, for the main process's own use (never sent to a page). */
   osName: string;
   size: number;
@@ -85,24 +95,38 @@ export class ShmHost {
     return this.#core.createFrameRing(name, { ...this.#coreOptions(options), slots: options.slots, slotBytes: options.slotBytes });
   }
 
-  /** Grants `window` access to `name` (replacing its earlier grant); a downgrade to read-only revokes its read-write handles. */
-  grant(name: string, window: BrowserWindow, options: { readonly?: boolean | undefined } = {}): void {
-    this.#core.grant(name, this.#peer(window), options);
+  /**
+   * Grants `window` access to `name` (replacing its earlier grant); a downgrade to read-only revokes its
+   * read-write handles. `namespace`: the window whose page created the segment.
+   */
+  grant(name: string, window: BrowserWindow, options: { readonly?: boolean | undefined } & NamespaceOption = {}): void {
+    this.#core.grant(name, this.#peer(window), this.#namespaced(options));
   }
 
   /** Ends `window`'s access to `name`: its handles are closed and its page gets 'revoked'. */
-  revoke(name: string, window: BrowserWindow): void {
-    this.#core.revoke(name, this.#peer(window));
+  revoke(name: string, window: BrowserWindow, options: NamespaceOption = {}): void {
+    this.#core.revoke(name, this.#peer(window), this.#namespaced(options));
   }
 
   /** Unlinks `name` now; every window with access gets 'revoked'. */
-  release(name: string): void {
-    this.#core.release(name);
+  release(name: string, options: NamespaceOption = {}): void {
+    this.#core.release(name, this.#namespaced(options));
+  }
+
+  /** The limits in force (defaults filled in: budgets from the size of /dev/shm). */
+  get limits(): BridgeHost<WebContents>['limits'] {
+    return this.#core.limits;
+  }
+
+  /** Bytes reserved by the segments pages created: of `window`'s, or of all windows together. */
+  peerBytes(window?: BrowserWindow): number {
+    return window === undefined ? this.#core.peerBytes() : this.#core.peerBytes(this.#peer(window));
   }
 
   segments(): SegmentInfo[] {
     return this.#core.segments().map((s) => ({
       name: s.name,
+      namespace: s.namespace === 'host' ? 'app' : (this.#transport.windowOf(s.namespace) as BrowserWindow),
       osName: s.osName,
       size: s.size,
       kind: s.kind,
@@ -127,11 +151,20 @@ export class ShmHost {
     return this.#transport.register(window) ?? (window as unknown as WebContents);
   }
 
+  /** Core options with `namespace` as a peer ('host' for the app's). */
+  #namespaced<O extends NamespaceOption>(options: O): Omit<O, 'namespace'> & { namespace: WebContents | 'host' } {
+    if (options === null || typeof options !== 'object') {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
+    }
+    const { namespace = 'app', ...rest } = options;
+    return { ...rest, namespace: namespace === 'app' ? 'host' : this.#peer(namespace) };
+  }
+
   #coreOptions(options: CreateOptions) {
     if (options === null || typeof options !== 'object') {
       throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     }
-    const { owner = 'app', share, readonly } = options;
+    const { owner = 'app', share, readonly, populate } = options;
     let peers: 'all' | WebContents[] | undefined;
     if (share === 'all' || share === undefined) peers = share;
     else if (Array.isArray(share)) peers = share.map((w) => this.#peer(w));
@@ -140,6 +173,7 @@ export class ShmHost {
       owner: owner === 'app' ? ('host' as const) : this.#peer(owner),
       share: peers,
       readonly,
+      populate,
     };
   }
 }
