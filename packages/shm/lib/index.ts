@@ -13,6 +13,7 @@ export type {
   ViewConstructor,
 } from './core/shared-memory';
 export type { ShmError, ShmErrorCode, ShmSystemError } from './core/errors';
+export type { SpaceReport } from './core/space';
 export { maxNameLength, pageSize, platformSupported } from './core/binding';
 export { wait, waitAsync, waitBackend, notify } from './streaming/wait';
 export type { WaitResult, WaitAsyncOptions, WaitBackend } from './streaming/wait';

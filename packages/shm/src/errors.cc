@@ -4,14 +4,19 @@
 
 namespace shmkit {
 
-void ThrowErrno(Napi::Env env, int err, const char* syscall,
-                const std::string& path, const char* detail) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall,
+                       const std::string& path, const char* detail) {
   Napi::Error error = Napi::Error::New(env, std::strerror(err));
   if (detail != nullptr) error.Set("detail", Napi::String::New(env, detail));
   error.Set("errno", Napi::Number::New(env, err));
   error.Set("syscall", Napi::String::New(env, syscall));
   error.Set("path", Napi::String::New(env, path));
-  error.ThrowAsJavaScriptException();
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall,
+                const std::string& path, const char* detail) {
+  ErrnoError(env, err, syscall, path, detail).ThrowAsJavaScriptException();
 }
 
 void ThrowCode(Napi::Env env, const char* code, const std::string& message) {

@@ -14,8 +14,12 @@
 
 namespace shmkit {
 
-// Throws an Error with `errno` (positive, as the OS reports it), `syscall` and
+// An Error with `errno` (positive, as the OS reports it), `syscall` and
 // `path` set. lib/binding.ts rewrites it into Node's system-error shape.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall,
+                       const std::string& path, const char* detail = nullptr);
+
+// Throws ErrnoError(...).
 void ThrowErrno(Napi::Env env, int err, const char* syscall,
                 const std::string& path, const char* detail = nullptr);
 

@@ -142,13 +142,38 @@ void* Mapping::WaitWord(double byte_offset) {
 #endif
 }
 
+namespace {
+
+// The facts of a refused populate as a plain object (numbers are exact up to
+// 2^53, far above any filesystem here; an unknown memory room is -1).
+Napi::Object SpaceObject(Napi::Env env, const SpaceFacts& facts) {
+  auto number = [&](uint64_t value) {
+    return Napi::Number::New(env, static_cast<double>(value));
+  };
+  Napi::Object space = Napi::Object::New(env);
+  space.Set("size", number(facts.size));
+  space.Set("free", number(facts.free));
+  space.Set("available", number(facts.available));
+  space.Set("requested", number(facts.requested));
+  space.Set("memoryRoom", facts.memory_room == kUnknownRoom
+                              ? Napi::Number::New(env, -1)
+                              : number(facts.memory_room));
+  space.Set("fsType", number(facts.fs_type));
+  space.Set("devMajor", number(facts.dev_major));
+  space.Set("devMinor", number(facts.dev_minor));
+  return space;
+}
+
+}  // namespace
+
 // new Mapping(name, create, readonly, mode, size, strategy, populate, allocate,
-//             maxView)
+//             maxView, memoryRoom)
 // `allocate(n, shared)` returns the host of an overlay of n bytes (a multiple
 // of the page size): an ArrayBuffer with n bytes from its first page boundary
 // on, or, for the shared strategy, a Uint8Array over a page-aligned
 // SharedArrayBuffer of at least n bytes. `maxView` is the largest typed array
 // this runtime can make: a zero-copy strategy is refused above it.
+// `memoryRoom` is the bytes of memory a populate may still take (-1: unknown).
 // Arguments are validated in lib/; the checks here keep the addon memory-safe
 // if it is called directly.
 Mapping::Mapping(const Napi::CallbackInfo& info)
@@ -159,13 +184,13 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
             "shared memory is not supported on Windows yet");
   return;
 #else
-  if (info.Length() < 9 || !info[0].IsString() || !info[1].IsBoolean() ||
+  if (info.Length() < 10 || !info[0].IsString() || !info[1].IsBoolean() ||
       !info[2].IsBoolean() || !info[3].IsNumber() || !info[4].IsNumber() ||
       !info[5].IsNumber() || !info[6].IsBoolean() || !info[7].IsFunction() ||
-      !info[8].IsNumber()) {
+      !info[8].IsNumber() || !info[9].IsNumber()) {
     ThrowArgType(env,
                  "Mapping(name, create, readonly, mode, size, strategy, "
-                 "populate, allocate, maxView)");
+                 "populate, allocate, maxView, memoryRoom)");
     return;
   }
   OpenRequest request;
@@ -178,6 +203,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
   bool populate = info[6].As<Napi::Boolean>().Value();
   Napi::Function allocate = info[7].As<Napi::Function>();
   double max_view = info[8].As<Napi::Number>().DoubleValue();
+  double memory_room = info[9].As<Napi::Number>().DoubleValue();
   if (request.name.empty() ||
       request.name.find('\0') != std::string::npos ||
       request.name.find('/') != std::string::npos) {
@@ -190,7 +216,10 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     return;
   }
   request.size = static_cast<uint64_t>(size);
-  request.reserve = populate;
+  request.populate = populate;
+  if (memory_room >= 0 && memory_room < 18446744073709551615.0) {
+    request.memory_room = static_cast<uint64_t>(memory_room);
+  }
   name_ = request.name;
   readonly_ = request.readonly;
 
@@ -199,7 +228,10 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     if (opened.code != nullptr) {
       ThrowCode(env, opened.code, "'" + request.name + "' is " + opened.detail);
     } else {
-      ThrowErrno(env, opened.err, opened.syscall, request.name, opened.detail);
+      Napi::Error error = ErrnoError(env, opened.err, opened.syscall,
+                                     request.name, opened.detail);
+      if (opened.space.known) error.Set("space", SpaceObject(env, opened.space));
+      error.ThrowAsJavaScriptException();
     }
     return;
   }
@@ -241,7 +273,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
 #endif
   }
 #if defined(__linux__)
-  if (populate && !readonly_) flags |= MAP_POPULATE;
+  if (opened.prefault && !readonly_) flags |= MAP_POPULATE;
 #endif
 
   // Larger than any typed array this runtime can make (Node 20: 4 GiB): no
@@ -295,7 +327,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     close(fd);
   }
   size_ = length;
-  if (populate) Populate(region_->addr, length, readonly_);
+  if (opened.prefault) Populate(region_->addr, length, readonly_);
 #endif  // _WIN32
 }
 

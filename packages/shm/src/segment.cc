@@ -30,6 +30,10 @@ size_t PageSize() { return 4096; }
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#endif
 
 namespace shmkit {
 
@@ -60,6 +64,34 @@ const char* KindOf(mode_t mode) {
   if (S_ISSOCK(mode)) return "a socket, not a shared-memory segment";
   if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device, not a shared-memory segment";
   return "not a regular shared-memory segment";
+}
+
+// Whether `needed` more bytes (rounded up to the filesystem's block) fit in
+// the filesystem holding `fd` and in `memory_room`: 0, ENOSPC or ENOMEM.
+// Fills `facts` either way. A filesystem that cannot say (fstatfs fails) or
+// has no size limit is checked against memory only.
+int CheckRoom(int fd, const struct stat& st, uint64_t needed,
+              uint64_t memory_room, SpaceFacts* facts) {
+  facts->known = true;
+  facts->memory_room = memory_room;
+  facts->dev_major = major(st.st_dev);
+  facts->dev_minor = minor(st.st_dev);
+  struct statfs fs;
+  uint64_t block = PageSize();
+  bool have_fs = fstatfs(fd, &fs) == 0;
+  if (have_fs) {
+    if (fs.f_bsize > 0) block = static_cast<uint64_t>(fs.f_bsize);
+    facts->fs_type = static_cast<uint64_t>(fs.f_type);
+    facts->size = static_cast<uint64_t>(fs.f_blocks) * block;
+    facts->free = static_cast<uint64_t>(fs.f_bfree) * block;
+    facts->available = static_cast<uint64_t>(fs.f_bavail) * block;
+  }
+  facts->requested = (needed + block - 1) / block * block;
+  if (have_fs && fs.f_blocks > 0 && facts->requested > facts->available) {
+    return ENOSPC;
+  }
+  if (facts->requested > memory_room) return ENOMEM;
+  return 0;
 }
 #endif
 
@@ -113,6 +145,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
     return Fail(err, syscall, detail);
   };
 
+  bool prefault = request.populate;
   if (request.create) {
     int rc;
     do {
@@ -120,15 +153,26 @@ OpenResult OpenSegment(const OpenRequest& request) {
     } while (rc != 0 && errno == EINTR);
     if (rc != 0) return abandon(errno, "ftruncate");
 #if defined(__linux__)
-    if (request.reserve) {
-      // posix_fallocate returns the error instead of setting errno. It turns
-      // "no room in /dev/shm" into ENOSPC now instead of SIGBUS on first touch.
-      int err;
-      do {
-        err = posix_fallocate(fd, 0, static_cast<off_t>(request.size));
-      } while (err == EINTR);
+    if (request.populate) {
+      // Reserving turns "no room in /dev/shm" into an error now instead of
+      // SIGBUS on first touch; the room is checked first so that the
+      // reservation itself never fills the filesystem or RAM on its way to
+      // ENOSPC. (The check and the reservation are not atomic: another
+      // process may take space between them, and then posix_fallocate fails
+      // after allocating at most what was free.)
+      SpaceFacts space;
+      struct stat created;
+      if (fstat(fd, &created) != 0) return abandon(errno, "fstat");
+      int err = CheckRoom(fd, created, request.size, request.memory_room, &space);
+      if (err == 0) {
+        do {  // posix_fallocate returns the error instead of setting errno
+          err = posix_fallocate(fd, 0, static_cast<off_t>(request.size));
+        } while (err == EINTR);
+      }
       if (err != 0 && err != EOPNOTSUPP && err != ENOSYS) {
-        return abandon(err, "posix_fallocate");
+        OpenResult failed = abandon(err, "posix_fallocate");
+        failed.space = space;
+        return failed;
       }
     }
 #endif
@@ -147,10 +191,22 @@ OpenResult OpenSegment(const OpenRequest& request) {
     // attach can get here; the segment is left as it is.
     return abandon(EINVAL, "mmap", "the segment is empty (size 0)");
   }
+#if defined(__linux__)
+  if (request.populate && !request.create) {
+    // Prefaulting allocates every page the segment does not have yet (a
+    // sparse segment's holes, read faults included): only when they fit.
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t held = static_cast<uint64_t>(st.st_blocks) * 512;
+    SpaceFacts space;
+    prefault = CheckRoom(fd, st, size > held ? size - held : 0,
+                         request.memory_room, &space) == 0;
+  }
+#endif
 
   OpenResult r;
   r.fd = fd;
   r.size = static_cast<uint64_t>(st.st_size);
+  r.prefault = prefault;
   return r;
 }
 

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { unlinkSegment } from '../core/binding';
 import { ownerPidOf, pidAlive, readStates, stateDir, type TrackerState } from '../lifecycle/tracker-state';
 import { validateName } from '../core/validate';
+import { formatSize } from '../core/space';
 
 const SHM_DIR = '/dev/shm';
 
@@ -166,17 +167,6 @@ function listSegments(all: State[]): Segment[] {
     });
   }
   return segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-function formatSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 function formatAge(s: number): string {

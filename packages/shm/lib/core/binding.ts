@@ -7,6 +7,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { shmError, systemError } from './errors';
+import { memoryRoom, setProcRoot, spaceReport, type MemoryRoom, type RawSpace } from './space';
 
 /** Strategy numbers as the addon takes them (src/mapping.h). */
 export const enum StrategyCode {
@@ -56,6 +57,7 @@ interface RawBinding {
     populate: boolean,
     allocate: (byteLength: number, shared: boolean) => ArrayBuffer | Uint8Array,
     maxView: number,
+    memoryRoom: number,
   ) => NativeMapping;
   unlink(name: string): void;
   fence(): void;
@@ -95,6 +97,8 @@ interface RawError {
   syscall?: string;
   path?: string;
   detail?: string;
+  /** A populate that did not fit (ENOSPC, ENOMEM): the filesystem as it was. */
+  space?: RawSpace;
   message: string;
 }
 
@@ -131,12 +135,14 @@ function load(): RawBinding {
 
 const raw: RawBinding = load();
 
-function rethrow(error: unknown): never {
+function rethrow(error: unknown, room?: MemoryRoom): never {
   const e = error as RawError;
   // Raw addon errors carry a positive errno and no code; anything else (a
   // system error thrown by allocateOverlay, a TypeError) passes through.
   if (e && typeof e.errno === 'number' && e.errno > 0 && typeof e.syscall === 'string' && !('code' in e)) {
-    throw systemError(e.errno, e.syscall, e.path ?? '', e.message, e.detail);
+    const converted = systemError(e.errno, e.syscall, e.path ?? '', e.message, e.detail);
+    if (e.space !== undefined) converted.space = spaceReport(e.space, room);
+    throw converted;
   }
   throw error;
 }
@@ -325,6 +331,8 @@ export interface OverlayHost {
  */
 export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMapping {
   checkPlatform();
+  // Pages a populate allocates are memory: the addon refuses (ENOMEM) what this room cannot hold.
+  const room = args.populate ? memoryRoom() : undefined;
   try {
     return new raw.Mapping(
       args.name,
@@ -339,9 +347,10 @@ export function openMapping(args: OpenArgs, host: OverlayHost = {}): NativeMappi
           ? allocateShared(byteLength, args.name, host)
           : allocateOverlay(byteLength, args.name, host, args.strategy === StrategyCode.Overlay),
       maxViewLength,
+      room?.bytes ?? -1,
     );
   } catch (error) {
-    rethrow(error);
+    rethrow(error, room);
   }
 }
 
@@ -419,6 +428,7 @@ export const platformSupported: boolean = raw.supported;
 export function setTestingFlags(flags: TestingFlags): void {
   raw.setTestingFlags(flags);
   testing.plainOverlay = flags.plainOverlay === true;
+  setProcRoot(flags.procRoot);
 }
 
 /** @internal */
@@ -437,6 +447,8 @@ export interface TestingFlags {
   noWaitv?: boolean;
   /** Make waitAsync use a thread per wait, as where io_uring is missing or disabled. */
   noUring?: boolean;
+  /** Read /proc and /sys (populate's memory room, space.ts) below this directory. */
+  procRoot?: string;
 }
 
 const testing = { plainOverlay: false };

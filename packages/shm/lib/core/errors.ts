@@ -8,6 +8,7 @@
  * - shmkit's own states use `ERR_SHM_*` codes.
  */
 import { getSystemErrorName } from 'node:util';
+import type { SpaceReport } from './space';
 
 /** Every `code` shmkit itself defines (system errors use the OS's codes). */
 export type ShmErrorCode =
@@ -41,6 +42,12 @@ export interface ShmSystemError extends Error {
   errno: number;
   syscall: string;
   path: string;
+  /**
+   * On ENOSPC or ENOMEM from a populate (`syscall: 'posix_fallocate'`): the
+   * filesystem's size, use and free space, the request and the memory room.
+   * Names no segment: safe to pass on to less trusted code.
+   */
+  space?: SpaceReport;
 }
 
 export function shmError(code: ShmErrorCode, message: string): ShmError {

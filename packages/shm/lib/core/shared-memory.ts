@@ -12,6 +12,7 @@ import {
   type ResolvedStrategy,
 } from './binding';
 import { atCaller, invalidArgType, invalidArgValue, outOfRange, shmError, withHint, type ShmSystemError } from './errors';
+import { spaceHint } from './space';
 import * as tracker from '../lifecycle/tracker';
 import {
   validateInteger,
@@ -155,9 +156,14 @@ function shellWord(name: string): string {
   return /^[\w.@%+=:,-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\\''")}'`;
 }
 
-/** Says what to do about the two system errors a newcomer meets first. */
+/**
+ * Says what to do about the system errors a newcomer meets first: a missing
+ * name, a name taken, and a populate that does not fit in /dev/shm or memory.
+ */
 function explained(error: unknown, name: string, create: boolean): unknown {
   const code = (error as ShmSystemError | undefined)?.code;
+  const space = (error as ShmSystemError | undefined)?.space;
+  if (code !== undefined && space !== undefined) return withHint(error, spaceHint(code, space));
   if (code === 'ENOENT' && !create) {
     return withHint(
       error,
@@ -243,7 +249,7 @@ export class SharedMemory implements Disposable {
         try {
           mapping = openTracked(track, { name, ...args }, this.#host);
         } catch (error) {
-          if ((error as ShmSystemError).code !== 'EEXIST') throw atCaller(error, entry);
+          if ((error as ShmSystemError).code !== 'EEXIST') throw atCaller(explained(error, name, true), entry);
         }
       }
       if (mapping === undefined || name === undefined) {

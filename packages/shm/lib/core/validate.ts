@@ -21,8 +21,11 @@ interface CommonOptions {
   /** Permission bits for a created segment, before the umask. Default 0o600. */
   mode?: number | undefined;
   /**
-   * Pre-fault the pages now (MAP_POPULATE; on create the pages are also reserved,
-   * so a full /dev/shm is ENOSPC here instead of SIGBUS on first touch).
+   * Pre-fault the pages now (MAP_POPULATE). On create the pages are also
+   * reserved, so a full /dev/shm is ENOSPC (not enough memory: ENOMEM) here,
+   * with `error.space`, instead of SIGBUS on first touch; nothing is allocated
+   * before the room is checked. On attach, the pages a sparse segment lacks are
+   * prefaulted (allocated) only when they fit.
    */
   populate?: boolean | undefined;
   /**

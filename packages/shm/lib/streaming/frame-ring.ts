@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { fence } from '../core/binding';
-import { invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
+import { atCaller, invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
 import { SharedMemory, type SharedMemoryOptions } from '../core/shared-memory';
 import { validateInteger } from '../core/validate';
 import { notify, waitAsync } from './wait';
@@ -321,15 +321,22 @@ export class FrameRing implements Disposable {
     const stride = roundUp(slotBytes, ALIGN);
     const size = payloadOffset + stride * slots;
     if (!Number.isSafeInteger(size)) throw outOfRange('options.slotBytes', 'small enough for slots × slotBytes to fit', slotBytes);
-    const shm = new SharedMemory({
-      name: options.name,
-      create: true,
-      size,
-      populate: options.populate ?? true,
-      mode: options.mode,
-      strategy: options.strategy,
-      track: options.track,
-    });
+    let shm: SharedMemory;
+    try {
+      // populate (the default) reserves the slots now: a full /dev/shm is ENOSPC
+      // (or ENOMEM) here, with error.space, never a SIGBUS while publishing.
+      shm = new SharedMemory({
+        name: options.name,
+        create: true,
+        size,
+        populate: options.populate ?? true,
+        mode: options.mode,
+        strategy: options.strategy,
+        track: options.track,
+      });
+    } catch (error) {
+      throw atCaller(error, FrameRing.create);
+    }
     try {
       const h = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
       h.setUint16(H_VERSION, VERSION, true);
