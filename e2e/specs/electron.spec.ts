@@ -119,7 +119,7 @@ test.describe('the Electron app', () => {
     expect(fs.existsSync(`/dev/shm/${seg.osName}`)).toBe(true);
     const video = await windowByPage(app, 'video.html');
     const code = await video.evaluate((n) => window.shm.attach(n).then(() => 'attached', (e: { code?: string }) => e.code ?? 'no code'), name);
-    expect(code).toBe('ERR_SHM_BRIDGE_NOT_GRANTED');
+    expect(code).toBe('ERR_SHM_BRIDGE_NOT_FOUND'); // another window's segment: answered exactly as a missing one
     await scratch.close();
     await expect.poll(() => fs.existsSync(`/dev/shm/${seg.osName}`), { timeout: 10_000 }).toBe(false);
     await expect(status.locator(`tr[data-name="${name}"]`)).toHaveCount(0);

@@ -52,7 +52,7 @@ export function install({ preset = 'small', fps = 60, datasetMiB = 16 } = {}) {
   let nextHandle = 1;
   const ops = {
     attach(name, options) {
-      if (name !== 'dataset') throw { name: 'Error', code: 'ERR_SHM_BRIDGE_NOT_GRANTED', message: `'${name}' is not shared with this window` };
+      if (name !== 'dataset') throw { name: 'Error', code: 'ERR_SHM_BRIDGE_NOT_FOUND', message: `no segment named ${name}` };
       const id = nextHandle++;
       handles.set(id, { name, readonly: true });
       void options;
@@ -78,7 +78,7 @@ export function install({ preset = 'small', fps = 60, datasetMiB = 16 } = {}) {
       streams.delete(id);
     },
     frames(name) {
-      if (name !== 'video') throw { name: 'Error', code: 'ERR_SHM_BRIDGE_NOT_GRANTED', message: `'${name}' is not shared with this window` };
+      if (name !== 'video') throw { name: 'Error', code: 'ERR_SHM_BRIDGE_NOT_FOUND', message: `no segment named ${name}` };
       const id = nextHandle++;
       streams.set(id, { controller: null });
       return { id, name };
