@@ -188,6 +188,41 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// socketReceive(fd, waitMs) → string | null: what has arrived (waiting up to
+// waitMs for something), '' if nothing has, null at end of stream. Never
+// blocks longer than waitMs, even on a blocking descriptor.
+Napi::Value Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!FdArg(info, 0, &fd) || info.Length() < 2 || !info[1].IsNumber()) {
+    ThrowArgType(env, "socketReceive(fd: number, waitMs: number)");
+    return env.Undefined();
+  }
+  int wait_ms = info[1].As<Napi::Number>().Int32Value();
+  pollfd ready = {fd, POLLIN, 0};
+  int rc;
+  do {
+    rc = poll(&ready, 1, wait_ms > 0 ? wait_ms : 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    ThrowErrno(env, errno, "poll", "");
+    return env.Undefined();
+  }
+  if (rc == 0) return Napi::String::New(env, "");
+  char buffer[256];
+  ssize_t n;
+  do {
+    n = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::String::New(env, "");
+    ThrowErrno(env, errno, "recv", "");
+    return env.Undefined();
+  }
+  if (n == 0) return env.Null();
+  return Napi::String::New(env, buffer, static_cast<size_t>(n));
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketData* data = static_cast<SocketData*>(info.Data());
@@ -261,6 +296,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("socketListen", Napi::Function::New(env, Listen, "socketListen"));
   exports.Set("socketConnect", Napi::Function::New(env, Connect, "socketConnect", data));
   exports.Set("socketSend", Napi::Function::New(env, Send, "socketSend"));
+  exports.Set("socketReceive", Napi::Function::New(env, Receive, "socketReceive"));
   exports.Set("socketClose", Napi::Function::New(env, Close, "socketClose", data));
   exports.Set("socketPeer", Napi::Function::New(env, Peer, "socketPeer"));
   exports.Set("socketAcceptPending",

@@ -6,6 +6,8 @@
 //   socketConnect(path, sendTimeoutMs) → fd  blocking connect; the listener
 //                                            must be this effective uid
 //   socketSend(fd, text)                     every byte into the kernel or throw
+//   socketReceive(fd, waitMs) → string|null  what has arrived ('' none yet,
+//                                            null at end of stream)
 //   socketClose(fd)
 //   socketPeer(fd)      → { uid, pid }       the peer's credentials
 //   socketAcceptPending(fd) → fd[]           connections queued now, never blocks

@@ -482,6 +482,20 @@ function write(stream, data) {
   return new Promise((resolve) => stream.write(data, () => resolve()));
 }
 
+test('HELLO is answered on the same connection with HELLO <the tracker\'s pid>: the greeting a spawner waits for', async () => {
+  let answer = '';
+  const result = await runTracker(async (connect) => {
+    const client = await connect();
+    client.setEncoding('utf8').on('data', (d) => (answer += d));
+    await write(client, 'HELLO\n');
+    await pollUntil(() => answer.includes('\n'), 'the answer');
+    const silent = await connect(); // a client that does not say HELLO hears nothing
+    await write(silent, 'UNREGISTER never-registered\n');
+  });
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+  assert.equal(answer, `HELLO ${result.pid}\n`);
+});
+
 test('the tracker protocol rejects garbage, one diagnostic per line, and keeps working', async () => {
   const name = helpers.uniqueName('protocol');
   const gone = helpers.uniqueName('protocol-unreg');

@@ -84,6 +84,7 @@ interface RawBinding {
   socketListen?(path: string, backlog: number): number;
   socketConnect?(path: string, sendTimeoutMs: number): number;
   socketSend?(fd: number, text: string): void;
+  socketReceive?(fd: number, waitMs: number): string | null;
   socketClose?(fd: number): void;
   socketPeer?(fd: number): { uid: number; pid: number };
   socketAcceptPending?(fd: number): number[];
@@ -408,6 +409,7 @@ export const socket = {
   listen: converted(raw.socketListen ?? unsupportedSocket),
   connect: converted(raw.socketConnect ?? unsupportedSocket),
   send: converted(raw.socketSend ?? unsupportedSocket),
+  receive: converted(raw.socketReceive ?? unsupportedSocket),
   close: converted(raw.socketClose ?? unsupportedSocket),
   peer: converted(raw.socketPeer ?? unsupportedSocket),
   acceptPending: converted(raw.socketAcceptPending ?? unsupportedSocket),

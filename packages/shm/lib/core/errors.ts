@@ -30,7 +30,8 @@ export type ShmErrorCode =
   | 'ERR_SHM_NOT_A_SEGMENT'
   | 'ERR_SHM_TOO_LARGE'
   | 'ERR_SHM_ADDRESS_SPACE'
-  | 'ERR_SHM_UNSAFE_DIRECTORY';
+  | 'ERR_SHM_UNSAFE_DIRECTORY'
+  | 'ERR_SHM_RUN_AS_NODE_DISABLED';
 
 export interface ShmError extends Error {
   code: ShmErrorCode;

@@ -16,19 +16,18 @@
  * managed by the same server. A connected client's `shutdown()` only
  * disconnects; the owner's shutdown unlinks everything.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { invalidArgType, shmError } from '../core/errors';
+import { greeting, killHelper, RUN_AS_NODE_FIX, runAsNodeRefusal, spawnHelper } from './helper-process';
 import { onJsonLines } from './json-lines';
 import { SharedMemory } from '../core/shared-memory';
 import { ShareableList, type ShareableValue } from '../formats/shareable-list';
 
 /** The server's entry point, next to this file once compiled. */
 export const MANAGER_MAIN = path.join(__dirname, 'manager-main.js');
-
-const START_TIMEOUT_MS = 30_000;
 
 interface Reply {
   id?: number;
@@ -92,34 +91,38 @@ export class SharedMemoryManager implements AsyncDisposable {
 
   #clientMode = false;
 
-  /** Starts the server process. Resolves once it listens on `address`. */
+  /**
+   * Starts the server process. Resolves once it listens on `address` (its
+   * first line is the greeting: a server silent for greeting.timeoutMs is
+   * killed, with its process group).
+   */
   async start(): Promise<void> {
     if (this.#state !== 'new') {
       throw shmError('ERR_SHM_MANAGER_NOT_STARTED', 'SharedMemoryManager: start() may be called once');
     }
+    const refusal = runAsNodeRefusal();
+    if (refusal !== undefined) {
+      this.#state = 'stopped';
+      throw shmError('ERR_SHM_RUN_AS_NODE_DISABLED', `SharedMemoryManager cannot start its server: ${refusal}; ${RUN_AS_NODE_FIX}`);
+    }
     this.#state = 'starting';
-    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
-    delete env.NODE_OPTIONS;
-    delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [MANAGER_MAIN, `process ${process.pid}`], {
-      detached: true,
-      stdio: ['pipe', 'pipe', 'inherit'],
-      cwd: path.parse(__dirname).root,
-      env,
-      windowsHide: true,
-    });
+    const child = spawnHelper(MANAGER_MAIN, [`process ${process.pid}`], ['pipe', 'pipe', 'inherit']);
     child.on('error', () => {});
     child.stdin!.on('error', () => {});
     this.#child = child;
     this.#out = child.stdin!;
     this.#in = child.stdout!;
     let onReady: ((reply: Reply) => void) | undefined;
+    const silent = (what: string): string =>
+      `its server (pid ${child.pid}, ${process.execPath} with ELECTRON_RUN_AS_NODE=1) ${what}: if this is a ` +
+      `packaged Electron app whose RunAsNode fuse is disabled, that started a copy of the app instead of Node; ${RUN_AS_NODE_FIX}`;
     const ready = new Promise<Reply>((resolve, reject) => {
       onReady = resolve;
-      const timer = setTimeout(() => reject(replyError('ETIMEDOUT', 'start')), START_TIMEOUT_MS);
+      const ms = greeting.timeoutMs;
+      const timer = setTimeout(() => reject(replyError('ETIMEDOUT', 'start', silent(`said nothing within ${ms} ms and was killed`))), ms);
       timer.unref();
       child.once('error', (error) => reject(error));
-      child.once('exit', () => reject(replyError('ESRCH', 'start')));
+      child.once('exit', () => reject(replyError('ESRCH', 'start', silent('ended without a word'))));
     });
     onJsonLines(child.stdout!, (value) => {
       const reply = value as Reply;
@@ -133,7 +136,7 @@ export class SharedMemoryManager implements AsyncDisposable {
       this.#address = reply.address;
     } catch (error) {
       this.#state = 'stopped';
-      child.kill('SIGKILL');
+      if (child.pid !== undefined) killHelper(child.pid);
       throw error;
     }
     child.unref();

@@ -11,6 +11,9 @@
  *   CANCEL <name>\n           that create failed (EEXIST, …): forget it
  *   REGISTER <name>\n         <name> was created by this client
  *   UNREGISTER <name>\n       the client unlinked it (or gave it away)
+ *   HELLO\n                   the spawner's first line: answered with
+ *                             `HELLO <this pid>\n` on the same connection, the
+ *                             proof that a tracker runs (helper-process.ts)
  * When a connection closes — the client ended, however it ended, SIGKILL
  * included — the tracker at once unlinks what that client left: every
  * REGISTERed name, and every INTENT name that now exists with another inode than
@@ -59,6 +62,8 @@ const CERTAIN = -1;
 interface Client {
   pid: number;
   names: Map<string, number>;
+  /** Answers HELLO. */
+  greet(): void;
 }
 const clients = new Set<Client>();
 let hadClient = false;
@@ -116,11 +121,12 @@ function reject(client: Client, reason: string, bytes: Buffer): void {
   say('SHMKIT_TRACKER_BAD_LINE', `ignored ${reason} from process ${client.pid}: ${preview(bytes)} (${bytes.length} bytes)`);
 }
 
-const LINE = /^(INTENT) (0|[1-9][0-9]{0,19}) (.+)$|^(CANCEL|REGISTER|UNREGISTER) (.+)$/s;
+const LINE = /^(INTENT) (0|[1-9][0-9]{0,19}) (.+)$|^(CANCEL|REGISTER|UNREGISTER) (.+)$|^HELLO$/s;
 
 function handleLine(client: Client, bytes: Buffer): void {
   const match = LINE.exec(bytes.toString('latin1'));
   if (!match) return reject(client, 'a malformed line', bytes);
+  if (match[1] === undefined && match[4] === undefined) return client.greet();
   const command = match[1] ?? match[4];
   const name = match[3] ?? match[5] ?? '';
   try {
@@ -222,7 +228,19 @@ function adopt(socket: net.Socket): void {
     socket.destroy();
     return;
   }
-  const client: Client = { pid: peer.pid, names: new Map() };
+  const client: Client = {
+    pid: peer.pid,
+    names: new Map(),
+    greet() {
+      try {
+        // One short line on an idle socket: never blocks. If the client is gone
+        // already, its close is handled as any other.
+        sockets.send(fd, `HELLO ${process.pid}\n`);
+      } catch {
+        // EPIPE: the client has gone
+      }
+    },
+  };
   clients.add(client);
   hadClient = true;
   const lines = lineReader(client);

@@ -28,24 +28,37 @@
  *   warning cannot be lost with a pipe its reader stops reading at exit.
  * - The tracker runs detached (own process group and session) and never keeps
  *   this process alive; the connection closes after IDLE_MS with nothing registered.
- * - If the tracker cannot be used (no private directory, spawn failed), creating
- *   still works; one process warning (SHMKIT_TRACKER_UNAVAILABLE) says crash
- *   cleanup is off.
+ * - The tracker must prove it is one: the spawner's first line is HELLO and
+ *   the tracker answers `HELLO <its pid>` when it runs. The spawner does not
+ *   wait for it (creates go on; their lines queue in the backlog): a timer
+ *   looks for the answer. None within greeting.timeoutMs (a packaged Electron
+ *   app whose RunAsNode fuse is disabled starts a copy of itself instead of
+ *   Node; helper-process.ts) and the spawner kills what it started, warns, and
+ *   keeps only the cleanup at a normal exit. Inside Electron a disabled fuse is
+ *   found before spawning anything.
+ * - If the tracker cannot be used (no private directory, spawn failed, no
+ *   greeting), creating still works; one process warning
+ *   (SHMKIT_TRACKER_UNAVAILABLE) says crash cleanup is off. What is left at a
+ *   normal exit is still unlinked then.
  *
  * @internal
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { socket as sockets, unlinkSegment } from '../core/binding';
+import { greeting, killHelper, RUN_AS_NODE_FIX, runAsNodeRefusal, spawnHelper } from './helper-process';
 import { leakWarning, socketFile, stateDir } from './tracker-state';
 
 /** Linger before closing the connection of an empty registry. */
 const IDLE_MS = 1000;
 /** A send blocked this long (the tracker is stopped or stuck) gives the tracker up. */
 const SEND_TIMEOUT_MS = 10_000;
+/** How often the spawner looks for the tracker's greeting. */
+const GREETING_POLL_MS = 20;
+/** At a normal exit, how long to wait for a greeting still due before killing what was spawned. */
+const GREETING_AT_EXIT_MS = 1000;
 
 /** The tracker's entry point, next to this file once compiled. */
 export const TRACKER_MAIN = path.join(__dirname, 'tracker-main.js');
@@ -54,6 +67,10 @@ export const SOCKET_ENV = 'SHMKIT_TRACKER_SOCKET';
 /** Names this environment created with track: true and has not unlinked. */
 const registered = new Set<string>();
 let connection: { fd: number; trackerPid: number } | undefined;
+/** The tracker this environment spawned, until it has greeted (on `connection`). */
+let unconfirmed: { pid: number; fd: number; file: string; since: number; heard: string } | undefined;
+/** Trackers this environment spawned that ended without greeting: a second one is given up. */
+let endedUngreeted = 0;
 let idleTimer: NodeJS.Timeout | undefined;
 let unavailable = false;
 let exitHooked = false;
@@ -63,7 +80,8 @@ function warnUnavailable(reason: string): void {
   unavailable = true; // do not try again in this environment: one warning, no spawn per create
   process.emitWarning(
     `shmkit could not start its tracker process (${reason}); crash cleanup is off: ` +
-      'segments created with track: true are not unlinked if this process dies without unlinking them.',
+      'segments created with track: true are not unlinked if this process dies without unlinking them ' +
+      '(they are still unlinked when it exits normally).',
     { code: 'SHMKIT_TRACKER_UNAVAILABLE' },
   );
 }
@@ -86,6 +104,11 @@ function spawnTracker(dir: string): boolean {
     warnUnavailable(`${TRACKER_MAIN} is missing`);
     return false;
   }
+  const refusal = runAsNodeRefusal();
+  if (refusal !== undefined) {
+    warnUnavailable(`${refusal}; ${RUN_AS_NODE_FIX}`);
+    return false;
+  }
   const bound = path.join(dir, `spawn-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
   let listenFd: number;
   try {
@@ -95,22 +118,12 @@ function spawnTracker(dir: string): boolean {
     warnUnavailable(`cannot listen on ${bound}: ${(error as Error).message}`);
     return false;
   }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ELECTRON_RUN_AS_NODE: '1',
-    SHMKIT_TRACKER_CREATOR_PID: String(process.pid), // published for `shmkit ls`
-  };
-  delete env.NODE_OPTIONS; // no --inspect, --require hooks or loaders in the tracker
-  delete env.NODE_TEST_CONTEXT;
-  delete env[SOCKET_ENV];
   let pid: number | undefined;
   try {
-    const proc = spawn(process.execPath, [TRACKER_MAIN, dir, bound], {
-      detached: true, // own process group and session: the terminal's signals do not reach it
-      stdio: ['ignore', 'ignore', 'inherit', listenFd], // warnings go to our stderr; fd 3 listens
-      cwd: path.parse(__dirname).root, // hold no directory busy
-      env,
-      windowsHide: true,
+    // Warnings go to our stderr; fd 3 listens.
+    const proc = spawnHelper(TRACKER_MAIN, [dir, bound], ['ignore', 'ignore', 'inherit', listenFd], {
+      SHMKIT_TRACKER_CREATOR_PID: String(process.pid), // published for `shmkit ls`
+      [SOCKET_ENV]: undefined,
     });
     proc.on('error', () => {});
     proc.unref();
@@ -133,13 +146,78 @@ function spawnTracker(dir: string): boolean {
     warnUnavailable(`cannot rename ${bound}: ${(error as Error).message}`);
     return false;
   }
-  if (!join(file, dir)) {
+  if (!join(file, dir) || !write('HELLO\n')) {
+    killHelper(pid);
     warnUnavailable(`cannot connect to ${file}`);
     return false;
   }
   // Processes spawned from now on join this tracker.
   process.env[SOCKET_ENV] = file;
+  unconfirmed = { pid, fd: connection!.fd, file, since: Date.now(), heard: '' };
+  lookForGreeting(0);
   return true;
+}
+
+/**
+ * Looks for the greeting of the tracker this environment spawned (waiting up
+ * to `waitMs`, 0 from the timer); looks again in GREETING_POLL_MS until it
+ * comes or greeting.timeoutMs has passed, then gives the tracker up.
+ */
+function lookForGreeting(waitMs: number): void {
+  const pending = unconfirmed;
+  if (pending === undefined) return;
+  let chunk: string | null;
+  try {
+    chunk = sockets.receive(pending.fd, waitMs);
+  } catch {
+    chunk = null; // ECONNRESET: what we spawned closed the socket without a word
+  }
+  if (chunk !== null) pending.heard += chunk;
+  const ms = greeting.timeoutMs;
+  if (pending.heard.includes('\n')) {
+    unconfirmed = undefined;
+    if (pending.heard !== `HELLO ${pending.pid}\n`) giveUp(pending, `answered ${JSON.stringify(pending.heard.slice(0, 40))}`);
+    else scheduleIdle();
+  } else if (chunk === null) {
+    ended(pending);
+  } else if (Date.now() - pending.since >= ms) {
+    giveUp(pending, `said nothing within ${ms} ms`);
+  } else {
+    setTimeout(() => lookForGreeting(0), GREETING_POLL_MS).unref();
+  }
+}
+
+/** Kills what was spawned as a tracker, with its process group, and forgets its socket. */
+function forget(pending: NonNullable<typeof unconfirmed>): void {
+  unconfirmed = undefined;
+  killHelper(pending.pid);
+  if (connection?.fd === pending.fd) disconnect();
+  fs.rmSync(pending.file, { force: true });
+  if (process.env[SOCKET_ENV] === pending.file) delete process.env[SOCKET_ENV];
+}
+
+/**
+ * What was spawned as a tracker ended (or its connection failed) before it
+ * greeted. A tracker killed while starting is replaced at the next tracked
+ * create, as any dead tracker; a second one that ends so is given up.
+ */
+function ended(pending: NonNullable<typeof unconfirmed>): void {
+  forget(pending);
+  if (++endedUngreeted >= 2) giveUp(pending, 'ended without a word, twice');
+}
+
+/**
+ * The process this environment spawned as its tracker never greeted: it is
+ * not one (or is not running as Node). Kill its process group, forget its
+ * socket, and keep only the cleanup at a normal exit.
+ */
+function giveUp(pending: NonNullable<typeof unconfirmed>, what: string): void {
+  forget(pending);
+  warnUnavailable(
+    `the process it started as its tracker (pid ${pending.pid}, ${process.execPath} with ELECTRON_RUN_AS_NODE=1) ` +
+      `${what} and was killed: if this is a packaged Electron app whose RunAsNode fuse is disabled, that started ` +
+      `a copy of the app instead of Node; ${RUN_AS_NODE_FIX}`,
+  );
 }
 
 /** Ensures a connection: the inherited tracker's, else a tracker of our own. */
@@ -156,10 +234,6 @@ function connect(): boolean {
   }
   const inherited = process.env[SOCKET_ENV];
   if (!(inherited !== undefined && join(inherited, dir)) && !spawnTracker(dir)) return false;
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', cleanUpAtExit);
-  }
   // A new tracker learns every name still tracked (after the last one died).
   if (registered.size > 0) {
     let lines = '';
@@ -171,12 +245,16 @@ function connect(): boolean {
 
 function disconnect(): void {
   if (connection === undefined) return;
+  const { fd } = connection;
   try {
-    sockets.close(connection.fd);
+    sockets.close(fd);
   } catch {
     // closed
   }
   connection = undefined;
+  // A tracker that never greeted is given up with the connection (its descriptor
+  // number may be reused from now on).
+  if (unconfirmed?.fd === fd) ended(unconfirmed);
 }
 
 /** One send into the kernel; false (and the connection dropped) if it failed. */
@@ -218,6 +296,10 @@ export function beforeCreate(name: string): { intent: boolean } {
     clearTimeout(idleTimer);
     idleTimer = undefined;
   }
+  if (!exitHooked) {
+    exitHooked = true; // with a tracker or without one
+    process.on('exit', cleanUpAtExit);
+  }
   if (!connect()) return { intent: false };
   const prior = inodeOf(name);
   if (prior === undefined) return { intent: false };
@@ -243,7 +325,8 @@ export function unregister(name: string): void {
 }
 
 function scheduleIdle(): void {
-  if (registered.size !== 0 || connection === undefined || idleTimer !== undefined) return;
+  // A tracker that has not greeted yet keeps its connection: giving it up needs it.
+  if (registered.size !== 0 || connection === undefined || idleTimer !== undefined || unconfirmed !== undefined) return;
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
     if (registered.size === 0) disconnect();
@@ -251,8 +334,21 @@ function scheduleIdle(): void {
   idleTimer.unref();
 }
 
-/** At a normal exit: unlink what is left now, and say so on our own stderr. */
+/**
+ * At a normal exit: unlink what is left now, and say so on our own stderr;
+ * then settle a tracker this environment spawned and has not heard from: wait
+ * a little for its greeting, else kill it (it would outlive us otherwise).
+ */
 function cleanUpAtExit(): void {
+  unlinkLeftovers();
+  if (unconfirmed !== undefined) {
+    const left = greeting.timeoutMs - (Date.now() - unconfirmed.since);
+    lookForGreeting(Math.max(0, Math.min(GREETING_AT_EXIT_MS, left)));
+    if (unconfirmed !== undefined) giveUp(unconfirmed, 'said nothing before this process exited');
+  }
+}
+
+function unlinkLeftovers(): void {
   if (registered.size === 0) return;
   const removed: string[] = [];
   for (const name of registered) {
@@ -280,6 +376,11 @@ function cleanUpAtExit(): void {
 /** Whether this environment tracks `name`. */
 export function isTracked(name: string): boolean {
   return registered.has(name);
+}
+
+/** Whether this environment is connected to a tracker that has greeted it, or that it did not spawn (for shmkit's tests). */
+export function trackerConfirmed(): boolean {
+  return connection !== undefined && unconfirmed === undefined;
 }
 
 /** The pid of the tracker this environment is connected to, if any (for shmkit's tests). */
