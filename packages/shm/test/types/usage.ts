@@ -10,6 +10,7 @@ import {
   type SharedMemoryAttachOptions,
   type SharedMemoryCreateOptions,
   type ShmSystemError,
+  type SpaceReport,
   type BufferStrategy,
   type SharedWasmMemory,
   type Frame,
@@ -34,6 +35,11 @@ try {
   const e = error as ShmSystemError;
   const code: string = e.code;
   void code;
+  // ENOSPC/ENOMEM from a populate: the filesystem's facts.
+  const space: SpaceReport | undefined = e.space;
+  const room: number | null | undefined = space?.memoryAvailable;
+  const free: number | undefined = space?.available;
+  void room, free;
 }
 {
   using scoped = SharedMemory.create(8);
