@@ -167,6 +167,28 @@ test("an owner's release revokes its own handles too (its mappings close; a late
   client.close();
 });
 
+test('what a peer learns about others: nothing from its handles (numbered per peer) nor from the all-peers budget (no figures)', () => {
+  const { host, a, b, ok, fails } = setup({ maxPeerBytes: 8 * pageSize });
+  host.create('shared', 64, { share: 'all' });
+  assert.equal(ok(a, { op: 'attach', name: 'shared' }).handle, 1);
+  for (let i = 0; i < 5; i++) ok(b, { op: 'attach', name: 'shared' });
+  ok(b, { op: 'create', name: 'big', size: 6 * pageSize });
+  assert.equal(ok(a, { op: 'attach', name: 'shared' }).handle, 2, "b's seven attachments do not show in a's numbering");
+  const full = fails(a, { op: 'create', name: 'mine', size: 4 * pageSize }, 'ERR_SHM_BRIDGE_LIMIT');
+  for (const figure of [6 * pageSize, 7 * pageSize, 8 * pageSize, 10 * pageSize]) {
+    assert.doesNotMatch(full.message, new RegExp(String(figure)), "no byte counts that would give away the other peers' use");
+  }
+});
+
+test("create({ share: [peer] }) of a name the peer already sees is refused, as grant() is (the peer could never attach it)", () => {
+  const { host, a, ok } = setup();
+  ok(a, { op: 'create', name: 'video', size: 64 });
+  assert.throws(() => host.create('video', 4096, { share: [a] }), { code: 'ERR_SHM_BRIDGE_EXISTS' });
+  assert.equal(host.segments().length, 1, 'nothing was made');
+  host.create('video', 4096); // not shared with a: fine, a's own hides nothing it was promised
+  assert.equal(ok(a, { op: 'attach', name: 'video' }).size, 64, 'a still gets its own');
+});
+
 test('a request that timed out and then succeeded after all is undone: no attachment stays, the name is free for a retry', async () => {
   const { transport, host, a } = setup();
   host.create('shared', 64, { share: 'all' });
@@ -184,4 +206,40 @@ test('a request that timed out and then succeeded after all is undone: no attach
   const retry = await client.create('late', 4096);
   assert.equal(retry.size, 4096, 'the retry is not refused with EXISTS');
   client.close();
+});
+
+test('after a create times out, the client cancels it in order: an immediate retry succeeds, and the timed-out one never shows', async () => {
+  const { transport, host, a } = setup();
+  const { client, link } = connectClient(transport, a, { timeoutMs: 50 });
+  await client.hello();
+  link.hold = true; // the host is busy
+  await assert.rejects(client.create('x', 4096), { code: 'ERR_SHM_BRIDGE_TIMEOUT' });
+  client.request({ op: 'cancel', request: 999_999 }).catch(() => undefined); // an unknown id undoes nothing
+  const retrying = client.create('x', 4096); // sent at once, as a user would
+  link.release(); // in order: the first create, its cancel, the unknown cancel, then the retry
+  const retry = await retrying;
+  assert.equal(retry.size, 4096);
+  const mine = host.segments().filter((s) => s.name === 'x');
+  assert.equal(mine.length, 1);
+  assert.deepEqual(mine[0].attachments.map((x) => x.handle), [retry.handle], "the retry's, not the first one's");
+  // and an attach after a timed-out create finds nothing: the cancel ran first
+  link.hold = true;
+  await assert.rejects(client.create('y', 4096), { code: 'ERR_SHM_BRIDGE_TIMEOUT' });
+  const attach = client.attach('y');
+  link.release();
+  await assert.rejects(attach, { code: 'ERR_SHM_BRIDGE_NOT_FOUND' });
+  client.close();
+});
+
+test('a transport that drops a peer while the host serves that peer\'s request (its own revoked event crossed a limit) leaves nothing of it', () => {
+  const { transport, host, a, ok } = setup();
+  ok(a, { op: 'create', name: 'mine', size: 64 });
+  // the Node channel defers its disconnect to the next turn; a transport that drops at once must be safe too
+  const send = transport.send.bind(transport);
+  transport.send = (peer, message) => {
+    if (peer === a && message.event === 'revoked') transport.gone(a);
+    send(peer, message);
+  };
+  transport.request(a, { v: 1, id: 99, op: 'release', name: 'mine' });
+  assert.deepEqual(host.stats, { segments: 0, peers: 0, attachments: 0, grants: 0, seen: 0 }, 'not kept as a peer seen');
 });

@@ -36,7 +36,10 @@ function world(transport, host) {
   const ownMap = SharedMemory.attach(own.osName);
   crypto.randomFillSync(ownMap.buf);
   const ownHandles = [own.handle, ok(p, { op: 'attach', name: 'granted-ro' }).handle, ok(p, { op: 'attach', name: 'all-rw' }).handle];
-  const foreignHandles = [ok(q, { op: 'attach', name: 'not-granted' }).handle, ok(q, { op: 'attach', name: 'ring' }).handle];
+  // Handles are numbered per peer: q's are 1 and 2 as p's are. "Foreign" handles are numbers p never got.
+  ok(q, { op: 'attach', name: 'not-granted' });
+  ok(q, { op: 'attach', name: 'ring' });
+  const foreignHandles = [Math.max(...ownHandles) + 1, Math.max(...ownHandles) + 1000];
   const maps = [ro, ng, all, ownMap, ring.shm];
   const ctx = {
     maxCreateBytes: MAX_CREATE,
@@ -160,7 +163,7 @@ test(`over a real child's bridge channel: malformed requests (seed ${SEED})`, as
     maxCreateBytes: MAX_CREATE,
     names: { owned: 'owned', grantedRo: 'granted-ro', notGranted: 'not-granted', existing: ['all-rw'], visible: ['all-rw'] },
     ownHandles: handlesOf(fuzzer),
-    foreignHandles: handlesOf(other),
+    foreignHandles: [Math.max(...handlesOf(fuzzer)) + 1, 2 ** 40],
   };
   const result = await rpc(fuzzer, { cmd: 'fuzz', seed: SEED, count, ctx }, 120_000);
   assert.deepEqual(result.failures, [], `seed ${SEED}`);

@@ -181,6 +181,18 @@ test("stand-ins: a request from a detached or destroyed frame (an old document p
   assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'x' }, destroyed)).error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
   assert.deepEqual(host.stats.attachments, 0, 'no stale attachment');
   assert.equal(host.segments().length, 1);
+  // a detached frame never introduces a document: an id the host has not seen, from there, is refused,
+  // and the live document is neither reset nor locked out (an old renderer could otherwise do both)
+  const live = window.webContents;
+  host.create('live', 4096, { share: 'all' });
+  assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'live' })).ok, true);
+  for (let i = 0; i < 3; i++) {
+    const sneaky = await ask(ipcMain, window, { op: 'release', name: 'live' }, oldFrame, `unseen-document-${i}`);
+    assert.equal(sneaky.error.code, 'ERR_SHM_BRIDGE_NOT_MAIN_FRAME');
+  }
+  assert.equal(host.stats.attachments, 1, 'the live document keeps its attachment');
+  assert.equal((await ask(ipcMain, window, { op: 'list' })).ok, true, 'and is still served');
+  void live;
   // requests without a document id (a preload of another version) are refused with a code
   const bare = await ipcMain.invokeFrom(window.webContents, window.webContents.mainFrame, REQUEST_CHANNEL, [{ v: 1, id: 7, op: 'list' }]);
   assert.equal(bare.error.code, 'ERR_SHM_BRIDGE_PROTOCOL');

@@ -52,8 +52,6 @@ interface Pending {
   op: Op;
 }
 
-/** Requests that timed out, remembered (bounded) so that a late success can be undone. */
-const MAX_TIMED_OUT = 1024;
 
 function argError(code: string, message: string, Ctor: TypeErrorConstructor | RangeErrorConstructor = TypeError): CodedError {
   return codedError(code, message, Ctor);
@@ -76,8 +74,6 @@ export class BridgeClient {
   readonly #handles = new Map<number, () => void>();
   /** Handles revoked before they were tracked (the event overtook the attach continuation), bounded. */
   readonly #revokedEarly = new Map<number, RevokeReason>();
-  /** Ids of attach/create requests that timed out, with their op and name: a late success is undone. */
-  readonly #timedOut = new Map<number, { op: Op; name: string | undefined }>();
   readonly #listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = { revoked: new Set(), closed: new Set() };
   #nextId = 1;
   #closed = false;
@@ -139,11 +135,9 @@ export class BridgeClient {
     return new Promise<ResultOf[O]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        // The host may still carry it out: remember it, so that a late success is undone (#undo).
-        if (body.op === 'attach' || body.op === 'create') {
-          this.#timedOut.set(id, { op: body.op, name: 'name' in body ? body.name : undefined });
-          if (this.#timedOut.size > MAX_TIMED_OUT) this.#timedOut.delete(this.#timedOut.keys().next().value as number);
-        }
+        // The host may still carry it out. Requests are served in order, so a cancel sent now is served
+        // after it, and undoes exactly what it did (nothing, if it failed): a retry finds the name free.
+        if (body.op === 'attach' || body.op === 'create') this.#sendCancel(id);
         reject(codedError('ERR_SHM_BRIDGE_TIMEOUT', `no reply to ${body.op} from the host within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, op: body.op });
@@ -256,7 +250,6 @@ export class BridgeClient {
   #shutdown(reason?: CodedError): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#timedOut.clear();
     for (const handle of [...this.#handles.keys()]) this.#closeHandle(handle);
     const why = reason === undefined ? '' : ` (${reason.code}: ${reason.message})`;
     for (const [id, p] of this.#pending) {
@@ -272,15 +265,14 @@ export class BridgeClient {
     }
   }
 
-  /**
-   * A success reply to an attach or create that already failed with ERR_SHM_BRIDGE_TIMEOUT: the caller
-   * was told it failed, so the host must not keep it (an attachment counting against this peer's quota,
-   * a segment whose name a retry would find taken). Best effort, never reported.
-   */
-  #undo(late: { op: Op; name: string | undefined }, result: unknown): void {
-    if (!isAttachResult(result)) return;
-    const body = late.op === 'create' && late.name !== undefined ? ({ op: 'release', name: late.name } as const) : ({ op: 'detach', handle: result.handle } as const);
-    this.request(body).catch(() => undefined);
+  /** Tells the host to undo request `id`, which this client gave up on; its reply is not awaited. */
+  #sendCancel(id: number): void {
+    if (this.#closed) return;
+    try {
+      this.#transport.send({ v: PROTOCOL_VERSION, id: this.#nextId++, op: 'cancel', request: id });
+    } catch {
+      // the channel is gone: so is everything the request did (the host drops a gone peer's state)
+    }
   }
 
   #receive(data: unknown): void {
@@ -314,14 +306,7 @@ export class BridgeClient {
     }
     if (message.id === null) return;
     const p = this.#pending.get(message.id);
-    if (!p) {
-      const late = this.#timedOut.get(message.id);
-      if (late !== undefined) {
-        this.#timedOut.delete(message.id);
-        if (message.ok) this.#undo(late, message.result);
-      }
-      return;
-    }
+    if (!p) return; // a reply to a request that timed out (cancelled), or to a cancel
     clearTimeout(p.timer);
     this.#pending.delete(message.id);
     if (message.ok) p.resolve(message.result);

@@ -156,6 +156,15 @@ function prefixOption(options: HostOptions): string {
   return prefix;
 }
 
+/** A raw message's request id, or null (never throws: reading a hostile object may). */
+function safeRequestId(raw: unknown): number | null {
+  try {
+    return requestIdOf(raw);
+  } catch {
+    return null;
+  }
+}
+
 function checkName(name: unknown): string {
   const problem = nameProblem(name);
   if (problem) {
@@ -163,6 +172,19 @@ function checkName(name: unknown): string {
   }
   return name as string;
 }
+
+/**
+ * Requests of one peer are served one at a time, in order. While one is in flight (an asynchronous
+ * operation), up to this many more wait; beyond, a request is refused at once with
+ * ERR_SHM_BRIDGE_LIMIT. (A transport that can hold a peer's messages back, the Node channel, never
+ * lets them pile up: it stops reading that peer until the host asks for more.)
+ */
+const MAX_QUEUED_PER_PEER = 64;
+/** Successful attach/create requests remembered per peer, so that a `cancel` can undo them. */
+const MAX_CANCELLABLE = 64;
+
+/** What a successful attach or create did, for `cancel`. */
+type Undo<P> = { kind: 'attach'; handle: number } | { kind: 'create'; record: SegmentRecord<P> };
 
 /** What a create will make, checked before anything is made. */
 interface Plan<P> {
@@ -217,6 +239,10 @@ export class BridgeHost<P extends object> {
   readonly #seen = new Set<P>();
   readonly #limits: Limits;
   readonly #prefix: string;
+  /** Peers with a request in flight, and the requests waiting behind it. */
+  readonly #busy = new Map<P, unknown[]>();
+  /** Per peer: what its recent successful attach/create requests did (by request id), for `cancel`. */
+  readonly #cancellable = new Map<P, Map<number, Undo<P>>>();
   #closed = false;
 
   constructor(transport: Transport<P>, options: HostOptions = {}) {
@@ -232,17 +258,60 @@ export class BridgeHost<P extends object> {
     this.#prefix = prefixOption(options);
     this.#transport = transport;
     transport.listen({
-      message: (peer, data) => {
-        const reply = this.handleRequest(peer, data);
-        try {
-          transport.send(peer, reply);
-        } catch {
-          // a transport must not throw for a gone peer; if one does, the reply is lost, the state is consistent
-        }
-      },
+      message: (peer, data) => this.#receive(peer, data),
       gone: (peer) => this.peerGone(peer),
       reset: (peer) => this.peerReset(peer),
     });
+  }
+
+  /**
+   * One raw message from a peer: served now, or queued behind the peer's request in flight. Returns
+   * false when the transport should hold this peer's next messages until `transport.resume(peer)`.
+   */
+  #receive(peer: P, data: unknown): boolean {
+    const queue = this.#busy.get(peer);
+    if (queue === undefined) return this.#serve(peer, [data]);
+    if (queue.length >= MAX_QUEUED_PER_PEER) {
+      const id = safeRequestId(data);
+      this.#reply(peer, this.#errorReply(id, codedError('ERR_SHM_BRIDGE_LIMIT', `more than ${MAX_QUEUED_PER_PEER} requests of this peer are waiting: wait for replies`)));
+      return false;
+    }
+    queue.push(data);
+    return false;
+  }
+
+  /** Serves requests in order until one is asynchronous; the rest wait for it. Returns whether the peer is idle. */
+  #serve(peer: P, pending: unknown[]): boolean {
+    while (pending.length > 0) {
+      const outcome = this.#handle(peer, pending.shift());
+      if (!(outcome instanceof Promise)) {
+        this.#reply(peer, outcome);
+        continue;
+      }
+      this.#busy.set(peer, pending);
+      outcome.then(
+        (reply) => this.#settled(peer, reply),
+        (error: unknown) => this.#settled(peer, this.#errorReply(null, error)),
+      );
+      return false;
+    }
+    return true;
+  }
+
+  #settled(peer: P, reply: Reply): void {
+    this.#reply(peer, reply);
+    const pending = this.#busy.get(peer);
+    this.#busy.delete(peer);
+    if (pending === undefined) return; // the peer went meanwhile
+    if (this.#serve(peer, pending)) this.#transport.resume?.(peer);
+  }
+
+  #reply(peer: P, reply: Reply): void {
+    try {
+      this.#transport.send(peer, reply);
+    } catch {
+      // a transport must not throw for a gone peer; if one does, the reply is lost, the state is consistent
+    }
   }
 
   get closed(): boolean {
@@ -355,7 +424,7 @@ export class BridgeHost<P extends object> {
       owner: r.owner,
       shareAll: r.shareAll,
       grants: [...r.grants].filter(([, a]) => a !== null).map(([peer, a]) => ({ peer, readonly: a === 'ro' })),
-      attachments: [...r.attachments.values()].map((a) => ({ peer: a.peer, handle: a.handle, readonly: a.readonly })),
+      attachments: [...r.attachments].map((a) => ({ peer: a.peer, handle: a.handle, readonly: a.readonly })),
     }));
   }
 
@@ -370,6 +439,8 @@ export class BridgeHost<P extends object> {
 
   /** The peer is gone for good: unlink what it owns, forget its grants and attachments. */
   peerGone(peer: P): void {
+    this.#busy.delete(peer);
+    this.#cancellable.delete(peer);
     for (const record of this.#registry.owned(peer)) this.#destroy(record, 'owner-gone', peer);
     this.#registry.dropAttachments(peer);
     this.#registry.dropGrants(peer);
@@ -381,8 +452,18 @@ export class BridgeHost<P extends object> {
     this.#registry.dropAttachments(peer);
   }
 
-  /** Answers one raw request from `peer`. Never throws; a bad request changes nothing. */
+  /**
+   * Answers one raw request from `peer` at once, for requests that complete synchronously (every one
+   * today); the transport path (#receive) also serves asynchronous ones in order. Never throws; a bad
+   * request changes nothing.
+   */
   handleRequest(peer: P, raw: unknown): Reply {
+    const outcome = this.#handle(peer, raw);
+    if (outcome instanceof Promise) throw codedError('ERR_SHM_BRIDGE_INTERNAL', 'an asynchronous request: serve it through the transport');
+    return outcome;
+  }
+
+  #handle(peer: P, raw: unknown): Reply | Promise<Reply> {
     let request: Request;
     try {
       if (this.#closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
@@ -392,21 +473,45 @@ export class BridgeHost<P extends object> {
     } catch (error) {
       // Reading a hostile object can throw anything (a Proxy's trap): that is a malformed message too.
       const coded = typeof (error as Partial<CodedError>)?.code === 'string' ? error : codedError('ERR_SHM_BRIDGE_PROTOCOL', 'unreadable request');
-      let id: number | null = null;
-      try {
-        id = requestIdOf(raw);
-      } catch {
-        // unreadable: no id
-      }
-      return this.#errorReply(id, coded);
+      return this.#errorReply(safeRequestId(raw), coded);
     }
     try {
       const result = this.#dispatch(peer, request);
-      this.#seen.add(peer);
+      // A peer the transport dropped while we served it (it stopped reading) is not kept as seen.
+      if (this.#transport.accept(peer)) this.#seen.add(peer);
       return { v: PROTOCOL_VERSION, id: request.id, ok: true, result };
     } catch (error) {
       return this.#errorReply(request.id, error);
     }
+  }
+
+  /** Remembers what a successful attach/create did, so that a later `cancel` of its id can undo it. */
+  #remember(peer: P, id: number, undo: Undo<P>): void {
+    let map = this.#cancellable.get(peer);
+    if (map === undefined) {
+      map = new Map();
+      this.#cancellable.set(peer, map);
+    }
+    map.set(id, undo);
+    if (map.size > MAX_CANCELLABLE) map.delete(map.keys().next().value as number);
+  }
+
+  /**
+   * Undoes what request `id` of this peer did, if it succeeded and is still there: its attachment
+   * goes, or the segment it created is released. Requests are served in order, so the request has
+   * been served by the time its cancel is. Unknown ids (failed, too old, never sent) undo nothing.
+   */
+  #cancel(peer: P, id: number): null {
+    const undo = this.#cancellable.get(peer)?.get(id);
+    if (undo === undefined) return null;
+    this.#cancellable.get(peer)?.delete(id);
+    if (undo.kind === 'attach') {
+      const attachment = this.#registry.attachmentOf(peer, undo.handle);
+      if (attachment) this.#registry.detach(attachment);
+    } else if (this.#registry.get(undo.record.name, peer) === undo.record) {
+      this.#destroy(undo.record, 'released', peer);
+    }
+    return null;
   }
 
   #dispatch(peer: P, request: Request): unknown {
@@ -427,10 +532,18 @@ export class BridgeHost<P extends object> {
           throw codedError('ERR_SHM_BRIDGE_READONLY', `segment ${request.name} is shared read-only with this peer: attach with readonly: true`);
         }
         this.#checkAttachQuota(peer);
-        return this.#attachResult(record, peer, readonly);
+        const result = this.#attachResult(record, peer, readonly);
+        this.#remember(peer, request.id, { kind: 'attach', handle: result.handle });
+        return result;
       }
-      case 'create':
-        return this.#createForPeer(peer, request.name, request.size);
+      case 'create': {
+        const result = this.#createForPeer(peer, request.name, request.size);
+        const record = this.#registry.get(request.name, peer);
+        if (record) this.#remember(peer, request.id, { kind: 'create', record });
+        return result;
+      }
+      case 'cancel':
+        return this.#cancel(peer, request.request);
       case 'detach': {
         const attachment = this.#registry.attachmentOf(peer, request.handle);
         if (!attachment) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_HANDLE', `this peer holds no handle ${request.handle}`);
@@ -482,12 +595,9 @@ export class BridgeHost<P extends object> {
         `cannot create segment ${name}: this peer's segments would take ${mine + bytes} bytes, over its budget of ${limits.maxBytesPerPeer} (it holds ${mine})`,
       );
     }
-    const all = this.#registry.peerBytes;
-    if (all + bytes > limits.maxPeerBytes) {
-      throw codedError(
-        'ERR_SHM_BRIDGE_LIMIT',
-        `cannot create segment ${name}: the segments of all peers would take ${all + bytes} bytes, over the host's budget of ${limits.maxPeerBytes} for them`,
-      );
+    if (this.#registry.peerBytes + bytes > limits.maxPeerBytes) {
+      // No figures: they would tell this peer how much the others use.
+      throw codedError('ERR_SHM_BRIDGE_LIMIT', `cannot create segment ${name}: the host's budget for the segments of all peers has no room for ${bytes} bytes`);
     }
     this.#checkAttachQuota(peer);
     const osName = this.#osName();
@@ -560,7 +670,14 @@ export class BridgeHost<P extends object> {
     const share = options.share ?? [];
     if (share !== 'all') {
       if (!Array.isArray(share)) throw codedError('ERR_INVALID_ARG_TYPE', "options.share must be 'all' or an array of peers", TypeError);
-      share.forEach((p, i) => this.#acceptPeer(p, `options.share[${i}]`));
+      share.forEach((p, i) => {
+        this.#acceptPeer(p, `options.share[${i}]`);
+        // as grant(): a peer that sees another segment by that name (its own, or one granted to it)
+        // could never attach this one, or would lose that one
+        if (this.#registry.resolve(p, name)) {
+          throw codedError('ERR_SHM_BRIDGE_EXISTS', `options.share[${i}] already sees a segment named ${name}: it could not attach this one by name`);
+        }
+      });
     }
     const readonly = options.readonly ?? ring;
     if (typeof readonly !== 'boolean') throw codedError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean', TypeError);
@@ -586,7 +703,7 @@ export class BridgeHost<P extends object> {
       owner: plan.owner,
       shareAll: plan.share === 'all' ? plan.access : null,
       grants: new Map(),
-      attachments: new Map(),
+      attachments: new Set(),
       closeHostMapping,
     };
     this.#registry.add(record);

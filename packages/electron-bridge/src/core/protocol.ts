@@ -23,7 +23,8 @@ export type Request =
   | { v: 1; id: number; op: 'create'; name: string; size: number }
   | { v: 1; id: number; op: 'detach'; handle: number }
   | { v: 1; id: number; op: 'release'; name: string }
-  | { v: 1; id: number; op: 'list'; after?: string };
+  | { v: 1; id: number; op: 'list'; after?: string }
+  | { v: 1; id: number; op: 'cancel'; request: number };
 
 export type Op = Request['op'];
 export type RequestOf<O extends Op> = Extract<Request, { op: O }>;
@@ -74,6 +75,7 @@ export interface ResultOf {
   detach: null;
   release: null;
   list: ListEntry[];
+  cancel: null;
 }
 
 /** Why a grant or attachment ended. */
@@ -132,6 +134,7 @@ const FIELDS: Record<Op, readonly string[]> = {
   detach: ['handle'],
   release: ['name'],
   list: ['after'],
+  cancel: ['request'],
 };
 const REQUIRED: Record<Op, readonly string[]> = {
   hello: [],
@@ -140,6 +143,7 @@ const REQUIRED: Record<Op, readonly string[]> = {
   detach: ['handle'],
   release: ['name'],
   list: [],
+  cancel: ['request'],
 };
 
 function protocolError(message: string): CodedError {
@@ -191,7 +195,7 @@ export function requestIdOf(raw: unknown): number | null {
   return desc && 'value' in desc && isId(desc.value) ? desc.value : null;
 }
 
-const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after']);
+const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after', 'request']);
 
 /**
  * Validates a raw request from a peer. Throws ERR_SHM_BRIDGE_PROTOCOL (shape, types, ranges, names)
@@ -236,6 +240,7 @@ export function parseRequest(raw: unknown, maxSize: number): Request {
     if (f.size > maxSize) throw codedError('ERR_SHM_BRIDGE_LIMIT', `request.size ${f.size} is over this host's limit of ${maxSize} bytes`, RangeError);
   }
   if ('handle' in f && !(isId(f.handle) && f.handle >= 1)) throw protocolError('request.handle must be a positive safe integer');
+  if ('request' in f && !isId(f.request)) throw protocolError('request.request must be the id of an earlier request');
   // Rebuild: the host only ever sees an object it made.
   const req: Record<string, unknown> = { v: PROTOCOL_VERSION, id: f.id, op };
   for (const key of allowed) if (key in f) req[key] = f[key];

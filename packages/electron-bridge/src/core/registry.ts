@@ -11,8 +11,10 @@
  * Invariants: every attachment is indexed both in its segment and in its peer's state; a grant of a
  * segment of a peer's namespace is indexed in the grantee's state (`foreign`) by name, at most one per
  * name; a peer state exists only while the peer holds an attachment, owns a segment or holds such a
- * grant (so probing with bad requests never grows anything); handles are unique for the host's life
- * and never reused; `peerBytes` is the sum of `bytes` over every peer namespace.
+ * grant (so probing with bad requests never grows anything); `peerBytes` is the sum of `bytes` over
+ * every peer namespace. Handles are numbered per peer (1, 2, …) and never reused for that peer: a
+ * peer learns nothing about others' activity from them, and a late `revoked` naming an old handle can
+ * never close a newer mapping.
  */
 import type { SegmentKind } from './protocol';
 
@@ -42,7 +44,7 @@ export interface SegmentRecord<P> {
   shareAll: Access | null;
   /** Explicit grants; `null` means denied (a revoke on a shared-with-all segment). Change through Registry.setGrant. */
   readonly grants: Map<P, Access | null>;
-  readonly attachments: Map<number, Attachment<P>>;
+  readonly attachments: Set<Attachment<P>>;
   /** Closes the host's own mapping (idempotent); null once closed. */
   closeHostMapping: (() => void) | null;
 }
@@ -59,11 +61,12 @@ interface PeerState<P> {
   bytes: number;
 }
 
-export class Registry<P> {
+export class Registry<P extends object> {
   /** The app's namespace. */
   readonly #app = new Map<string, SegmentRecord<P>>();
   readonly #peers = new Map<P, PeerState<P>>();
-  #nextHandle = 1;
+  /** The last handle number given to each peer (kept while the peer object lives, so never reused). */
+  readonly #lastHandle = new WeakMap<P, number>();
   #peerBytes = 0;
 
   /** A segment of the app's namespace (space 'host') or of a peer's namespace. */
@@ -163,7 +166,7 @@ export class Registry<P> {
       }
     }
     const handles = new Map<P, number[]>();
-    for (const a of record.attachments.values()) {
+    for (const a of record.attachments) {
       const list = handles.get(a.peer) ?? [];
       list.push(a.handle);
       handles.set(a.peer, list);
@@ -206,8 +209,10 @@ export class Registry<P> {
   }
 
   attach(record: SegmentRecord<P>, peer: P, readonly: boolean): Attachment<P> {
-    const attachment: Attachment<P> = { handle: this.#nextHandle++, peer, readonly, segment: record };
-    record.attachments.set(attachment.handle, attachment);
+    const handle = (this.#lastHandle.get(peer) ?? 0) + 1;
+    this.#lastHandle.set(peer, handle);
+    const attachment: Attachment<P> = { handle, peer, readonly, segment: record };
+    record.attachments.add(attachment);
     this.#peer(peer).attachments.set(attachment.handle, attachment);
     return attachment;
   }
@@ -217,7 +222,7 @@ export class Registry<P> {
   }
 
   detach(attachment: Attachment<P>): void {
-    attachment.segment.attachments.delete(attachment.handle);
+    attachment.segment.attachments.delete(attachment);
     this.#unindex(attachment);
   }
 
@@ -242,7 +247,7 @@ export class Registry<P> {
   /** Drops `peer`'s attachments of one segment; returns their handles. */
   dropAttachmentsOf(record: SegmentRecord<P>, peer: P, only?: (a: Attachment<P>) => boolean): number[] {
     const handles: number[] = [];
-    for (const a of [...record.attachments.values()]) {
+    for (const a of [...record.attachments]) {
       if (a.peer === peer && (!only || only(a))) {
         this.detach(a);
         handles.push(a.handle);

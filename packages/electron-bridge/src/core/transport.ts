@@ -10,8 +10,12 @@ import type { HostMessage, Request } from './protocol';
 
 /** What the host gives the transport to call. */
 export interface TransportHandlers<P> {
-  /** A raw, untrusted message from `peer` (the host validates it and replies through `send`). */
-  message(peer: P, data: unknown): void;
+  /**
+   * A raw, untrusted message from `peer` (the host validates it and replies through `send`, in
+   * order, maybe later). Returns false when the host is busy with this peer: a transport that can
+   * should deliver nothing more from it until `resume(peer)`.
+   */
+  message(peer: P, data: unknown): boolean;
   /** `peer` is gone for good (exit, kill, window closed, webContents destroyed): owner and grantee rules apply. */
   gone(peer: P): void;
   /** `peer`'s mappings died but it lives on (renderer crash, main-frame navigation): its attachments are dropped. */
@@ -32,6 +36,8 @@ export interface Transport<P> {
   accept(value: unknown): value is P;
   /** Called by host.close(): stop delivering messages and notifications, release listeners. */
   close(): void;
+  /** The host may take `peer`'s messages again (after `message` returned false). Optional. */
+  resume?(peer: P): void;
 }
 
 /** What a client gives its transport to call. */

@@ -56,7 +56,7 @@ export function checkSender(
   known: (webContents: WebContents) => boolean,
   allowed: (origin: string) => boolean,
   options: { detachedMay?: boolean } = {},
-): WebContents {
+): { sender: WebContents; detached: boolean } {
   const sender = event?.sender;
   if (sender == null || typeof sender.isDestroyed !== 'function' || sender.isDestroyed() || !known(sender)) {
     throw codedError(
@@ -89,5 +89,5 @@ export function checkSender(
       `request refused: origin ${JSON.stringify(origin)} is not in the host's allowedOrigins`,
     );
   }
-  return sender;
+  return { sender, detached: gone };
 }

@@ -159,10 +159,11 @@ export class ElectronTransport implements Transport<WebContents> {
   #invoke(event: IpcMainInvokeEvent, data: unknown, document?: unknown): Promise<HostMessage> | HostMessage {
     const id = requestIdOf(data);
     let peer: WebContents;
+    let detached: boolean;
     try {
       // A document being unloaded (its frame detached) may still give resources up, never take any.
       const op = opOf(data);
-      peer = checkSender(event, (wc) => this.#known(wc), this.#allowed, { detachedMay: op === 'detach' || op === 'release' });
+      ({ sender: peer, detached } = checkSender(event, (wc) => this.#known(wc), this.#allowed, { detachedMay: op === 'detach' || op === 'release' }));
     } catch (error) {
       return errorReply(id, error);
     }
@@ -172,7 +173,7 @@ export class ElectronTransport implements Transport<WebContents> {
       return errorReply(id, codedError('ERR_SHM_BRIDGE_CLOSED', 'the shmkit host is closed'));
     }
     try {
-      this.#document(peer, entry, document);
+      this.#document(peer, entry, document, detached);
     } catch (error) {
       return errorReply(id, error);
     }
@@ -202,9 +203,11 @@ export class ElectronTransport implements Transport<WebContents> {
 
   /**
    * Checks the document id a request came with: the first one, the current one, or a new document
-   * (the old one's attachments go: reset). A replaced document's requests are refused.
+   * (the old one's attachments go: reset). A replaced document's requests are refused. A detached
+   * frame (a document being unloaded) never introduces a document: only the current one may speak
+   * from there, otherwise an old renderer could reset, and lock out, the live page.
    */
-  #document(peer: WebContents, entry: PeerEntry, document: unknown): void {
+  #document(peer: WebContents, entry: PeerEntry, document: unknown, detached: boolean): void {
     if (typeof document !== 'string' || !DOCUMENT_ID.test(document)) {
       throw codedError(
         'ERR_SHM_BRIDGE_PROTOCOL',
@@ -213,7 +216,7 @@ export class ElectronTransport implements Transport<WebContents> {
       );
     }
     if (entry.document === document) return;
-    if (entry.retired.has(document)) {
+    if (detached || entry.retired.has(document)) {
       throw codedError('ERR_SHM_BRIDGE_NOT_MAIN_FRAME', 'request refused: the document that sent it has been replaced by a newer one');
     }
     if (entry.document !== null) {

@@ -57,25 +57,72 @@ export function decodePayload(payload: Uint8Array): unknown {
   return value;
 }
 
-/** Splits a byte stream into frame payloads. */
+/**
+ * Splits a byte stream into frame payloads. Bytes are copied once, into the frame they belong to: a
+ * frame trickled in byte by byte costs no more than one that arrives whole. Frames completed before a
+ * malformed header are still delivered; then next() throws.
+ */
 export class FrameReader {
   readonly #maxFrameBytes: number;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #head = Buffer.alloc(HEADER_BYTES);
+  #headFill = 0;
+  #body: Buffer | null = null;
+  #bodyFill = 0;
+  readonly #ready: Buffer[] = [];
+  #readyBytes = 0;
+  #error: CodedError | null = null;
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held, waiting to be taken. */
+  /** Bytes held: complete frames not taken yet, and the frame being received. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#readyBytes + this.#headFill + this.#bodyFill;
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    let at = 0;
+    while (at < chunk.length && this.#error === null) {
+      if (this.#body === null) {
+        const n = Math.min(HEADER_BYTES - this.#headFill, chunk.length - at);
+        chunk.copy(this.#head, this.#headFill, at, at + n);
+        this.#headFill += n;
+        at += n;
+        if (this.#headFill < HEADER_BYTES) return;
+        const length = this.#head.readUInt32LE(0);
+        if (length === 0) this.#error = frameError('an empty frame');
+        else if (length > this.#maxFrameBytes) this.#error = frameError(`a frame of ${length} bytes is over the limit of ${this.#maxFrameBytes}`);
+        else this.#body = Buffer.allocUnsafe(length);
+        continue;
+      }
+      const n = Math.min(this.#body.length - this.#bodyFill, chunk.length - at);
+      chunk.copy(this.#body, this.#bodyFill, at, at + n);
+      this.#bodyFill += n;
+      at += n;
+      if (this.#bodyFill === this.#body.length) {
+        this.#ready.push(this.#body);
+        this.#readyBytes += this.#body.length;
+        this.#body = null;
+        this.#bodyFill = 0;
+        this.#headFill = 0;
+      }
+    }
+  }
+
+  /**
+   * The next complete frame's payload, or null when none is complete yet. Throws
+   * ERR_SHM_BRIDGE_PROTOCOL once the frames before an empty frame or one over the limit are taken (the
+   * stream cannot be resynchronised: the channel must end).
+   */
+  next(): Buffer | null {
+    const frame = this.#ready.shift();
+    if (frame !== undefined) {
+      this.#readyBytes -= frame.length;
+      return frame;
+    }
+    if (this.#error !== null) throw this.#error;
+    return null;
   }
 
   /**
@@ -85,40 +132,5 @@ export class FrameReader {
   nextMessage(): unknown {
     const payload = this.next();
     return payload === null ? null : decodePayload(payload);
-  }
-
-  /**
-   * The next complete frame's payload, or null when none is complete yet. Throws
-   * ERR_SHM_BRIDGE_PROTOCOL for an empty frame or one over the limit (the stream cannot be resynchronised:
-   * the channel must end).
-   */
-  next(): Buffer | null {
-    if (this.#buffered < HEADER_BYTES) return null;
-    const head = this.#peek(HEADER_BYTES);
-    const length = head.readUInt32LE(0);
-    if (length === 0) throw frameError('an empty frame');
-    if (length > this.#maxFrameBytes) throw frameError(`a frame of ${length} bytes is over the limit of ${this.#maxFrameBytes}`);
-    if (this.#buffered < HEADER_BYTES + length) return null;
-    this.#take(HEADER_BYTES);
-    return this.#take(length);
-  }
-
-  #peek(n: number): Buffer {
-    const first = this.#chunks[0] as Buffer;
-    if (first.length >= n) return first.subarray(0, n);
-    return Buffer.concat(this.#chunks, this.#buffered).subarray(0, n);
-  }
-
-  #take(n: number): Buffer {
-    let first = this.#chunks[0] as Buffer;
-    if (first.length < n) {
-      first = Buffer.concat(this.#chunks, this.#buffered);
-      this.#chunks = [first];
-    }
-    const out = first.subarray(0, n);
-    if (first.length === n) this.#chunks.shift();
-    else this.#chunks[0] = first.subarray(n);
-    this.#buffered -= n;
-    return out;
   }
 }

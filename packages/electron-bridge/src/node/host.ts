@@ -61,9 +61,7 @@ class ChildTransport implements Transport<ChildProcess> {
     };
     const channel = socket
       ? new PeerChannel(socket, {
-          message: (data) => {
-            if (!gone) this.#handlers?.message(child, data);
-          },
+          message: (data) => (gone ? true : (this.#handlers?.message(child, data) ?? true)),
           ended: (reason) => onGone(reason),
         })
       : null;
@@ -81,6 +79,10 @@ class ChildTransport implements Transport<ChildProcess> {
 
   send(peer: ChildProcess, message: HostMessage): void {
     this.#peers.get(peer)?.channel.send(message);
+  }
+
+  resume(peer: ChildProcess): void {
+    this.#peers.get(peer)?.channel.resume();
   }
 
   accept(value: unknown): value is ChildProcess {
