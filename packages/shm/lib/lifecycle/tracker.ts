@@ -176,7 +176,8 @@ function lookForGreeting(waitMs: number): void {
   const ms = greeting.timeoutMs;
   if (pending.heard.includes('\n')) {
     unconfirmed = undefined;
-    if (pending.heard !== `HELLO ${pending.pid}\n`) giveUp(pending, `answered ${JSON.stringify(pending.heard.slice(0, 40))}`);
+    // (Its pid is the one spawned unless a wrapper forked it: not checked.)
+    if (!/^HELLO \d+\n$/.test(pending.heard)) giveUp(pending, `answered ${JSON.stringify(pending.heard.slice(0, 40))}`);
     else scheduleIdle();
   } else if (chunk === null) {
     ended(pending);
