@@ -9,6 +9,7 @@
         "src/futex.cc",
         "src/mapping.cc",
         "src/segment.cc",
+        "src/segment_async.cc",
         "src/socket.cc",
         "src/uring.cc",
         "src/wait_uring.cc"

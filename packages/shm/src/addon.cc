@@ -8,6 +8,7 @@
 #include "futex.h"
 #include "mapping.h"
 #include "segment.h"
+#include "segment_async.h"
 #include "socket.h"
 
 namespace shmkit {
@@ -77,6 +78,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Mapping", mapping);
   InitFutex(env, exports);
   InitSocket(env, exports);
+  InitSegmentAsync(env, exports);
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
   exports.Set("fence", Napi::Function::New<Fence>(env, "fence"));
   exports.Set("setTestingFlags",

@@ -142,8 +142,6 @@ void* Mapping::WaitWord(double byte_offset) {
 #endif
 }
 
-namespace {
-
 // The facts of a refused populate as a plain object (numbers are exact up to
 // 2^53, far above any filesystem here; an unknown memory room is -1).
 Napi::Object SpaceObject(Napi::Env env, const SpaceFacts& facts) {
@@ -163,8 +161,6 @@ Napi::Object SpaceObject(Napi::Env env, const SpaceFacts& facts) {
   space.Set("devMinor", number(facts.dev_minor));
   return space;
 }
-
-}  // namespace
 
 // new Mapping(name, create, readonly, mode, size, strategy, populate, allocate,
 //             maxView, memoryRoom)

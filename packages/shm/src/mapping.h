@@ -44,6 +44,8 @@
 #include <cstdint>
 #include <string>
 
+#include "segment.h"
+
 namespace shmkit {
 
 enum class Strategy {
@@ -136,6 +138,10 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   void* shadow_ = nullptr;    // readonly only: PROT_READ shared mapping
   std::string name_;
 };
+
+// The facts of a refused populate (ENOSPC, ENOMEM) as the plain object that
+// errors carry as `space` (lib/core/space.ts turns it into error.space).
+Napi::Object SpaceObject(Napi::Env env, const SpaceFacts& facts);
 
 }  // namespace shmkit
 

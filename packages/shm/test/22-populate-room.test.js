@@ -15,42 +15,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const space = require('../dist/core/space.js');
-const { uniqueName, checkNoLeaks, run } = require('./helpers');
+const { uniqueName, checkNoLeaks, run, NO_PRIVATE_TMPFS, inPrivateShm } = require('./helpers');
 
 checkNoLeaks();
 
 const MiB = 1024 * 1024;
-
-/** Why a private tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN, no unshare), or false. */
-const NO_PRIVATE_TMPFS = (() => {
-  if (process.platform !== 'linux') return 'Linux only';
-  const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm'], { encoding: 'utf8' });
-  if (probe.error) return `unshare cannot run: ${probe.error.message}`;
-  return probe.status === 0 ? false : `cannot mount a private tmpfs: ${probe.stderr.trim() || `exit ${probe.status}`}`;
-})();
-
-/**
- * Runs `node -e source` with a private tmpfs of `sizeMiB` on /dev/shm (its own
- * mount namespace: the machine's /dev/shm is never touched; the tmpfs is gone
- * when the child is). Resolves with { code, signal, stdout, stderr, lines }.
- */
-async function inPrivateShm(source, { sizeMiB = 64 } = {}) {
-  const result = await run('unshare', [
-    '-m',
-    'sh',
-    '-c',
-    `mount -t tmpfs -o size=${sizeMiB}m tmpfs /dev/shm && exec "$@"`,
-    'sh',
-    process.execPath,
-    '-e',
-    source,
-  ]);
-  result.lines = result.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line));
-  return result;
-}
 
 /**
  * Child-side code: `watchShm()` starts a thread that reads /dev/shm's usage

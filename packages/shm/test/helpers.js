@@ -240,7 +240,42 @@ async function pollUntil(predicate, what, deadlineMs = 15_000) {
   }
 }
 
+
+/** Why a private tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN, no unshare), or false. */
+const NO_PRIVATE_TMPFS = (() => {
+  if (process.platform !== 'linux') return 'Linux only';
+  const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm'], { encoding: 'utf8' });
+  if (probe.error) return `unshare cannot run: ${probe.error.message}`;
+  return probe.status === 0 ? false : `cannot mount a private tmpfs: ${probe.stderr.trim() || `exit ${probe.status}`}`;
+})();
+
+/**
+ * Runs `node -e source` with a private tmpfs of `sizeMiB` on /dev/shm (its own
+ * mount namespace: the machine's /dev/shm is never touched; the tmpfs is gone
+ * when the child is). Resolves with { code, signal, stdout, stderr, lines }
+ * (`lines`: the JSON objects the child printed, one per line).
+ */
+async function inPrivateShm(source, { sizeMiB = 64 } = {}) {
+  const result = await run('unshare', [
+    '-m',
+    'sh',
+    '-c',
+    `mount -t tmpfs -o size=${sizeMiB}m tmpfs /dev/shm && exec "$@"`,
+    'sh',
+    process.execPath,
+    '-e',
+    source,
+  ]);
+  result.lines = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line));
+  return result;
+}
+
 module.exports = {
+  NO_PRIVATE_TMPFS,
+  inPrivateShm,
   RUN_PREFIX,
   PACKAGE,
   FUTEX_SYSCALL,

@@ -60,6 +60,8 @@ interface RawBinding {
     memoryRoom: number,
   ) => NativeMapping;
   unlink(name: string): void;
+  createUnmapped(name: string, mode: number, size: number, memoryRoom: number, callback: (error: unknown, result?: { size: number; allocated: number }) => void): void;
+  unlinkAsync(name: string, callback: (error: unknown) => void): void;
   fence(): void;
   wait(mapping: NativeMapping, byteOffset: number, expected: number, timeoutMs: number): WaitResult;
   waitAsync(
@@ -372,6 +374,46 @@ export function unlinkSegment(name: string): void {
   } catch (error) {
     rethrow(error);
   }
+}
+
+/**
+ * Creates a segment and reserves its pages (with the room checks of a populate) on libuv's
+ * threadpool, without mapping it. Rejects with system errors (EEXIST, ENOSPC with `space`, ENOMEM…).
+ */
+export function createUnmappedSegment(name: string, mode: number, size: number): Promise<{ size: number; allocated: number }> {
+  checkPlatform();
+  const room = memoryRoom();
+  return new Promise((resolve, reject) => {
+    raw.createUnmapped(name, mode, size, room?.bytes ?? -1, (error, result) => {
+      if (error) {
+        try {
+          rethrow(error, room);
+        } catch (converted) {
+          reject(converted);
+        }
+      } else {
+        resolve(result as { size: number; allocated: number });
+      }
+    });
+  });
+}
+
+/** shm_unlink('/' + name) on libuv's threadpool (freeing a large segment's pages takes time). */
+export function unlinkSegmentAsync(name: string): Promise<void> {
+  checkPlatform();
+  return new Promise((resolve, reject) => {
+    raw.unlinkAsync(name, (error) => {
+      if (!error) {
+        resolve();
+        return;
+      }
+      try {
+        rethrow(error);
+      } catch (converted) {
+        reject(converted);
+      }
+    });
+  });
 }
 
 /** Wraps an addon function so that its raw errors become system errors. */

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
 import {
+  createUnmappedSegment,
   maxViewLength,
   openMapping,
+  unlinkSegmentAsync,
   unlinkSegment,
   wasmHostReleased,
   StrategyCode,
@@ -18,12 +20,14 @@ import {
   validateInteger,
   validateName,
   validateOptions,
+  validateUnmappedOptions,
+  type CreateUnmappedOptions,
   type SharedMemoryAttachOptions,
   type SharedMemoryCreateOptions,
   type SharedMemoryOptions,
 } from './validate';
 
-export type { SharedMemoryOptions, SharedMemoryCreateOptions, SharedMemoryAttachOptions, StrategyOption } from './validate';
+export type { SharedMemoryOptions, SharedMemoryCreateOptions, SharedMemoryAttachOptions, StrategyOption, CreateUnmappedOptions } from './validate';
 export type BufferStrategy = ResolvedStrategy;
 
 /**
@@ -307,6 +311,63 @@ export class SharedMemory implements Disposable {
       sugarOptions(options, { create: false, name }, 'SharedMemory.attach(name, options)');
       return new SharedMemory({ ...options, name });
     });
+  }
+
+  /**
+   * Creates a segment for other processes to map, without mapping it here and
+   * without blocking the event loop: the segment is made (`O_EXCL`), its pages
+   * are reserved with the checks of `populate` (ENOSPC, ENOMEM before anything
+   * is allocated; 1 GiB is the kernel zeroing 1 GiB, 0.1–0.3 s) and its
+   * descriptor closed, on libuv's threadpool. Resolves with the name, the size
+   * and `allocated`, the bytes the filesystem charged (whole pages; huge pages
+   * where the filesystem uses them). Tracked like a create unless
+   * `track: false`.
+   */
+  static async createUnmapped(options: CreateUnmappedOptions): Promise<{ name: string; size: number; allocated: number }> {
+    const o = validateUnmappedOptions(options);
+    const attempt = async (name: string) => {
+      const token = o.track ? tracker.beforeCreate(name) : undefined;
+      let done = false;
+      try {
+        const result = await createUnmappedSegment(name, o.mode, o.size);
+        done = true;
+        return { name, ...result };
+      } finally {
+        if (o.track) tracker.afterCreate(name, done, token as ReturnType<typeof tracker.beforeCreate>);
+      }
+    };
+    if (o.name !== undefined) {
+      const given = o.name;
+      try {
+        return await attempt(given);
+      } catch (error) {
+        throw explained(error, given, true);
+      }
+    }
+    for (let i = 0; i < GENERATED_ATTEMPTS; i++) {
+      try {
+        return await attempt(generateName());
+      } catch (error) {
+        if ((error as ShmSystemError).code !== 'EEXIST') throw error;
+      }
+    }
+    throw shmError('ERR_SHM_NAME_EXHAUSTED', `no free generated name after ${GENERATED_ATTEMPTS} attempts`);
+  }
+
+  /**
+   * `unlink()` on libuv's threadpool: freeing a large segment's pages takes
+   * time (about 70 ms a GiB on tmpfs) that need not stall the event loop.
+   * Rejects with ENOENT if the name does not exist.
+   */
+  static async unlinkAsync(name: string): Promise<void> {
+    const checked = validateName(name, 'name');
+    try {
+      await unlinkSegmentAsync(checked);
+    } catch (error) {
+      if ((error as ShmSystemError).code === 'ENOENT') tracker.unregister(checked);
+      throw error;
+    }
+    tracker.unregister(checked);
   }
 
   /**

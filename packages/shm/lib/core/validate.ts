@@ -235,3 +235,23 @@ export function validateOptions(options: unknown, args: readonly unknown[] = [op
 
   return { name, create, size, track, readonly, mode, populate, strategy };
 }
+
+/** The options of `SharedMemory.createUnmapped()`. */
+export interface CreateUnmappedOptions {
+  /** Generated (`psm_` + 8 hex digits, retried on EEXIST) when omitted. */
+  name?: string | undefined;
+  size: number;
+  /** Permission bits (the umask applies). Default 0o600. */
+  mode?: number | undefined;
+  /** Crash cleanup, as for a create: unlinked if this process dies without unlinking it. Default true. */
+  track?: boolean | undefined;
+}
+
+/** Checks the options of `SharedMemory.createUnmapped()`: a create's, without what only a mapping has. */
+export function validateUnmappedOptions(options: unknown): ValidatedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidArgType('options', 'of type object', options);
+  }
+  refuseUnknownOptions(options, ['name', 'size', 'mode', 'track'], 'SharedMemory.createUnmapped');
+  return validateOptions({ ...options, create: true });
+}

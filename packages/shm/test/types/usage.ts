@@ -29,6 +29,11 @@ const n: number = a.read(new Uint8Array(4), 0) + a.write(bytes.subarray(0, 4), 8
 Atomics.add(ints, 0, n);
 const name: string = a.name;
 const size: number = a.size;
+void SharedMemory.createUnmapped({ size: 4096, name: 'x', mode: 0o600, track: false }).then(async (made: { name: string; size: number; allocated: number }) => {
+  await SharedMemory.unlinkAsync(made.name);
+});
+// @ts-expect-error createUnmapped needs a size
+void SharedMemory.createUnmapped({ name: 'x' });
 try {
   SharedMemory.unlink(name);
 } catch (error) {
