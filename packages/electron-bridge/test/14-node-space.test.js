@@ -20,10 +20,10 @@ function privateTmpfsProblem() {
 }
 const skip = privateTmpfsProblem() ?? false;
 
-/** Runs the scenario in a private 64 MiB /dev/shm; resolves with its steps by name, and how it ended. */
-function runScenario(...args) {
+/** Runs the scenario in a private 64 MiB /dev/shm (`extra` mount options); resolves with its steps by name, and how it ended. */
+function runScenario(args, extra = '') {
   return new Promise((resolve, reject) => {
-    const script = `mount -t tmpfs -o size=64m tmpfs /dev/shm && exec "$0" "$@"`;
+    const script = `mount -t tmpfs -o size=64m${extra} tmpfs /dev/shm && exec "$0" "$@"`;
     const child = spawn('unshare', ['-m', 'sh', '-c', script, process.execPath, SCENARIO, ...args], {
       cwd: path.join(__dirname, '..'),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,7 +47,7 @@ function runScenario(...args) {
 }
 
 test('budgets default to a quarter (per peer) and half (all peers) of /dev/shm; the issue\'s 1 GiB create on 64 MiB is refused; a peer\'s segments are reserved at create', { skip }, async () => {
-  const { code, steps, stderr } = await runScenario('budgets');
+  const { code, steps, stderr } = await runScenario(['budgets']);
   assert.equal(code, 0, stderr + JSON.stringify(steps.error));
   assert.equal(steps.limits.total, 64 * MiB);
   assert.equal(steps.limits.limits.maxBytesPerPeer, 16 * MiB);
@@ -59,7 +59,7 @@ test('budgets default to a quarter (per peer) and half (all peers) of /dev/shm; 
 });
 
 test('a full /dev/shm is a coded ENOSPC at create, and the host writes every page of its own segment without a SIGBUS', { skip }, async () => {
-  const { code, signal, steps, stderr } = await runScenario('full');
+  const { code, signal, steps, stderr } = await runScenario(['full']);
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr + JSON.stringify(steps.error));
   assert.equal(steps['peer-huge'].code, 'ENOSPC', 'a peer\'s create larger than the free space is refused at create');
   assert.match(steps['peer-huge'].message, /free of 64\.0 MiB/);
@@ -71,10 +71,20 @@ test('a full /dev/shm is a coded ENOSPC at create, and the host writes every pag
 });
 
 test('why the host reserves its own segments: the same with populate: false ends the host with SIGBUS', { skip }, async () => {
-  const { signal, steps } = await runScenario('full', 'sparse');
+  const { signal, steps } = await runScenario(['full', 'sparse']);
   assert.equal(steps['host-segment'].populate, false);
   assert.equal(steps['host-segment'].used, 0, 'a sparse segment takes nothing at create');
   assert.equal(steps.filler.free, 0, "the filler took the pages the host's segment never reserved");
   assert.equal(steps['host-wrote'], undefined, 'the host never got to report');
   assert.equal(signal, 'SIGBUS', 'the host process died writing its own untouched page');
+});
+
+const hugeSkip = skip || (spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=8m,huge=always tmpfs /dev/shm'], { encoding: 'utf8' }).status !== 0 && 'this kernel cannot mount a tmpfs with huge=always');
+
+test('budgets charge what the filesystem allocates: a 1-byte segment on a huge=always tmpfs costs 2 MiB', { skip: hugeSkip }, async () => {
+  const { code, steps, stderr } = await runScenario(['huge'], ',huge=always');
+  assert.equal(code, 0, stderr + JSON.stringify(steps.error));
+  assert.deepEqual(steps.huge.codes, ['ok', 'ok', 'ok', 'ok', 'ERR_SHM_BRIDGE_LIMIT'], 'four huge pages fill an 8 MiB budget');
+  assert.equal(steps.huge.charged, 8 * MiB);
+  assert.equal(steps.huge.used, steps.huge.charged, 'charged exactly what the filesystem shows in use');
 });

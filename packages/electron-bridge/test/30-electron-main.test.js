@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { DIST, shmExists, hostOptions, checkNoLeaks } = require('./fixtures/node-helpers');
+const { DIST, shmExists, hostOptions, checkNoLeaks, until } = require('./fixtures/node-helpers');
 const { StandInApp, StandInBrowserWindow, StandInIpcMain, StandInIpcRenderer, StandInWebContents, StandInWebFrameMain } = require('./fixtures/electron-stand-ins');
 
 const main = require(path.join(DIST, 'main'));
@@ -70,7 +70,7 @@ test('stand-ins: closing the owner window unlinks its segment, closes the main m
   assert.ok(shmExists(osName));
 
   owner.close();
-  assert.equal(shmExists(osName), false, 'the name is gone from /dev/shm');
+  await until(() => !shmExists(osName), 5000, 'the name is gone from /dev/shm (freed off the event loop)');
   assert.equal(shm.closed, true, "the main process's mapping is closed");
   assert.deepEqual(host.segments(), []);
   const events = revokedEvents(grantee);
@@ -86,7 +86,7 @@ test('stand-ins: a destroyed webContents (window still open) counts as its windo
   const owner = new StandInBrowserWindow();
   const shm = host.create('wc-owned', 4096, { owner });
   owner.webContents.destroy();
-  assert.equal(shmExists(shm.name), false);
+  await until(() => !shmExists(shm.name), 5000, 'unlinked');
   host.close();
 });
 
@@ -123,7 +123,7 @@ test('stand-ins: render-process-gone drops the attachments only; the grant and t
   // The reloaded page may attach again.
   assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'crash-shared' })).ok, true);
   window.close();
-  assert.equal(shmExists(owned.name), false, 'the owned segment still follows the window');
+  await until(() => !shmExists(owned.name), 5000, 'the owned segment still follows the window');
   host.close();
 });
 

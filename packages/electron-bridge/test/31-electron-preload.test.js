@@ -190,7 +190,7 @@ test('stand-ins: the owner window closing reaches the grantee page as revoked, a
   await until(() => revoked.length === 1, 5000, 'revoked');
   assert.deepEqual(revoked[0].info, { name: 'shared-by-owner', reason: 'owner-gone' });
   assert.equal(await revoked[0].readFails, 'ERR_SHM_CLOSED', 'handles are closed when the listener runs');
-  assert.equal(shmExists(main.name), false);
+  await until(() => !shmExists(main.name), 5000, 'unlinked');
   off();
   grantee.window.close();
   host.close();
@@ -240,7 +240,7 @@ test('stand-ins: window.shm.create makes a segment the window owns: unlinked whe
   assert.deepEqual([...(await seen.read(0, 1))], [5]);
   assert.throws(() => host.grant('mine', other.window), { code: 'ERR_SHM_BRIDGE_NOT_FOUND' }, "not in the app's namespace");
   window.close();
-  assert.equal(shmExists(info.osName), false);
+  await until(() => !shmExists(info.osName), 5000, 'unlinked with its window');
   assert.deepEqual(host.segments(), []);
   other.window.close();
   host.close();

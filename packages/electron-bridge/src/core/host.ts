@@ -186,6 +186,22 @@ const MAX_CANCELLABLE = 64;
 /** What a successful attach or create did, for `cancel`. */
 type Undo<P> = { kind: 'attach'; handle: number } | { kind: 'create'; record: SegmentRecord<P> };
 
+/**
+ * An unlink failure must not stop the lifecycle rules (this runs from transport notifications).
+ * ENOENT: someone unlinked it behind our back (a peer process can, it runs as the same user).
+ */
+function unlinkFailed(error: unknown, osName: string, name: string): void {
+  if ((error as CodedError)?.code === 'ENOENT') return;
+  process.emitWarning(`could not unlink segment ${name} (${osName}): ${String((error as Error)?.message ?? error)}`, {
+    code: 'SHMKIT_BRIDGE_UNLINK_FAILED',
+  });
+}
+
+/** Unlinks on the threadpool (freeing a large segment's pages takes time); failures are warned about. */
+function unlinkInBackground(osName: string, name: string): void {
+  SharedMemory.unlinkAsync(osName).catch((error: unknown) => unlinkFailed(error, osName, name));
+}
+
 /** What a create will make, checked before anything is made. */
 interface Plan<P> {
   name: string;
@@ -243,6 +259,9 @@ export class BridgeHost<P extends object> {
   readonly #busy = new Map<P, unknown[]>();
   /** Per peer: what its recent successful attach/create requests did (by request id), for `cancel`. */
   readonly #cancellable = new Map<P, Map<number, Undo<P>>>();
+  /** Bytes of peer creates in flight (counted against the budgets until they land): all, and per peer. */
+  #pendingBytes = 0;
+  readonly #pendingOf = new Map<P, number>();
   #closed = false;
 
   constructor(transport: Transport<P>, options: HostOptions = {}) {
@@ -441,7 +460,7 @@ export class BridgeHost<P extends object> {
   peerGone(peer: P): void {
     this.#busy.delete(peer);
     this.#cancellable.delete(peer);
-    for (const record of this.#registry.owned(peer)) this.#destroy(record, 'owner-gone', peer);
+    for (const record of this.#registry.owned(peer)) this.#destroy(record, 'owner-gone', peer, { unlink: 'async' });
     this.#registry.dropAttachments(peer);
     this.#registry.dropGrants(peer);
     this.#seen.delete(peer);
@@ -453,14 +472,13 @@ export class BridgeHost<P extends object> {
   }
 
   /**
-   * Answers one raw request from `peer` at once, for requests that complete synchronously (every one
-   * today); the transport path (#receive) also serves asynchronous ones in order. Never throws; a bad
+   * Answers one raw request from `peer`: at once, or (a create, which reserves its pages on the
+   * threadpool) later. Transports deliver through `listen()`, which also keeps each peer's requests
+   * in order; this is for callers that serve a single request. Never throws or rejects; a bad
    * request changes nothing.
    */
-  handleRequest(peer: P, raw: unknown): Reply {
-    const outcome = this.#handle(peer, raw);
-    if (outcome instanceof Promise) throw codedError('ERR_SHM_BRIDGE_INTERNAL', 'an asynchronous request: serve it through the transport');
-    return outcome;
+  handleRequest(peer: P, raw: unknown): Reply | Promise<Reply> {
+    return this.#handle(peer, raw);
   }
 
   #handle(peer: P, raw: unknown): Reply | Promise<Reply> {
@@ -475,13 +493,18 @@ export class BridgeHost<P extends object> {
       const coded = typeof (error as Partial<CodedError>)?.code === 'string' ? error : codedError('ERR_SHM_BRIDGE_PROTOCOL', 'unreadable request');
       return this.#errorReply(safeRequestId(raw), coded);
     }
-    try {
-      const result = this.#dispatch(peer, request);
+    const id = request.id;
+    const success = (result: unknown): Reply => {
       // A peer the transport dropped while we served it (it stopped reading) is not kept as seen.
       if (this.#transport.accept(peer)) this.#seen.add(peer);
-      return { v: PROTOCOL_VERSION, id: request.id, ok: true, result };
+      return { v: PROTOCOL_VERSION, id, ok: true, result };
+    };
+    try {
+      const result = this.#dispatch(peer, request);
+      if (result instanceof Promise) return result.then(success, (error: unknown) => this.#errorReply(id, error));
+      return success(result);
     } catch (error) {
-      return this.#errorReply(request.id, error);
+      return this.#errorReply(id, error);
     }
   }
 
@@ -509,7 +532,7 @@ export class BridgeHost<P extends object> {
       const attachment = this.#registry.attachmentOf(peer, undo.handle);
       if (attachment) this.#registry.detach(attachment);
     } else if (this.#registry.get(undo.record.name, peer) === undo.record) {
-      this.#destroy(undo.record, 'released', peer);
+      this.#destroy(undo.record, 'released', peer, { unlink: 'async' });
     }
     return null;
   }
@@ -536,12 +559,12 @@ export class BridgeHost<P extends object> {
         this.#remember(peer, request.id, { kind: 'attach', handle: result.handle });
         return result;
       }
-      case 'create': {
-        const result = this.#createForPeer(peer, request.name, request.size);
-        const record = this.#registry.get(request.name, peer);
-        if (record) this.#remember(peer, request.id, { kind: 'create', record });
-        return result;
-      }
+      case 'create':
+        return this.#createForPeer(peer, request.name, request.size).then((result) => {
+          const record = this.#registry.get(request.name, peer);
+          if (record) this.#remember(peer, request.id, { kind: 'create', record });
+          return result;
+        });
       case 'cancel':
         return this.#cancel(peer, request.request);
       case 'detach': {
@@ -553,7 +576,7 @@ export class BridgeHost<P extends object> {
       case 'release': {
         const record = this.#visible(peer, request.name);
         if (record.owner !== peer) throw codedError('ERR_SHM_BRIDGE_NOT_OWNER', `segment ${request.name} is not owned by this peer`);
-        this.#destroy(record, 'released', peer);
+        this.#destroy(record, 'released', peer, { unlink: 'async' });
         return null;
       }
       case 'list': {
@@ -579,8 +602,13 @@ export class BridgeHost<P extends object> {
     return record;
   }
 
-  /** A segment in `peer`'s namespace, within its budgets, its pages reserved now. */
-  #createForPeer(peer: P, name: string, size: number): AttachResult {
+  /**
+   * A segment in `peer`'s namespace, within its budgets, its pages reserved now, on the threadpool:
+   * reserving is the kernel zeroing pages (0.1-0.3 s a GiB), which must not stall a host that serves
+   * every window. Nothing is mapped here. The peer's requests wait meanwhile (they are served in
+   * order), so its state cannot change under this one; the app's can, and is checked again after.
+   */
+  async #createForPeer(peer: P, name: string, size: number): Promise<AttachResult> {
     // A name the peer already sees is taken for it; anything it cannot see does not exist for it.
     if (this.#registry.resolve(peer, name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
     const limits = this.#limits;
@@ -588,31 +616,52 @@ export class BridgeHost<P extends object> {
       throw codedError('ERR_SHM_BRIDGE_LIMIT', `this peer holds ${limits.maxSegmentsPerPeer} segments it created, the limit: release some`);
     }
     const bytes = pageRounded(size);
-    const mine = this.#registry.bytesOf(peer);
+    const mine = this.#registry.bytesOf(peer) + (this.#pendingOf.get(peer) ?? 0);
     if (mine + bytes > limits.maxBytesPerPeer) {
       throw codedError(
         'ERR_SHM_BRIDGE_LIMIT',
         `cannot create segment ${name}: this peer's segments would take ${mine + bytes} bytes, over its budget of ${limits.maxBytesPerPeer} (it holds ${mine})`,
       );
     }
-    if (this.#registry.peerBytes + bytes > limits.maxPeerBytes) {
+    if (this.#registry.peerBytes + this.#pendingBytes + bytes > limits.maxPeerBytes) {
       // No figures: they would tell this peer how much the others use.
       throw codedError('ERR_SHM_BRIDGE_LIMIT', `cannot create segment ${name}: the host's budget for the segments of all peers has no room for ${bytes} bytes`);
     }
     this.#checkAttachQuota(peer);
     const osName = this.#osName();
-    let shm: SharedMemory;
+    let made: { size: number; allocated: number };
+    this.#pend(peer, bytes);
     try {
       // Reserved now: a full filesystem is ENOSPC here, never a SIGBUS in the host or a peer later.
-      shm = new SharedMemory({ name: osName, create: true, size, track: true, populate: true });
+      made = await SharedMemory.createUnmapped({ name: osName, size, track: true });
     } catch (error) {
       throw peerCreateError(error, name, size);
+    } finally {
+      this.#pend(peer, -bytes);
     }
-    const actual = shm.size;
-    shm.close();
+    // Meanwhile the host may have closed, the peer gone, or the app given the peer a segment of that name.
+    const refusal = this.#closed
+      ? codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed')
+      : !this.#transport.accept(peer)
+        ? codedError('ERR_SHM_BRIDGE_UNKNOWN_PEER', 'the asking peer is not live')
+        : this.#registry.resolve(peer, name)
+          ? codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`)
+          : null;
+    if (refusal !== null) {
+      unlinkInBackground(osName, name);
+      throw refusal;
+    }
     const plan = { name, space: peer, owner: peer, share: [], access: 'rw' as const, populate: true };
-    const record = this.#register(plan, osName, actual, 'segment', null);
+    // Charged what the filesystem allocated: whole pages, or huge pages on a huge=always tmpfs.
+    const record = this.#register(plan, osName, made.size, 'segment', null, Math.max(made.allocated, pageRounded(made.size)));
     return this.#attachResult(record, peer, false);
+  }
+
+  #pend(peer: P, bytes: number): void {
+    this.#pendingBytes += bytes;
+    const left = (this.#pendingOf.get(peer) ?? 0) + bytes;
+    if (left > 0) this.#pendingOf.set(peer, left);
+    else this.#pendingOf.delete(peer);
   }
 
   /** A random OS name (at most 26 characters: fits macOS's 30); peers' page script never sees it. */
@@ -692,13 +741,14 @@ export class BridgeHost<P extends object> {
     size: number,
     kind: SegmentKind,
     closeHostMapping: (() => void) | null,
+    bytes = pageRounded(size),
   ): SegmentRecord<P> {
     const record: SegmentRecord<P> = {
       name: plan.name,
       space: plan.space,
       osName,
       size,
-      bytes: pageRounded(size),
+      bytes,
       kind,
       owner: plan.owner,
       shareAll: plan.share === 'all' ? plan.access : null,
@@ -714,9 +764,12 @@ export class BridgeHost<P extends object> {
   /**
    * Unlinks a segment, closes the host's mapping, and tells every peer that sees it by its name, and
    * every peer holding handles to it; `quiet` (the peer that asked, or the one that went) only if it
-   * holds handles: those are closed on its side by the event.
+   * holds handles: those are closed on its side by the event. The registry forgets the segment at
+   * once (nobody can attach it by name any more); `unlink: 'async'` (what peers cause: a release, a
+   * window closing) frees its pages on the threadpool, so that a peer's create/release loop cannot
+   * stall the host; the app's own calls (release(), close()) unlink before they return.
    */
-  #destroy(record: SegmentRecord<P>, reason: RevokeReason, quiet?: P): void {
+  #destroy(record: SegmentRecord<P>, reason: RevokeReason, quiet?: P, how: { unlink: 'sync' | 'async' } = { unlink: 'sync' }): void {
     const notify = new Set<P>();
     const candidates = new Set<P>(record.grants.keys());
     if (record.owner !== 'host') candidates.add(record.owner as P);
@@ -725,15 +778,10 @@ export class BridgeHost<P extends object> {
     const handles = this.#registry.remove(record);
     for (const peer of handles.keys()) notify.add(peer);
     try {
-      SharedMemory.unlink(record.osName);
+      if (how.unlink === 'async') unlinkInBackground(record.osName, record.name);
+      else SharedMemory.unlink(record.osName);
     } catch (error) {
-      // ENOENT: someone unlinked it behind our back (a peer process can, it runs as the same user).
-      // Anything else must not stop the lifecycle rules (this runs from transport notifications).
-      if ((error as CodedError).code !== 'ENOENT') {
-        process.emitWarning(`could not unlink segment ${record.name} (${record.osName}): ${String((error as Error)?.message ?? error)}`, {
-          code: 'SHMKIT_BRIDGE_UNLINK_FAILED',
-        });
-      }
+      unlinkFailed(error, record.osName, record.name);
     } finally {
       const close = record.closeHostMapping;
       record.closeHostMapping = null;
