@@ -118,7 +118,7 @@ test('connect() in a child forked by a plain fork (no host answers) fails with E
   assert.equal(out.trim(), 'ERR_SHM_BRIDGE_NO_HOST');
 });
 
-test('client.close() releases the IPC channel: the child exits on its own, its segments go', async () => {
+test('client.close() ends the bridge channel: the child exits on its own, its segments go', async () => {
   const host = newHost();
   host.create('peek', 8, { share: 'all' }).buf[0] = 77;
   const child = host.fork(path.join(__dirname, 'fixtures', 'node-natural-exit.js'), ['peek'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });

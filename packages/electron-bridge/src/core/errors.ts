@@ -33,7 +33,7 @@ export type BridgeErrorCode =
   | 'ERR_SHM_BRIDGE_TIMEOUT'
   /** The host or the client is closed, or the channel between them is gone. */
   | 'ERR_SHM_BRIDGE_CLOSED'
-  /** connect() in a process that has no host (not forked with an IPC channel, or no host answers). */
+  /** connect() in a process that has no host (not started by a host's fork()/spawn(), or no host answers). */
   | 'ERR_SHM_BRIDGE_NO_HOST'
   /** A failure that is the bridge's own bug; the message says what. */
   | 'ERR_SHM_BRIDGE_INTERNAL'

@@ -84,7 +84,7 @@ export class NodeClient {
     return this.#client.closed;
   }
 
-  /** Closes every mapping it handed out, tells the host, and releases the IPC channel. Idempotent. */
+  /** Closes every mapping it handed out, tells the host, and ends the bridge channel (the host then treats this process as gone). Idempotent. */
   close(): void {
     this.#client.close();
   }

@@ -1,6 +1,7 @@
 /**
- * @shmkit/electron-bridge/node: the bridge over child_process IPC, for Node programs (and for testing
- * the core with real processes). Parent: `createNodeHost()`, `host.fork()`; child: `await connect()`.
+ * @shmkit/electron-bridge/node: the bridge to child processes over a channel of its own
+ * (docs/bridge-protocol.md), for Node programs and peers in other languages, and for testing the core
+ * with real processes. Parent: `createNodeHost()`, `host.fork()` / `host.spawn()`; child: `await connect()`.
  */
 export { createNodeHost, NodeHost } from './host';
 export { connect, NodeClient } from './client';
