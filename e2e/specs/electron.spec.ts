@@ -31,8 +31,11 @@ interface SegmentView {
 /** The host's segments, read in the main process (the app exposes its host when SHMKIT_E2E=1). */
 function segments(app: ElectronApplication): Promise<SegmentView[]> {
   return app.evaluate(() => {
-    const { host } = (globalThis as unknown as { shmkitExample: { host: { segments(): { name: string; osName: string; attachments: { window: { id: number } }[] }[] } } }).shmkitExample;
-    return host.segments().map((s) => ({ name: s.name, osName: s.osName, attachments: s.attachments.map((a) => a.window.id) }));
+    type PeerLike = { id: number } | { webContents: { id: number } };
+    const { host } = (globalThis as unknown as { shmkitExample: { host: { segments(): { name: string; osName: string; attachments: { peer: PeerLike }[] }[] } } }).shmkitExample;
+    // a page is its webContents: a window's, a view's, or one the app named directly
+    const id = (p: PeerLike) => ('webContents' in p ? p.webContents.id : p.id);
+    return host.segments().map((s) => ({ name: s.name, osName: s.osName, attachments: s.attachments.map((a) => id(a.peer)) }));
   });
 }
 
@@ -41,8 +44,9 @@ async function windowByPage(app: ElectronApplication, page: string): Promise<Pag
   return app.windows().find((w) => w.url().includes(page))!;
 }
 
+/** The id of the webContents that shows `page`. */
 function windowId(app: ElectronApplication, page: Page): Promise<number> {
-  return app.evaluate(({ BrowserWindow }, url) => BrowserWindow.getAllWindows().find((w) => w.webContents.getURL() === url)!.id, page.url());
+  return app.evaluate(({ webContents }, url) => webContents.getAllWebContents().find((wc) => wc.getURL() === url)!.id, page.url());
 }
 
 async function readFrame(page: Page): Promise<ReturnType<typeof pattern.verifyFrame>> {
@@ -129,9 +133,9 @@ test.describe('the Electron app', () => {
     const video = await windowByPage(app, 'video.html');
     const id = await windowId(app, video);
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
-    await app.evaluate(({ BrowserWindow }, wid) => BrowserWindow.fromId(wid)!.webContents.forcefullyCrashRenderer(), id);
+    await app.evaluate(({ webContents }, wid) => webContents.fromId(wid)!.forcefullyCrashRenderer(), id);
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 10_000 }).toBe(false);
-    await app.evaluate(({ BrowserWindow }, wid) => BrowserWindow.fromId(wid)!.webContents.reload(), id);
+    await app.evaluate(({ webContents }, wid) => webContents.fromId(wid)!.reload(), id);
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
   });
 });

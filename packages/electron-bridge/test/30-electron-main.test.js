@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { DIST, shmExists, hostOptions, checkNoLeaks, until } = require('./fixtures/node-helpers');
-const { StandInApp, StandInBrowserWindow, StandInIpcMain, StandInIpcRenderer, StandInWebContents, StandInWebFrameMain } = require('./fixtures/electron-stand-ins');
+const { StandInApp, StandInBrowserWindow, StandInIpcMain, StandInIpcRenderer, StandInWebContents, StandInWebContentsView, StandInWebFrameMain } = require('./fixtures/electron-stand-ins');
 
 const main = require(path.join(DIST, 'main'));
 const { createHost, enableSharedArrayBuffer, REQUEST_CHANNEL, EVENT_CHANNEL } = main;
@@ -48,10 +48,10 @@ test('stand-ins: the host registers one invoke handler, binds the lifecycle even
   const other = new StandInBrowserWindow();
   assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
   host.create('bound', 4096, { owner, share: [other] });
-  assert.deepEqual(listeners(owner), [1, 1, 1, 0], 'closed, destroyed, render-process-gone');
-  assert.deepEqual(listeners(other), [1, 1, 1, 0]);
+  assert.deepEqual(listeners(owner), [0, 1, 1, 0], "the webContents' destroyed and render-process-gone (a window's close destroys it)");
+  assert.deepEqual(listeners(other), [0, 1, 1, 0]);
   host.create('bound-2', 4096, { owner, share: [other] });
-  assert.deepEqual(listeners(owner), [1, 1, 1, 0], 'bound once per window');
+  assert.deepEqual(listeners(owner), [0, 1, 1, 0], 'bound once per window');
   host.close();
   assert.deepEqual([...ipcMain.handlers.keys()], []);
   assert.deepEqual(listeners(owner), [0, 0, 0, 0]);
@@ -119,7 +119,7 @@ test('stand-ins: render-process-gone drops the attachments only; the grant and t
   window.webContents.crash();
   assert.equal(host.stats.attachments, 0, 'attachments dropped');
   assert.ok(shmExists(owned.name) && shmExists(shared.name), 'nothing unlinked');
-  assert.equal(host.segments().find((s) => s.name === 'crash-shared').grants[0].window, window, 'grant kept');
+  assert.equal(host.segments().find((s) => s.name === 'crash-shared').grants[0].peer, window, 'grant kept');
   // The reloaded page may attach again.
   assert.equal((await ask(ipcMain, window, { op: 'attach', name: 'crash-shared' })).ok, true);
   window.close();
@@ -207,11 +207,14 @@ test('stand-ins: requests are refused with a code, and change nothing, unless th
   host.create('guarded', 4096, { share: 'all' });
   const before = host.stats;
 
-  // a webContents no BrowserWindow owns (a <webview>, an offscreen contents): unknown sender
-  const stray = { webContents: new StandInWebContents('file://') };
-  let reply = await ask(ipcMain, stray, { op: 'attach', name: 'guarded' });
-  assert.equal(reply.ok, false);
-  assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_UNKNOWN_SENDER');
+  // a <webview> guest, an offscreen contents, a background page: unknown senders
+  let reply;
+  for (const type of ['webview', 'offscreen', 'backgroundPage', 'remote']) {
+    const stray = { webContents: new StandInWebContents('file://', type) };
+    reply = await ask(ipcMain, stray, { op: 'attach', name: 'guarded' });
+    assert.equal(reply.ok, false, type);
+    assert.equal(reply.error.code, 'ERR_SHM_BRIDGE_UNKNOWN_SENDER', type);
+  }
 
   // a subframe of a known window
   const sub = new StandInWebFrameMain({ origin: 'file://', parent: window.webContents.mainFrame });
@@ -338,6 +341,40 @@ test('stand-ins: allowedOrigins as a predicate: only a strict true allows', asyn
   assert.equal((await ask(ipcMain, other, { op: 'attach', name: 'p' })).error.code, 'ERR_SHM_BRIDGE_ORIGIN', 'a truthy non-true answer refuses');
   assert.deepEqual(seen, ['app://bundle', 'file://']);
   app.close();
+  other.close();
+  host.close();
+});
+
+test('stand-ins: a WebContentsView (in a BaseWindow: no BrowserWindow) is a peer: it asks on its own, owns, is granted, and its segments go with its webContents', async () => {
+  const { ipcMain, host } = setup();
+  const view = new StandInWebContentsView();
+  const other = new StandInWebContentsView();
+  host.create('for-all', 4096, { share: 'all' });
+  // a view that asks before the app named it is served (its type is 'browserView') and known as its webContents
+  const first = await ask(ipcMain, view, { op: 'attach', name: 'for-all' });
+  assert.equal(first.ok, true, JSON.stringify(first.error));
+  assert.equal(host.segments()[0].attachments[0].peer, view.webContents);
+  // named by the app as a view: owner, grants, and segments() give the view back
+  const owned = host.create('view-owned', 4096, { owner: view, share: [other] });
+  assert.equal(host.segments().find((s) => s.name === 'view-owned').owner, view);
+  assert.equal((await ask(ipcMain, other, { op: 'attach', name: 'view-owned' })).ok, true);
+  host.grant('for-all', other, { readonly: true });
+  assert.equal(host.segments().find((s) => s.name === 'for-all').grants[0].peer, other);
+  // a webContents named directly works as well
+  const bare = new StandInWebContentsView();
+  host.create('bare', 64, { owner: bare.webContents });
+  assert.equal(host.segments().find((s) => s.name === 'bare').owner, bare.webContents);
+  // the view's page creates in its own namespace; the app addresses it by the view
+  assert.equal((await ask(ipcMain, view, { op: 'create', name: 'mine', size: 64 })).ok, true);
+  host.grant('mine', other, { namespace: view });
+  assert.equal((await ask(ipcMain, other, { op: 'attach', name: 'mine' })).ok, true);
+  // its BaseWindow closes: the webContents is destroyed, its segments go, the other view is told
+  view.close();
+  await until(() => !shmExists(owned.name), 5000, "the view's segment unlinked");
+  assert.deepEqual(host.segments().map((s) => s.name).sort(), ['bare', 'for-all']);
+  const events = other.webContents.sent.filter((m) => m.channel === EVENT_CHANNEL).map((m) => [m.args[0].name, m.args[0].reason]);
+  assert.deepEqual(events.sort(), [['mine', 'owner-gone'], ['view-owned', 'owner-gone']]);
+  bare.close();
   other.close();
   host.close();
 });

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, ipcMain, net, protocol, type IpcMainInvokeEvent } from 'electron';
-import { createHost, enableSharedArrayBuffer, type ShmHost } from '@shmkit/electron-bridge/main';
+import { createHost, enableSharedArrayBuffer, type Peer, type ShmHost } from '@shmkit/electron-bridge/main';
 import { fillDataset, produceVideo, type Producer } from '../host/producer';
 import { PRESETS } from '../shared/pattern';
 import { parseOptions } from '../host/options';
@@ -93,6 +93,12 @@ function fromApp(event: IpcMainInvokeEvent): boolean {
 }
 
 let host: ShmHost | undefined;
+
+/** How the status panel names a page the host serves (a window, a view, or its webContents). */
+function pageLabel(peer: Peer, withTitle = false): string {
+  const webContents = 'webContents' in peer ? peer.webContents : peer;
+  return withTitle ? `window ${webContents.id} (${webContents.getTitle()})` : `window ${webContents.id}`;
+}
 let producer: Producer | undefined;
 let scratchCount = 0;
 
@@ -126,10 +132,10 @@ async function start(): Promise<void> {
         name: s.name,
         size: s.size,
         kind: s.kind,
-        owner: s.owner === 'app' ? 'app' : `window ${s.owner.id} (${s.owner.getTitle()})`,
+        owner: s.owner === 'app' ? 'app' : pageLabel(s.owner, true),
         shareAll: s.shareAll,
-        grants: s.grants.map((g) => ({ window: `window ${g.window.id}`, readonly: g.readonly })),
-        attachments: s.attachments.map((a) => ({ window: `window ${a.window.id}`, readonly: a.readonly })),
+        grants: s.grants.map((g) => ({ window: pageLabel(g.peer), readonly: g.readonly })),
+        attachments: s.attachments.map((a) => ({ window: pageLabel(a.peer), readonly: a.readonly })),
         // What the OS says, next to what the host says: the panel shows they agree.
         inDevShm: process.platform === 'linux' ? fs.existsSync(`/dev/shm/${s.osName}`) : null,
       })),

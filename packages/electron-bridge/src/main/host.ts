@@ -1,14 +1,18 @@
 /**
  * The main-process host: the core's BridgeHost over the IPC transport, with Electron's words for
- * peers (a BrowserWindow, or 'app' for segments that live until the host closes).
+ * peers: a BrowserWindow, a WebContentsView (in a BaseWindow or a BrowserWindow) or a WebContents,
+ * whose webContents is the peer; 'app' for segments that live until the host closes.
  */
-import type { BrowserWindow, IpcMain, WebContents } from 'electron';
+import type { IpcMain, WebContents } from 'electron';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
 import { BridgeHost, type HostOptions } from '../core/host';
 import { codedError } from '../core/errors';
 import type { SegmentKind } from '../core/protocol';
 import { originPredicate, type OriginAllowlist } from './sender';
-import { ElectronTransport, type IpcMainLike, type WindowLookup } from './transport';
+import { ElectronTransport, type IpcMainLike, type PeerLike, type WindowLookup } from './transport';
+
+/** A page the host serves, as the app names it: a BrowserWindow, a WebContentsView, or a WebContents. */
+export type Peer = PeerLike;
 
 export interface CreateHostOptions extends HostOptions {
   /**
@@ -23,16 +27,16 @@ export interface CreateHostOptions extends HostOptions {
   BrowserWindow?: WindowLookup | undefined;
 }
 
-/** Who a segment's life follows: a window (unlinked when it closes) or the app (until release/close). */
-export type Owner = BrowserWindow | 'app';
+/** Who a segment's life follows: a window or view (unlinked when its webContents is destroyed) or the app (until release/close). */
+export type Owner = Peer | 'app';
 
 export interface CreateOptions {
   /** Default 'app'. */
   owner?: Owner | undefined;
   /** Reserve the pages now: a full /dev/shm is ENOSPC here, never a SIGBUS later. Default true. */
   populate?: boolean | undefined;
-  /** Windows that may attach: 'all' (every window of an allowed origin, now and later) or a list. Default none. */
-  share?: 'all' | readonly BrowserWindow[] | undefined;
+  /** Pages that may attach: 'all' (every window and view of an allowed origin, now and later) or a list. Default none. */
+  share?: 'all' | readonly Peer[] | undefined;
   /** Whether the `share` grants are read-only. Default false (true for frame rings). */
   readonly?: boolean | undefined;
 }
@@ -42,25 +46,26 @@ export interface FrameRingOptions extends CreateOptions {
   slotBytes: number;
 }
 
-/** Names a segment a window's page created (in that window's namespace) in grant, revoke and release. */
+/** Names a segment a page created (in its window's or view's namespace) in grant, revoke and release. */
 export interface NamespaceOption {
-  /** The window whose page created the segment; default the app's namespace. */
-  namespace?: BrowserWindow | 'app' | undefined;
+  /** The window or view whose page created the segment; default the app's namespace. */
+  namespace?: Peer | 'app' | undefined;
 }
 
 export interface SegmentInfo {
   name: string;
-  /** 'app' for the app's names; the window whose page created it otherwise. */
+  /** 'app' for the app's names; the window or view whose page created it otherwise. */
   namespace: Owner;
   /** The OS name, for the main process's own use (never sent to a page). */
   osName: string;
   size: number;
   kind: SegmentKind;
   owner: Owner;
-  /** The access of every window without its own grant, when shared with 'all'. */
+  /** The access of every page without its own grant, when shared with 'all'. */
   shareAll: 'ro' | 'rw' | null;
-  grants: { window: BrowserWindow; readonly: boolean }[];
-  attachments: { window: BrowserWindow; handle: number; readonly: boolean }[];
+  /** `peer`: the window, view or webContents, as the app named it (a BrowserWindow when the page first asked on its own). */
+  grants: { peer: Peer; readonly: boolean }[];
+  attachments: { peer: Peer; handle: number; readonly: boolean }[];
 }
 
 export class ShmHost {
@@ -96,19 +101,20 @@ export class ShmHost {
   }
 
   /**
-   * Grants `window` access to `name` (replacing its earlier grant); a downgrade to read-only revokes its
-   * read-write handles. `namespace`: the window whose page created the segment.
+   * Grants `peer` (a window, a view or a webContents) access to `name` (replacing its earlier grant);
+   * a downgrade to read-only revokes its read-write handles. `namespace`: the window or view whose page
+   * created the segment.
    */
-  grant(name: string, window: BrowserWindow, options: { readonly?: boolean | undefined } & NamespaceOption = {}): void {
-    this.#core.grant(name, this.#peer(window), this.#namespaced(options));
+  grant(name: string, peer: Peer, options: { readonly?: boolean | undefined } & NamespaceOption = {}): void {
+    this.#core.grant(name, this.#peer(peer), this.#namespaced(options));
   }
 
-  /** Ends `window`'s access to `name`: its handles are closed and its page gets 'revoked'. */
-  revoke(name: string, window: BrowserWindow, options: NamespaceOption = {}): void {
-    this.#core.revoke(name, this.#peer(window), this.#namespaced(options));
+  /** Ends `peer`'s access to `name`: its handles are closed and its page gets 'revoked'. */
+  revoke(name: string, peer: Peer, options: NamespaceOption = {}): void {
+    this.#core.revoke(name, this.#peer(peer), this.#namespaced(options));
   }
 
-  /** Unlinks `name` now; every window with access gets 'revoked'. */
+  /** Unlinks `name` now; every page with access gets 'revoked'. */
   release(name: string, options: NamespaceOption = {}): void {
     this.#core.release(name, this.#namespaced(options));
   }
@@ -118,26 +124,23 @@ export class ShmHost {
     return this.#core.limits;
   }
 
-  /** Bytes reserved by the segments pages created: of `window`'s, or of all windows together. */
-  peerBytes(window?: BrowserWindow): number {
-    return window === undefined ? this.#core.peerBytes() : this.#core.peerBytes(this.#peer(window));
+  /** Bytes reserved by the segments pages created: of `peer`'s, or of all pages together. */
+  peerBytes(peer?: Peer): number {
+    return peer === undefined ? this.#core.peerBytes() : this.#core.peerBytes(this.#peer(peer));
   }
 
   segments(): SegmentInfo[] {
+    const known = (wc: WebContents): Peer => this.#transport.objectOf(wc) ?? wc;
     return this.#core.segments().map((s) => ({
       name: s.name,
-      namespace: s.namespace === 'host' ? 'app' : (this.#transport.windowOf(s.namespace) as BrowserWindow),
+      namespace: s.namespace === 'host' ? 'app' : known(s.namespace),
       osName: s.osName,
       size: s.size,
       kind: s.kind,
-      owner: s.owner === 'host' ? 'app' : (this.#transport.windowOf(s.owner) as BrowserWindow),
+      owner: s.owner === 'host' ? 'app' : known(s.owner),
       shareAll: s.shareAll,
-      grants: s.grants.map((g) => ({ window: this.#transport.windowOf(g.peer) as BrowserWindow, readonly: g.readonly })),
-      attachments: s.attachments.map((a) => ({
-        window: this.#transport.windowOf(a.peer) as BrowserWindow,
-        handle: a.handle,
-        readonly: a.readonly,
-      })),
+      grants: s.grants.map((g) => ({ peer: known(g.peer), readonly: g.readonly })),
+      attachments: s.attachments.map((a) => ({ peer: known(a.peer), handle: a.handle, readonly: a.readonly })),
     }));
   }
 
@@ -146,9 +149,9 @@ export class ShmHost {
     this.#core.close();
   }
 
-  /** A window's webContents as a peer (binding its lifecycle); the window itself if it is not live (the core refuses it). */
-  #peer(window: BrowserWindow): WebContents {
-    return this.#transport.register(window) ?? (window as unknown as WebContents);
+  /** A window's, view's or webContents' webContents as a peer (binding its lifecycle); the value itself if it is none or not live (the core refuses it). */
+  #peer(value: Peer): WebContents {
+    return this.#transport.register(value) ?? (value as unknown as WebContents);
   }
 
   /** Core options with `namespace` as a peer ('host' for the app's). */
@@ -168,7 +171,7 @@ export class ShmHost {
     let peers: 'all' | WebContents[] | undefined;
     if (share === 'all' || share === undefined) peers = share;
     else if (Array.isArray(share)) peers = share.map((w) => this.#peer(w));
-    else throw codedError('ERR_INVALID_ARG_TYPE', "options.share must be 'all' or an array of BrowserWindows", TypeError);
+    else throw codedError('ERR_INVALID_ARG_TYPE', "options.share must be 'all' or an array of windows, views or webContents", TypeError);
     return {
       owner: owner === 'app' ? ('host' as const) : this.#peer(owner),
       share: peers,
@@ -179,8 +182,8 @@ export class ShmHost {
 }
 
 /**
- * Starts the host: serves requests from the preloads of windows whose main frame has an allowed
- * origin. Create it before the windows load (their preloads say hello at once).
+ * Starts the host: serves requests from the preloads of windows and views whose main frame has an
+ * allowed origin. Create it before they load (their preloads say hello at once).
  */
 export function createHost(options: CreateHostOptions): ShmHost {
   if (options === null || typeof options !== 'object') {

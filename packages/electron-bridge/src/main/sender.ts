@@ -1,7 +1,7 @@
 /**
  * Who may talk to the host: Electron's security checklist asks to validate the sender of every IPC
- * message. A request is served only if it comes from a webContents the host knows (a BrowserWindow's,
- * not destroyed), from that webContents' main frame (never a subframe, never a frame that has
+ * message. A request is served only if it comes from a webContents the host knows (a window's or a
+ * view's, not destroyed), from that webContents' main frame (never a subframe, never a frame that has
  * navigated away since sending), and from an origin on the host's allowlist.
  */
 import type { IpcMainInvokeEvent, WebContents, WebFrameMain } from 'electron';
@@ -61,7 +61,7 @@ export function checkSender(
   if (sender == null || typeof sender.isDestroyed !== 'function' || sender.isDestroyed() || !known(sender)) {
     throw codedError(
       'ERR_SHM_BRIDGE_UNKNOWN_SENDER',
-      'request refused: it does not come from a live BrowserWindow this host serves',
+      "request refused: it does not come from a live window's or view's webContents this host serves (not a <webview>, an offscreen or a background page)",
     );
   }
   const frame: WebFrameMain | null = event.senderFrame;

@@ -1,11 +1,13 @@
 /**
  * The host's transport over Electron IPC. Requests arrive through `ipcMain.handle(REQUEST_CHANNEL)`
  * (so a reply reaches exactly the frame that asked); events go out with
- * `webContents.send(EVENT_CHANNEL)`. Peers are WebContents, one per BrowserWindow, registered when
- * the host names a window as owner or grantee or when a window's main frame first asks; registering
- * binds the window's lifecycle:
+ * `webContents.send(EVENT_CHANNEL)`. Peers are WebContents: a BrowserWindow's, a WebContentsView's
+ * (in a BaseWindow or a BrowserWindow), or one the app names directly. A webContents becomes a peer
+ * when the host names it (or its window or view) as owner or grantee, or when its main frame first
+ * asks and its type is 'window' or 'browserView' (never a <webview> guest, an offscreen or a
+ * background page). Registering binds the webContents' own lifecycle:
  *
- * - BrowserWindow 'closed', webContents 'destroyed'   → gone (owner and grantee rules apply)
+ * - webContents 'destroyed'                           → gone (owner and grantee rules apply)
  * - webContents 'render-process-gone'                 → reset (the renderer's mappings died with it)
  * - a new document speaks                             → reset (the old page's attachments go)
  *
@@ -18,7 +20,7 @@
  * Every request's sender is checked first (src/main/sender.ts); a refused one gets an error reply
  * and never reaches the core.
  */
-import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
+import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents, WebContentsView } from 'electron';
 import { codedError, toWireError } from '../core/errors';
 import { isPlainObject, PROTOCOL_VERSION, requestIdOf, type ErrorReply, type HostMessage } from '../core/protocol';
 import type { Transport, TransportHandlers } from '../core/transport';
@@ -27,15 +29,35 @@ import { checkSender } from './sender';
 
 /** The parts of `ipcMain` the host uses. */
 export type IpcMainLike = Pick<IpcMain, 'handle' | 'removeHandler'>;
-/** `BrowserWindow.fromWebContents`, to recognise a window's webContents. */
+/** `BrowserWindow.fromWebContents`, to give the app back the window of a webContents it did not name. */
 export interface WindowLookup {
   fromWebContents(webContents: WebContents): BrowserWindow | null;
+}
+
+/**
+ * What the app names as a peer: a BrowserWindow, a WebContentsView, or a WebContents itself. The peer
+ * is its webContents; the app gets back the object it used.
+ */
+export type PeerLike = BrowserWindow | WebContentsView | WebContents;
+
+/** The webContents types that may use the host: windows' and views' (not <webview> guests, offscreen, background pages). */
+const SERVED_TYPES: ReadonlySet<string> = new Set(['window', 'browserView']);
+
+/** The webContents of a window, a view, or a webContents; null for anything else. */
+export function webContentsOf(value: unknown): WebContents | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as { webContents?: unknown; isDestroyed?: unknown; mainFrame?: unknown; send?: unknown };
+  const candidate = 'mainFrame' in v && typeof v.send === 'function' ? v : v.webContents;
+  if (candidate === null || typeof candidate !== 'object') return null;
+  const wc = candidate as WebContents;
+  return typeof wc.isDestroyed === 'function' && typeof wc.send === 'function' && typeof wc.on === 'function' ? wc : null;
 }
 
 type Resolve = (reply: HostMessage) => void;
 
 interface PeerEntry {
-  window: BrowserWindow;
+  /** The object the app knows this peer by (the one it named, or the webContents' BrowserWindow). */
+  object: PeerLike;
   /** invoke()s awaiting the core's reply, by request id. */
   pending: Map<number, Resolve>;
   /** The id of the document that spoke last (null: none yet), and those it replaced (bounded). */
@@ -113,24 +135,30 @@ export class ElectronTransport implements Transport<WebContents> {
     return this.#peers.has(value as WebContents) && !(value as WebContents).isDestroyed();
   }
 
-  /** Makes a window a peer (idempotent) and returns its webContents; null if it is already destroyed. */
-  register(window: BrowserWindow): WebContents | null {
-    if (window == null || typeof window.isDestroyed !== 'function' || window.isDestroyed()) return null;
-    const webContents = window.webContents;
-    if (webContents == null || webContents.isDestroyed()) return null;
-    if (this.#peers.has(webContents)) return webContents;
+  /**
+   * Makes a window, a view or a webContents a peer (idempotent) and returns its webContents; null if
+   * it is not one or is destroyed. `object` is what the app gets back for it in segments().
+   */
+  register(value: PeerLike): WebContents | null {
+    const webContents = webContentsOf(value);
+    if (webContents === null || webContents.isDestroyed()) return null;
+    if ((value as { isDestroyed?: () => boolean }).isDestroyed?.() === true) return null;
+    const known = this.#peers.get(webContents);
+    if (known) {
+      // the app's own words win over a lookup (a view, rather than the window it sits in)
+      if (value !== webContents || known.object === webContents) known.object = value;
+      return webContents;
+    }
     const gone = () => this.#gone(webContents);
     const crashed = () => this.#reset(webContents);
-    window.on('closed', gone);
     webContents.on('destroyed', gone);
     webContents.on('render-process-gone', crashed);
     this.#peers.set(webContents, {
-      window,
+      object: value,
       pending: new Map(),
       document: null,
       retired: new Set(),
       unbind: () => {
-        window.off('closed', gone);
         webContents.off('destroyed', gone);
         webContents.off('render-process-gone', crashed);
       },
@@ -138,9 +166,9 @@ export class ElectronTransport implements Transport<WebContents> {
     return webContents;
   }
 
-  /** The window of a registered webContents. */
-  windowOf(webContents: WebContents): BrowserWindow | undefined {
-    return this.#peers.get(webContents)?.window;
+  /** The object the app knows a registered webContents by. */
+  objectOf(webContents: WebContents): PeerLike | undefined {
+    return this.#peers.get(webContents)?.object;
   }
 
   close(): void {
@@ -149,11 +177,22 @@ export class ElectronTransport implements Transport<WebContents> {
     this.#handlers = null;
   }
 
-  /** A known webContents: registered, or the webContents of a BrowserWindow (registered now). */
+  /**
+   * A known webContents: registered, or a window's or a view's (registered now, known to the app as
+   * its BrowserWindow when it has one, else as itself).
+   */
   #known(webContents: WebContents): boolean {
     if (this.#peers.has(webContents)) return true;
+    let type: string;
+    try {
+      type = webContents.getType();
+    } catch {
+      return false;
+    }
+    if (!SERVED_TYPES.has(type)) return false;
     const window = this.#windows.fromWebContents(webContents);
-    return window != null && window.webContents === webContents && this.register(window) === webContents;
+    const object = window != null && window.webContents === webContents ? window : webContents;
+    return this.register(object) === webContents;
   }
 
   #invoke(event: IpcMainInvokeEvent, data: unknown, document?: unknown): Promise<HostMessage> | HostMessage {
