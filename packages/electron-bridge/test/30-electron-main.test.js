@@ -378,3 +378,23 @@ test('stand-ins: a WebContentsView (in a BaseWindow: no BrowserWindow) is a peer
   other.close();
   host.close();
 });
+
+test('outside Electron\'s main process, createHost() and enableSharedArrayBuffer() say where to go instead, and never load the electron package (which would start downloading its binary)', () => {
+  const { spawnSync } = require('node:child_process');
+  const script = `
+    const main = require(${JSON.stringify(path.join(DIST, 'main'))});
+    const codes = [];
+    for (const call of [() => main.createHost({ allowedOrigins: ['file://'] }), () => main.enableSharedArrayBuffer()]) {
+      try { call(); codes.push('no error'); } catch (e) { codes.push(e.code + ': ' + e.message); }
+    }
+    const loaded = Object.keys(require.cache).filter((k) => /[\\\\/]node_modules[\\\\/]electron[\\\\/]/.test(k));
+    process.stdout.write(JSON.stringify({ codes, loaded }));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.loaded, [], 'the electron package was never required');
+  for (const text of out.codes) {
+    assert.match(text, /^ERR_SHM_BRIDGE_NOT_MAIN: /);
+    assert.match(text, /createNodeHost\(\)/, 'it names what to use in plain Node');
+  }
+  assert.doesNotMatch(r.stderr, /Downloading|electron/i);
+});

@@ -17,7 +17,7 @@ const { exposeShm } = require(path.join(DIST, 'preload'));
 
 checkNoLeaks();
 
-const PRELOAD = { sandboxed: false, contextIsolated: true };
+const PRELOAD = { type: 'renderer', sandboxed: false, contextIsolated: true };
 
 /** Stand-in of the DOM-side functions: records what the preload hands them. */
 function domStandIn() {
@@ -78,11 +78,15 @@ test('stand-ins: exposeShm in a sandboxed preload throws ERR_SHM_BRIDGE_SANDBOXE
   const window = new StandInBrowserWindow();
   const ipcRenderer = new StandInIpcRenderer(ipcMain, window.webContents);
   const contextBridge = new StandInContextBridge();
-  assert.throws(() => exposeShm({ ipcRenderer, contextBridge, process: { sandboxed: true, contextIsolated: true } }), (error) => {
+  assert.throws(() => exposeShm({ ipcRenderer, contextBridge, process: { type: 'renderer', sandboxed: true, contextIsolated: true } }), (error) => {
     assert.equal(error.code, 'ERR_SHM_BRIDGE_SANDBOXED');
     assert.match(error.message, /sandbox: false/, 'the message says the fix');
+    assert.match(error.message, /preload\/sandboxed/, 'and the copy path for a sandboxed window');
     return true;
   });
+  // outside a preload: the main process, plain Node
+  assert.throws(() => exposeShm({ ipcRenderer, contextBridge, process: { type: 'browser' } }), { code: 'ERR_SHM_BRIDGE_NOT_PRELOAD' });
+  assert.throws(() => exposeShm({ ipcRenderer, contextBridge, process: {} }), { code: 'ERR_SHM_BRIDGE_NOT_PRELOAD' });
   assert.deepEqual(contextBridge.mainWorld, {});
   assert.equal(ipcRenderer.eventNames().filter((e) => typeof e === 'string' && e.startsWith('shmkit')).length, 0);
   window.close();
@@ -93,7 +97,8 @@ test('stand-ins: exposeShm exposes one narrow window.shm: no ipcRenderer, no OS-
   const { page, contextBridge, api, window } = openWindow(ipcMain);
   assert.deepEqual(Object.keys(contextBridge.mainWorld), ['shm']);
   assert.equal(page, api);
-  assert.deepEqual(Object.keys(page).sort(), ['attach', 'create', 'frames', 'list', 'on', 'release', 'version']);
+  assert.deepEqual(Object.keys(page).sort(), ['attach', 'create', 'frames', 'list', 'on', 'path', 'release', 'version']);
+  assert.equal(page.path, 'zero-copy');
   const second = new StandInIpcRenderer(ipcMain, window.webContents);
   assert.throws(() => exposeShm({ ipcRenderer: second, contextBridge, process: PRELOAD, dom: {} }), /existing property/);
   assert.equal(second.listenerCount('shmkit:bridge:event'), 0, 'a bridge that could not be exposed stops listening');
@@ -106,7 +111,7 @@ test('stand-ins: exposeShm without context isolation throws ERR_SHM_BRIDGE_NO_CO
   const window = new StandInBrowserWindow();
   const ipcRenderer = new StandInIpcRenderer(ipcMain, window.webContents);
   const contextBridge = new StandInContextBridge();
-  for (const proc of [{ sandboxed: false, contextIsolated: false }, { sandboxed: false }]) {
+  for (const proc of [{ type: 'renderer', sandboxed: false, contextIsolated: false }, { type: 'renderer', sandboxed: false }]) {
     assert.throws(() => exposeShm({ ipcRenderer, contextBridge, process: proc }), (error) => {
       assert.equal(error.code, 'ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION');
       assert.match(error.message, /contextIsolation/);

@@ -28,7 +28,7 @@ test('stand-ins: getShm() rebuilds the plain error records of window.shm as Erro
   const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], ...hostOptions() });
   const window = new StandInBrowserWindow();
   const contextBridge = new StandInContextBridge();
-  exposeShm({ ipcRenderer: new StandInIpcRenderer(ipcMain, window.webContents), contextBridge, process: { sandboxed: false, contextIsolated: true }, dom: {}, window: {} });
+  exposeShm({ ipcRenderer: new StandInIpcRenderer(ipcMain, window.webContents), contextBridge, process: { type: 'renderer', sandboxed: false, contextIsolated: true }, dom: {}, window: {} });
   const shm = getShm(contextBridge.mainWorld);
   host.create('r', 64, { share: 'all' });
   const handle = await shm.attach('r');

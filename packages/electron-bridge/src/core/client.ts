@@ -8,11 +8,14 @@
 import { codedError, fromWireError, type CodedError } from './errors';
 import {
   isAttachResult,
+  isFrameResult,
   isPlainObject,
+  MAX_COPY_BYTES,
   nameProblem,
   parseHostMessage,
   PROTOCOL_VERSION,
   type AttachResult,
+  type FrameResult,
   type HelloResult,
   type ListEntry,
   type Op,
@@ -159,28 +162,78 @@ export class BridgeClient {
     return hello;
   }
 
-  /** Asks for a segment; `readonly` undefined means "as granted". The caller maps `osName` and calls track(). */
-  attach(name: string, options: { readonly?: boolean | undefined } = {}): Promise<AttachResult> {
+  /**
+   * Asks for a segment; `readonly` undefined means "as granted". The caller maps `osName` and calls
+   * track(); with `copy: true` it maps nothing and uses read/write/frame instead (the copy path).
+   */
+  attach(name: string, options: { readonly?: boolean | undefined; copy?: boolean | undefined } = {}): Promise<AttachResult> {
     const problem = nameProblem(name);
     if (problem) return Promise.reject(argError('ERR_INVALID_ARG_VALUE', `name ${problem}`));
     if (options === null || typeof options !== 'object') return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'options must be an object'));
-    const { readonly } = options;
+    const { readonly, copy } = options;
     if (readonly !== undefined && typeof readonly !== 'boolean') {
       return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'options.readonly must be a boolean'));
     }
-    const body = readonly === undefined ? { op: 'attach' as const, name } : { op: 'attach' as const, name, readonly };
+    const body: Extract<RequestBody, { op: 'attach' }> = { op: 'attach', name };
+    if (readonly !== undefined) body.readonly = readonly;
+    if (copy === true) body.copy = true;
     return this.request<'attach'>(body).then((r) => this.#checkAttach(r));
   }
 
-  /** Creates a segment owned by this peer (unlinked when this peer goes) and attaches it read-write. */
-  create(name: string, size: number): Promise<AttachResult> {
+  /** Creates a segment owned by this peer (unlinked when this peer goes) and attaches it read-write (`copy`: as a copy attachment). */
+  create(name: string, size: number, options: { copy?: boolean | undefined } = {}): Promise<AttachResult> {
     const problem = nameProblem(name);
     if (problem) return Promise.reject(argError('ERR_INVALID_ARG_VALUE', `name ${problem}`));
     if (typeof size !== 'number') return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'size must be a number'));
     if (!Number.isSafeInteger(size) || size < 1) {
       return Promise.reject(argError('ERR_OUT_OF_RANGE', `size must be a positive safe integer, got ${size}`, RangeError));
     }
-    return this.request<'create'>({ op: 'create', name, size }).then((r) => this.#checkAttach(r));
+    const body: Extract<RequestBody, { op: 'create' }> = { op: 'create', name, size };
+    if (options?.copy === true) body.copy = true;
+    return this.request<'create'>(body).then((r) => this.#checkAttach(r));
+  }
+
+  /**
+   * The copy path: `length` bytes at `offset` of a copy attachment, copied by the host into a buffer of
+   * exactly that size (reads over MAX_COPY_BYTES are split into several requests).
+   */
+  async read(handle: number, offset: number, length: number): Promise<Uint8Array> {
+    if (length <= MAX_COPY_BYTES) return this.#readOne(handle, offset, length);
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length; done += MAX_COPY_BYTES) {
+      out.set(await this.#readOne(handle, offset + done, Math.min(MAX_COPY_BYTES, length - done)), done);
+    }
+    return out;
+  }
+
+  async #readOne(handle: number, offset: number, length: number): Promise<Uint8Array> {
+    const result = await this.request<'read'>({ op: 'read', handle, offset, length });
+    const bytes = isPlainObject(result) ? result.bytes : undefined;
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength !== length) throw codedError('ERR_SHM_BRIDGE_PROTOCOL', 'malformed read result from the host');
+    return bytes;
+  }
+
+  /** The copy path: writes `bytes` at `offset` of a copy attachment; resolves to the count (split over MAX_COPY_BYTES). */
+  async write(handle: number, offset: number, bytes: Uint8Array): Promise<number> {
+    if (bytes.byteLength <= MAX_COPY_BYTES) return this.#writeOne(handle, offset, bytes);
+    let written = 0;
+    for (let done = 0; done < bytes.byteLength; done += MAX_COPY_BYTES) {
+      written += await this.#writeOne(handle, offset + done, bytes.subarray(done, done + MAX_COPY_BYTES));
+    }
+    return written;
+  }
+
+  async #writeOne(handle: number, offset: number, bytes: Uint8Array): Promise<number> {
+    const n = await this.request<'write'>({ op: 'write', handle, offset, bytes });
+    if (typeof n !== 'number') throw codedError('ERR_SHM_BRIDGE_PROTOCOL', 'malformed write result from the host');
+    return n;
+  }
+
+  /** The copy path: the newest frame of a copy attachment of a ring after frame number `after` (-1: any), or null. */
+  async frame(handle: number, after: number): Promise<FrameResult | null> {
+    const result = await this.request<'frame'>({ op: 'frame', handle, after });
+    if (!isFrameResult(result)) throw codedError('ERR_SHM_BRIDGE_PROTOCOL', 'malformed frame result from the host');
+    return result;
   }
 
   /** Closes the mapping registered for `handle` and tells the host. */

@@ -47,14 +47,20 @@ export type BridgeErrorCode =
   | 'ERR_SHM_BRIDGE_HOST_EXISTS'
   /** The SharedArrayBuffer switch asked for after app ready (main). */
   | 'ERR_SHM_BRIDGE_TOO_LATE'
-  /** exposeShm() in a sandboxed preload (preload). */
+  /** exposeShm() of ./preload (zero-copy) in a sandboxed preload: use ./preload/sandboxed (preload). */
   | 'ERR_SHM_BRIDGE_SANDBOXED'
+  /** exposeShm() outside a window's preload: the main process or plain Node (preload). */
+  | 'ERR_SHM_BRIDGE_NOT_PRELOAD'
+  /** createHost() or enableSharedArrayBuffer() outside Electron's main process (main). */
+  | 'ERR_SHM_BRIDGE_NOT_MAIN'
   /** exposeShm() with context isolation off (preload). */
   | 'ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION'
   /** The page calls window.shm where no preload exposed it (renderer). */
   | 'ERR_SHM_BRIDGE_NOT_EXPOSED'
-  /** shared() where the segment cannot be mapped over a shared WebAssembly.Memory (preload). */
+  /** shared() where the segment cannot be mapped over a shared WebAssembly.Memory, or on the copy path (preload). */
   | 'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE'
+  /** read/write/frame without a copy attachment, or over a transport that carries no binary data (the Node channel). */
+  | 'ERR_SHM_BRIDGE_COPY_UNAVAILABLE'
   /** A main-process call naming a window that is gone (main). */
   | 'ERR_SHM_BRIDGE_NO_WINDOW';
 
@@ -80,9 +86,12 @@ export const BRIDGE_ERROR_CODES: readonly BridgeErrorCode[] = [
   'ERR_SHM_BRIDGE_HOST_EXISTS',
   'ERR_SHM_BRIDGE_TOO_LATE',
   'ERR_SHM_BRIDGE_SANDBOXED',
+  'ERR_SHM_BRIDGE_NOT_PRELOAD',
+  'ERR_SHM_BRIDGE_NOT_MAIN',
   'ERR_SHM_BRIDGE_NO_CONTEXT_ISOLATION',
   'ERR_SHM_BRIDGE_NOT_EXPOSED',
   'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE',
+  'ERR_SHM_BRIDGE_COPY_UNAVAILABLE',
   'ERR_SHM_BRIDGE_NO_WINDOW',
 ];
 

@@ -36,6 +36,8 @@ import {
   requestIdOf,
   type AttachResult,
   type ErrorReply,
+  frameInfo,
+  type FrameResult,
   LIST_PAGE_SIZE,
   type ListEntry,
   type Reply,
@@ -43,7 +45,7 @@ import {
   type RevokeReason,
   type SegmentKind,
 } from './protocol';
-import { Registry, type Access, type Owner, type SegmentRecord } from './registry';
+import { Registry, type Access, type Attachment, type Owner, type SegmentRecord } from './registry';
 import type { Transport } from './transport';
 
 export type { Owner } from './registry';
@@ -99,7 +101,8 @@ export interface SegmentInfo<P> {
   owner: Owner<P>;
   shareAll: Access | null;
   grants: { peer: P; readonly: boolean }[];
-  attachments: { peer: P; handle: number; readonly: boolean }[];
+  /** `copy`: a copy attachment (the peer reads, writes and takes frames through the host: a sandboxed window). */
+  attachments: { peer: P; handle: number; readonly: boolean; copy: boolean }[];
 }
 
 /**
@@ -154,6 +157,13 @@ function prefixOption(options: HostOptions): string {
     throw codedError('ERR_INVALID_ARG_VALUE', 'options.osNamePrefix must be 1-10 letters, digits or _', TypeError);
   }
   return prefix;
+}
+
+/** Checks that [offset, offset + length) lies within a segment of `size` bytes (ERR_OUT_OF_RANGE). */
+function checkRange(size: number, offset: number, length: number): void {
+  if (offset > size || length > size - offset) {
+    throw codedError('ERR_OUT_OF_RANGE', `offset ${offset} and length ${length} reach past the segment's ${size} bytes`, RangeError);
+  }
 }
 
 /** A raw message's request id, or null (never throws: reading a hostile object may). */
@@ -443,7 +453,7 @@ export class BridgeHost<P extends object> {
       owner: r.owner,
       shareAll: r.shareAll,
       grants: [...r.grants].filter(([, a]) => a !== null).map(([peer, a]) => ({ peer, readonly: a === 'ro' })),
-      attachments: [...r.attachments].map((a) => ({ peer: a.peer, handle: a.handle, readonly: a.readonly })),
+      attachments: [...r.attachments].map((a) => ({ peer: a.peer, handle: a.handle, readonly: a.readonly, copy: a.copy })),
     }));
   }
 
@@ -554,19 +564,37 @@ export class BridgeHost<P extends object> {
         if (!readonly && access === 'ro') {
           throw codedError('ERR_SHM_BRIDGE_READONLY', `segment ${request.name} is shared read-only with this peer: attach with readonly: true`);
         }
+        const copy = request.copy === true;
+        if (copy) this.#checkBinary();
         this.#checkAttachQuota(peer);
-        const result = this.#attachResult(record, peer, readonly);
+        const result = this.#attachResult(record, peer, readonly, copy);
         this.#remember(peer, request.id, { kind: 'attach', handle: result.handle });
         return result;
       }
       case 'create':
-        return this.#createForPeer(peer, request.name, request.size).then((result) => {
+        if (request.copy === true) this.#checkBinary();
+        return this.#createForPeer(peer, request.name, request.size, request.copy === true).then((result) => {
           const record = this.#registry.get(request.name, peer);
           if (record) this.#remember(peer, request.id, { kind: 'create', record });
           return result;
         });
       case 'cancel':
         return this.#cancel(peer, request.request);
+      case 'read': {
+        const a = this.#copyAttachment(peer, request.handle);
+        checkRange(a.segment.size, request.offset, request.length);
+        const bytes = new Uint8Array(request.length); // owns its whole buffer: IPC sends exactly these bytes
+        this.#mappingOf(a.segment).read(bytes, request.offset);
+        return { bytes };
+      }
+      case 'write': {
+        const a = this.#copyAttachment(peer, request.handle);
+        if (a.readonly) throw codedError('ERR_SHM_BRIDGE_READONLY', `the handle of ${a.segment.name} is read-only`);
+        checkRange(a.segment.size, request.offset, request.bytes.byteLength);
+        return this.#mappingOf(a.segment).write(request.bytes, request.offset);
+      }
+      case 'frame':
+        return this.#frameCopy(this.#copyAttachment(peer, request.handle), request.after);
       case 'detach': {
         const attachment = this.#registry.attachmentOf(peer, request.handle);
         if (!attachment) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_HANDLE', `this peer holds no handle ${request.handle}`);
@@ -608,7 +636,7 @@ export class BridgeHost<P extends object> {
    * every window. Nothing is mapped here. The peer's requests wait meanwhile (they are served in
    * order), so its state cannot change under this one; the app's can, and is checked again after.
    */
-  async #createForPeer(peer: P, name: string, size: number): Promise<AttachResult> {
+  async #createForPeer(peer: P, name: string, size: number, copy: boolean): Promise<AttachResult> {
     // A name the peer already sees is taken for it; anything it cannot see does not exist for it.
     if (this.#registry.resolve(peer, name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
     const limits = this.#limits;
@@ -654,7 +682,7 @@ export class BridgeHost<P extends object> {
     const plan = { name, space: peer, owner: peer, share: [], access: 'rw' as const, populate: true };
     // Charged what the filesystem allocated: whole pages, or huge pages on a huge=always tmpfs.
     const record = this.#register(plan, osName, made.size, 'segment', null, Math.max(made.allocated, pageRounded(made.size)));
-    return this.#attachResult(record, peer, false);
+    return this.#attachResult(record, peer, false, copy);
   }
 
   #pend(peer: P, bytes: number): void {
@@ -675,9 +703,66 @@ export class BridgeHost<P extends object> {
     }
   }
 
-  #attachResult(record: SegmentRecord<P>, peer: P, readonly: boolean): AttachResult {
-    const a = this.#registry.attach(record, peer, readonly);
-    return { handle: a.handle, name: record.name, osName: record.osName, size: record.size, readonly, kind: record.kind };
+  #attachResult(record: SegmentRecord<P>, peer: P, readonly: boolean, copy = false): AttachResult {
+    const a = this.#registry.attach(record, peer, readonly, copy);
+    // A copy attachment is never mapped by its peer, which is then not told where the segment is.
+    const result: AttachResult = { handle: a.handle, name: record.name, osName: copy ? '' : record.osName, size: record.size, readonly, kind: record.kind };
+    if (copy) result.copy = true;
+    return result;
+  }
+
+  #checkBinary(): void {
+    if (this.#transport.binary !== true) {
+      throw codedError(
+        'ERR_SHM_BRIDGE_COPY_UNAVAILABLE',
+        "copy attachments need a transport that carries binary data (Electron's IPC); this peer can map segments itself: attach without copy",
+      );
+    }
+  }
+
+  /** `peer`'s attachment `handle`, which must be a copy attachment. */
+  #copyAttachment(peer: P, handle: number): Attachment<P> {
+    const attachment = this.#registry.attachmentOf(peer, handle);
+    if (!attachment) throw codedError('ERR_SHM_BRIDGE_UNKNOWN_HANDLE', `this peer holds no handle ${handle}`);
+    if (!attachment.copy) {
+      throw codedError('ERR_SHM_BRIDGE_COPY_UNAVAILABLE', `handle ${handle} is not a copy attachment: map the segment, or attach with copy: true`);
+    }
+    return attachment;
+  }
+
+  /**
+   * The host's mapping a copy attachment reads and writes through, opened on first use and closed
+   * with the segment: a plain segment with the copy strategy (no address space of the host's V8
+   * cage is taken), a frame ring as a reader.
+   */
+  #mappingOf(record: SegmentRecord<P>): { read(target: Uint8Array, offset: number): number; write(source: Uint8Array, offset: number): number } {
+    if (record.copyMapping === null) {
+      record.copyMapping =
+        record.kind === 'frame-ring'
+          ? FrameRing.attach(record.osName, { readonly: true })
+          : SharedMemory.attach(record.osName, { strategy: 'copy' });
+    }
+    const mapping = record.copyMapping as SharedMemory | FrameRing;
+    return mapping instanceof FrameRing ? mapping.shm : mapping;
+  }
+
+  /** The newest frame of a ring after `after`, copied (retried while the writer overwrites it), or null. */
+  #frameCopy(attachment: Attachment<P>, after: number): FrameResult | null {
+    const record = attachment.segment;
+    if (record.kind !== 'frame-ring') {
+      throw codedError('ERR_SHM_RING_FORMAT', `${record.name} is a plain segment, not a frame ring: use read()`);
+    }
+    this.#mappingOf(record);
+    const ring = record.copyMapping as FrameRing;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const frame = ring.latest();
+      if (frame === null || frame.frameNumber <= after) return null;
+      const bytes = new Uint8Array(frame.byteLength); // owns its whole buffer: IPC sends exactly the frame
+      bytes.set(frame.data.subarray(0, frame.byteLength));
+      if (!frame.valid()) continue; // torn: the writer reused the slot while we copied
+      return { ...frameInfo(frame, after < 0 ? 0 : frame.frameNumber - after - 1), bytes };
+    }
+    return null; // the writer kept overwriting the newest slot: the peer asks again on its next frame
   }
 
   #errorReply(id: number | null, error: unknown): ErrorReply {
@@ -755,6 +840,7 @@ export class BridgeHost<P extends object> {
       grants: new Map(),
       attachments: new Set(),
       closeHostMapping,
+      copyMapping: null,
     };
     this.#registry.add(record);
     if (plan.share !== 'all') for (const p of plan.share) if (p !== plan.owner) this.#registry.setGrant(record, p, plan.access);
@@ -786,6 +872,9 @@ export class BridgeHost<P extends object> {
       const close = record.closeHostMapping;
       record.closeHostMapping = null;
       close?.();
+      const copyMapping = record.copyMapping;
+      record.copyMapping = null;
+      copyMapping?.close();
     }
     for (const peer of notify) this.#sendRevoked(peer, record.name, handles.get(peer) ?? [], reason);
   }

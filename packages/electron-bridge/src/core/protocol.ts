@@ -16,15 +16,27 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_NAME_LENGTH = 128;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 
-/** What a peer may ask. `readonly` absent on attach means "as granted". */
+/**
+ * What a peer may ask. `readonly` absent on attach means "as granted". `copy: true` on attach and
+ * create asks for a **copy attachment**: the peer will not map the segment (a sandboxed preload
+ * cannot) but reads, writes and takes frames by copy through the host with `read`, `write` and
+ * `frame`; its reply carries no OS name. Those three ops need a transport that carries binary data
+ * (Electron's IPC).
+ */
 export type Request =
   | { v: 1; id: number; op: 'hello' }
-  | { v: 1; id: number; op: 'attach'; name: string; readonly?: boolean }
-  | { v: 1; id: number; op: 'create'; name: string; size: number }
+  | { v: 1; id: number; op: 'attach'; name: string; readonly?: boolean; copy?: boolean }
+  | { v: 1; id: number; op: 'create'; name: string; size: number; copy?: boolean }
   | { v: 1; id: number; op: 'detach'; handle: number }
   | { v: 1; id: number; op: 'release'; name: string }
   | { v: 1; id: number; op: 'list'; after?: string }
-  | { v: 1; id: number; op: 'cancel'; request: number };
+  | { v: 1; id: number; op: 'cancel'; request: number }
+  | { v: 1; id: number; op: 'read'; handle: number; offset: number; length: number }
+  | { v: 1; id: number; op: 'write'; handle: number; offset: number; bytes: Uint8Array }
+  | { v: 1; id: number; op: 'frame'; handle: number; after: number };
+
+/** Largest `read` or `write` of one request; larger ones are split by the client. */
+export const MAX_COPY_BYTES = 64 * 1024 * 1024;
 
 export type Op = Request['op'];
 export type RequestOf<O extends Op> = Extract<Request, { op: O }>;
@@ -50,8 +62,13 @@ export interface AttachResult {
   /** Identifies this attachment in detach and in `revoked` events. */
   handle: number;
   name: string;
-  /** The OS name to map with @shmkit/shm. For the preload/child only: never hand it to page script. */
+  /**
+   * The OS name to map with @shmkit/shm. For the preload/child only: never hand it to page script.
+   * Empty for a copy attachment (the peer does not map it, and is not told where it is).
+   */
   osName: string;
+  /** A copy attachment (`copy: true`): read, write and frame through the host. */
+  copy?: boolean;
   size: number;
   readonly: boolean;
   kind: SegmentKind;
@@ -68,6 +85,32 @@ export interface ListEntry {
   owned: boolean;
 }
 
+/** A frame's metadata, as pages and peers get it (no pixels). */
+export interface FrameInfo {
+  frameNumber: number;
+  width: number;
+  height: number;
+  stride: number;
+  pixelFormat: string | number;
+  /** Publish time in epoch milliseconds. */
+  timestamp: number;
+  byteLength: number;
+  /** Frames this reader missed since the previous one it got (0 for the first). */
+  dropped: number;
+}
+
+/** A frame's metadata from anything that has it (a FrameRing frame, a FrameResult). */
+export function frameInfo(frame: Omit<FrameInfo, 'dropped'>, dropped: number): FrameInfo {
+  const { frameNumber, width, height, stride, pixelFormat, timestamp, byteLength } = frame;
+  return { frameNumber, width, height, stride, pixelFormat, timestamp, byteLength, dropped };
+}
+
+/** The reply to `frame`: the newest frame after `after`, copied, or null when there is none yet. */
+export interface FrameResult extends FrameInfo {
+  /** The payload: `byteLength` bytes, in a buffer of exactly that size. */
+  bytes: Uint8Array;
+}
+
 export interface ResultOf {
   hello: HelloResult;
   attach: AttachResult;
@@ -76,6 +119,11 @@ export interface ResultOf {
   release: null;
   list: ListEntry[];
   cancel: null;
+  /** The bytes read, in a buffer of exactly `length` bytes. */
+  read: { bytes: Uint8Array };
+  /** Bytes written. */
+  write: number;
+  frame: FrameResult | null;
 }
 
 /** Why a grant or attachment ended. */
@@ -129,12 +177,15 @@ const REVOKE_REASONS: readonly RevokeReason[] = ['owner-gone', 'released', 'revo
 
 const FIELDS: Record<Op, readonly string[]> = {
   hello: [],
-  attach: ['name', 'readonly'],
-  create: ['name', 'size'],
+  attach: ['name', 'readonly', 'copy'],
+  create: ['name', 'size', 'copy'],
   detach: ['handle'],
   release: ['name'],
   list: ['after'],
   cancel: ['request'],
+  read: ['handle', 'offset', 'length'],
+  write: ['handle', 'offset', 'bytes'],
+  frame: ['handle', 'after'],
 };
 const REQUIRED: Record<Op, readonly string[]> = {
   hello: [],
@@ -144,6 +195,9 @@ const REQUIRED: Record<Op, readonly string[]> = {
   release: ['name'],
   list: [],
   cancel: ['request'],
+  read: ['handle', 'offset', 'length'],
+  write: ['handle', 'offset', 'bytes'],
+  frame: ['handle', 'after'],
 };
 
 function protocolError(message: string): CodedError {
@@ -195,7 +249,7 @@ export function requestIdOf(raw: unknown): number | null {
   return desc && 'value' in desc && isId(desc.value) ? desc.value : null;
 }
 
-const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after', 'request']);
+const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after', 'request', 'copy', 'offset', 'length', 'bytes']);
 
 /**
  * Validates a raw request from a peer. Throws ERR_SHM_BRIDGE_PROTOCOL (shape, types, ranges, names)
@@ -228,9 +282,21 @@ export function parseRequest(raw: unknown, maxSize: number): Request {
     const problem = nameProblem(f.name);
     if (problem) throw protocolError(`request.name ${problem}`);
   }
-  if ('after' in f) {
+  if ('after' in f && op === 'list') {
     const problem = nameProblem(f.after);
     if (problem) throw protocolError(`request.after ${problem}`);
+  }
+  if ('after' in f && op === 'frame' && !(typeof f.after === 'number' && Number.isSafeInteger(f.after) && f.after >= -1)) {
+    throw protocolError('request.after must be -1 or a frame number');
+  }
+  if ('copy' in f && typeof f.copy !== 'boolean') throw protocolError('request.copy must be a boolean');
+  if ('offset' in f && !isId(f.offset)) throw protocolError('request.offset must be a non-negative safe integer');
+  if ('length' in f && !(isId(f.length) && f.length <= MAX_COPY_BYTES)) {
+    throw protocolError(`request.length must be an integer from 0 to ${MAX_COPY_BYTES} (split larger reads)`);
+  }
+  if ('bytes' in f) {
+    if (!(f.bytes instanceof Uint8Array)) throw protocolError('request.bytes must be a Uint8Array');
+    if (f.bytes.byteLength > MAX_COPY_BYTES) throw protocolError(`request.bytes must be at most ${MAX_COPY_BYTES} bytes (split larger writes)`);
   }
   if ('readonly' in f && typeof f.readonly !== 'boolean') throw protocolError('request.readonly must be a boolean');
   if ('size' in f) {
@@ -286,5 +352,23 @@ export function isAttachResult(value: unknown): value is AttachResult {
     isId(value.size) &&
     typeof value.readonly === 'boolean' &&
     (value.kind === 'segment' || value.kind === 'frame-ring')
+  );
+}
+
+/** Checks the result of frame from the host (null: no newer frame yet). */
+export function isFrameResult(value: unknown): value is FrameResult | null {
+  if (value === null) return true;
+  if (!isPlainObject(value)) return false;
+  return (
+    isId(value.frameNumber) &&
+    isId(value.width) &&
+    isId(value.height) &&
+    isId(value.stride) &&
+    (typeof value.pixelFormat === 'string' || typeof value.pixelFormat === 'number') &&
+    typeof value.timestamp === 'number' &&
+    isId(value.byteLength) &&
+    isId(value.dropped) &&
+    value.bytes instanceof Uint8Array &&
+    value.bytes.byteLength === value.byteLength
   );
 }

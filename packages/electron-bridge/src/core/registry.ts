@@ -26,6 +26,8 @@ export interface Attachment<P> {
   handle: number;
   peer: P;
   readonly: boolean;
+  /** A copy attachment: the peer reads, writes and takes frames through the host instead of mapping. */
+  copy: boolean;
   segment: SegmentRecord<P>;
 }
 
@@ -47,6 +49,13 @@ export interface SegmentRecord<P> {
   readonly attachments: Set<Attachment<P>>;
   /** Closes the host's own mapping (idempotent); null once closed. */
   closeHostMapping: (() => void) | null;
+  /** The host's mapping for copy attachments, opened on first use; closed with the segment. */
+  copyMapping: CopyMapping | null;
+}
+
+/** What the host reads and writes copy attachments through (@shmkit/shm objects, typed loosely here). */
+export interface CopyMapping {
+  close(): void;
 }
 
 interface PeerState<P> {
@@ -208,10 +217,10 @@ export class Registry<P extends object> {
     return record.shareAll;
   }
 
-  attach(record: SegmentRecord<P>, peer: P, readonly: boolean): Attachment<P> {
+  attach(record: SegmentRecord<P>, peer: P, readonly: boolean, copy = false): Attachment<P> {
     const handle = (this.#lastHandle.get(peer) ?? 0) + 1;
     this.#lastHandle.set(peer, handle);
-    const attachment: Attachment<P> = { handle, peer, readonly, segment: record };
+    const attachment: Attachment<P> = { handle, peer, readonly, copy, segment: record };
     record.attachments.add(attachment);
     this.#peer(peer).attachments.set(attachment.handle, attachment);
     return attachment;

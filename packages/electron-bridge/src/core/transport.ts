@@ -38,6 +38,11 @@ export interface Transport<P> {
   close(): void;
   /** The host may take `peer`'s messages again (after `message` returned false). Optional. */
   resume?(peer: P): void;
+  /**
+   * Whether messages may carry binary data (Uint8Array): the copy path's read, write and frame need
+   * it. Electron's IPC does (structured clone); the Node channel's JSON frames do not.
+   */
+  readonly binary?: boolean;
 }
 
 /** What a client gives its transport to call. */

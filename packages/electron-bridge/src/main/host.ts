@@ -3,11 +3,12 @@
  * peers: a BrowserWindow, a WebContentsView (in a BaseWindow or a BrowserWindow) or a WebContents,
  * whose webContents is the peer; 'app' for segments that live until the host closes.
  */
-import type { IpcMain, WebContents } from 'electron';
+import type { WebContents } from 'electron';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
 import { BridgeHost, type HostOptions } from '../core/host';
 import { codedError } from '../core/errors';
 import type { SegmentKind } from '../core/protocol';
+import { mainModules } from './electron';
 import { originPredicate, type OriginAllowlist } from './sender';
 import { ElectronTransport, type IpcMainLike, type PeerLike, type WindowLookup } from './transport';
 
@@ -65,7 +66,8 @@ export interface SegmentInfo {
   shareAll: 'ro' | 'rw' | null;
   /** `peer`: the window, view or webContents, as the app named it (a BrowserWindow when the page first asked on its own). */
   grants: { peer: Peer; readonly: boolean }[];
-  attachments: { peer: Peer; handle: number; readonly: boolean }[];
+  /** `copy`: the page reads through the main process (a sandboxed window's preload); otherwise it maps the segment (zero-copy). */
+  attachments: { peer: Peer; handle: number; readonly: boolean; copy: boolean }[];
 }
 
 export class ShmHost {
@@ -140,7 +142,7 @@ export class ShmHost {
       owner: s.owner === 'host' ? 'app' : known(s.owner),
       shareAll: s.shareAll,
       grants: s.grants.map((g) => ({ peer: known(g.peer), readonly: g.readonly })),
-      attachments: s.attachments.map((a) => ({ peer: known(a.peer), handle: a.handle, readonly: a.readonly })),
+      attachments: s.attachments.map((a) => ({ peer: known(a.peer), handle: a.handle, readonly: a.readonly, copy: a.copy })),
     }));
   }
 
@@ -193,9 +195,9 @@ export function createHost(options: CreateHostOptions): ShmHost {
   let { ipcMain, BrowserWindow } = options;
   if (ipcMain === undefined || BrowserWindow === undefined) {
     // Loaded only here, in a real main process: importing this module never touches Electron.
-    const electron = require('electron') as { ipcMain: IpcMain; BrowserWindow: WindowLookup };
+    const electron = mainModules('createHost()');
     ipcMain ??= electron.ipcMain;
-    BrowserWindow ??= electron.BrowserWindow;
+    BrowserWindow ??= electron.BrowserWindow as WindowLookup;
   }
   const { allowedOrigins: _origins, ipcMain: _ipcMain, BrowserWindow: _windows, ...hostOptions } = options;
   // The core checks its options before the transport listens: a bad option registers nothing.

@@ -1,5 +1,6 @@
 import type { App } from 'electron';
 import { codedError } from '../core/errors';
+import { mainModules } from './electron';
 
 type AppLike = Pick<App, 'isReady' | 'commandLine'>;
 
@@ -11,7 +12,7 @@ type AppLike = Pick<App, 'isReady' | 'commandLine'>;
  * if it was already there.
  */
 export function enableSharedArrayBuffer(app?: AppLike): boolean {
-  const theApp: AppLike = app ?? (require('electron') as typeof import('electron')).app;
+  const theApp: AppLike = app ?? mainModules('enableSharedArrayBuffer()').app;
   if (theApp.isReady()) {
     throw codedError(
       'ERR_SHM_BRIDGE_TOO_LATE',

@@ -83,6 +83,8 @@ function errorReply(id: number | null, error: unknown): ErrorReply {
 }
 
 export class ElectronTransport implements Transport<WebContents> {
+  /** Electron's IPC structured-clones: replies and requests may carry Uint8Arrays (the copy path). */
+  readonly binary = true;
   readonly #ipcMain: IpcMainLike;
   readonly #windows: WindowLookup;
   readonly #allowed: (origin: string) => boolean;

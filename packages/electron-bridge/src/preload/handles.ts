@@ -5,9 +5,8 @@
  */
 import type * as Shm from '@shmkit/shm';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
-import { revokedWhileAttaching, type BridgeClient } from '../core/client';
 import { codedError, type CodedError } from '../core/errors';
-import type { AttachResult } from '../core/protocol';
+import { frameInfo, type AttachResult } from '../core/protocol';
 import type { DrawController, FrameSource, FrameView, PixelFormat } from '../dom/types';
 import type {
   ShmBridgeFrameStream,
@@ -17,45 +16,14 @@ import type {
   ShmFrameInfo,
   ShmStreamStats,
 } from '../renderer/types';
+import type { BaseContext } from './api';
+import { checkRange, needWindow, track } from './common';
 import type { DomFunctions } from './dom';
 
-/** What the handles need from exposeShm(). */
-export interface HandleContext {
+/** What the zero-copy handles need from exposeShm(): the base, the addon, the DOM functions. */
+export interface HandleContext extends BaseContext {
   shm: typeof Shm;
-  client: BridgeClient;
   dom: DomFunctions;
-  window: Window | undefined;
-  /** Runs an operation and turns its failure into the page's plain error record. */
-  guard<T>(fn: () => T | Promise<T>): Promise<T>;
-}
-
-/**
- * Registers how to close a new attachment. Events and invoke replies travel separately, so a revoked
- * event may overtake the reply of its attach: then the client has closed it already and the attach fails.
- */
-function track(ctx: HandleContext, result: AttachResult, close: () => void): void {
-  const reason = ctx.client.track(result.handle, close);
-  if (reason !== null) throw revokedWhileAttaching(result.name, reason);
-}
-
-function rangeError(message: string): CodedError {
-  return codedError('ERR_OUT_OF_RANGE', message, RangeError);
-}
-
-function checkRange(size: number, offset: unknown, length: unknown): void {
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || offset > size) {
-    throw rangeError(`offset must be an integer from 0 to ${size}, got ${String(offset)}`);
-  }
-  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0 || length > size - offset) {
-    throw rangeError(`length must be an integer from 0 to ${size - offset} (size - offset), got ${String(length)}`);
-  }
-}
-
-function needWindow(ctx: HandleContext): Window {
-  if (ctx.window === undefined) {
-    throw codedError('ERR_SHM_BRIDGE_NO_WINDOW', 'this needs the page: call it from a preload that runs in a window');
-  }
-  return ctx.window;
 }
 
 /** Maps an attach result and returns the page's handle; the mapping is closed on close(), revoked or detach. */
@@ -80,6 +48,7 @@ export function segmentHandle(ctx: HandleContext, result: AttachResult): ShmBrid
     name,
     size,
     readonly,
+    path: 'zero-copy',
     read: (offset, length) =>
       ctx.guard(() => {
         checkRange(size, offset, length);
@@ -167,18 +136,6 @@ export function frameSource(ring: FrameRing): FrameSource {
   };
 }
 
-function frameInfo(frame: Shm.Frame): ShmFrameInfo {
-  return {
-    frameNumber: frame.frameNumber,
-    width: frame.width,
-    height: frame.height,
-    stride: frame.stride,
-    pixelFormat: frame.pixelFormat,
-    timestamp: frame.timestamp,
-    byteLength: frame.byteLength,
-    dropped: frame.dropped,
-  };
-}
 
 /** Maps a frame ring's reader and returns the page's stream. */
 export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridgeFrameStream {
@@ -214,6 +171,7 @@ export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridge
   const now = () => performance.timeOrigin + performance.now(); // the clock FrameRing stamps frames with
   return {
     name: result.name,
+    path: 'zero-copy',
     drawTo: (canvas, options: ShmDrawOptions = {}) =>
       ctx.guard(() => {
         if (ring.shm.closed) throw codedError('ERR_SHM_CLOSED', `the stream of ${result.name} is closed`);
@@ -240,7 +198,7 @@ export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridge
         void (async () => {
           try {
             for await (const frame of own.ring.frames({ signal: own.abort.signal })) {
-              const info = frameInfo(frame);
+              const info = frameInfo(frame, frame.dropped);
               for (const l of [...own.listeners]) {
                 try {
                   l(info);
@@ -267,7 +225,7 @@ export function frameStream(ctx: HandleContext, result: AttachResult): ShmBridge
           if (frame === null) return null;
           const data = frame.data.slice();
           if (frame.valid()) {
-            const { dropped: _dropped, ...info } = frameInfo(frame);
+            const { dropped: _dropped, ...info } = frameInfo(frame, 0);
             return { ...info, data };
           }
         }

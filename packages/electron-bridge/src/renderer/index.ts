@@ -11,6 +11,8 @@ import type {
   ShmBridge,
   ShmBridgeFrameStream,
   ShmBridgeHandle,
+  ShmFrameInfo,
+  ShmRevokedInfo,
   ShmStreamStats,
 } from './types.js';
 
@@ -73,11 +75,38 @@ async function call<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Checks a listener here, in the page: a synchronous throw across contextBridge would keep only its
+ * message, so the page gets a real coded Error instead.
+ */
+function checkListener(listener: unknown, what: string): void {
+  if (typeof listener !== 'function') throw codedError('ERR_INVALID_ARG_TYPE', `${what}: the listener must be a function`, TypeError);
+}
+
+/**
+ * Subscriptions by listener: each crossing of contextBridge makes a new proxy of the page's function,
+ * so the preload cannot tell one listener given twice from two; registering the same one again here
+ * returns its first unsubscribe and it fires once.
+ */
+function once<L extends object>(subscriptions: Map<L, () => void>, listener: L, subscribe: () => () => void): () => void {
+  const known = subscriptions.get(listener);
+  if (known) return known;
+  const remove = subscribe();
+  const unsubscribe = () => {
+    if (subscriptions.get(listener) !== unsubscribe) return;
+    subscriptions.delete(listener);
+    remove();
+  };
+  subscriptions.set(listener, unsubscribe);
+  return unsubscribe;
+}
+
 function wrapHandle(win: Window, raw: ShmBridgeHandle): ShmHandle {
   return {
     name: raw.name,
     size: raw.size,
     readonly: raw.readonly,
+    path: raw.path,
     read: (offset, length) => call(raw.read(offset, length)),
     write: (offset, bytes) => call(raw.write(offset, bytes)),
     snapshot: async (options) => (await receiveTransfer(win, await call(raw.snapshot()), options)).buffer,
@@ -87,14 +116,19 @@ function wrapHandle(win: Window, raw: ShmBridgeHandle): ShmHandle {
 }
 
 function wrapStream(raw: ShmBridgeFrameStream): ShmFrameStream {
+  const subscriptions = new Map<(info: ShmFrameInfo) => void, () => void>();
   return {
     name: raw.name,
+    path: raw.path,
     drawTo: (canvas, options) => call(raw.drawTo(canvas, options)),
     stop: () => raw.stop(),
     get stats() {
       return raw.stats();
     },
-    onFrame: (listener) => raw.onFrame(listener),
+    onFrame: (listener) => {
+      checkListener(listener, 'onFrame');
+      return once(subscriptions, listener, () => raw.onFrame(listener));
+    },
     latest: () => call(raw.latest()),
     close: () => call(raw.close()),
   };
@@ -109,17 +143,24 @@ export function getShm(win: Window = window, key = 'shm'): Shm {
   if (raw == null || typeof raw.attach !== 'function') {
     throw codedError(
       'ERR_SHM_BRIDGE_NOT_EXPOSED',
-      `window.${key} is missing: call exposeShm() from '@shmkit/electron-bridge/preload' in this window's preload ` +
-        '(webPreferences: { preload, sandbox: false, contextIsolation: true })',
+      `window.${key} is missing: call exposeShm() in this window's preload: from '@shmkit/electron-bridge/preload' ` +
+        "(webPreferences: { preload, sandbox: false, contextIsolation: true }: zero-copy), or, in a sandboxed window, " +
+        "from '@shmkit/electron-bridge/preload/sandboxed' (or use sandboxedPreloadPath from '@shmkit/electron-bridge/main' as the preload: copy path)",
     );
   }
+  const revoked = new Map<(info: ShmRevokedInfo) => void, () => void>();
   return {
+    path: raw.path,
     attach: async (name, options) => wrapHandle(win, await call(raw.attach(name, options))),
     create: async (name, size) => wrapHandle(win, await call(raw.create(name, size))),
     frames: async (name) => wrapStream(await call(raw.frames(name))),
     list: () => call(raw.list()),
     release: (name) => call(raw.release(name)),
-    on: (event, listener) => raw.on(event, listener),
+    on: (event, listener) => {
+      if (event !== 'revoked') throw codedError('ERR_INVALID_ARG_VALUE', `on(event, listener): the only event is 'revoked', got ${String(event)}`, TypeError);
+      checkListener(listener, "on('revoked')");
+      return once(revoked, listener, () => raw.on(event, listener));
+    },
   };
 }
 

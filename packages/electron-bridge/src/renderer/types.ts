@@ -5,6 +5,7 @@
  * '@shmkit/electron-bridge/renderer' wraps it with real Errors and receives snapshots and shared
  * memory on their MessagePort. No OS name ever appears here.
  */
+import type { FrameInfo } from '../core/protocol.js';
 import type { DrawOptions, DrawStats, Offer, SharedReceived, TransferReceived } from '../dom/types.js';
 
 export type { DrawOptions, DrawStats, Offer, SharedReceived, TransferReceived };
@@ -36,19 +37,8 @@ export interface ShmSegmentEntry {
   owned: boolean;
 }
 
-/** Frame metadata for `onFrame` (no pixels). */
-export interface ShmFrameInfo {
-  frameNumber: number;
-  width: number;
-  height: number;
-  stride: number;
-  pixelFormat: string | number;
-  /** Publish time in epoch milliseconds. */
-  timestamp: number;
-  byteLength: number;
-  /** Frames this listener missed since the previous call. */
-  dropped: number;
-}
+/** Frame metadata for `onFrame` (no pixels); `dropped`: frames this listener missed since the previous call. */
+export type ShmFrameInfo = FrameInfo;
 
 /** `latest()` of a frame stream: the metadata and a copy of the pixels. */
 export interface ShmFrameCopy extends Omit<ShmFrameInfo, 'dropped'> {
@@ -65,18 +55,28 @@ export interface ShmStreamStats {
 /** `drawTo` options as they cross contextBridge (the clock stays the preload's). */
 export type ShmDrawOptions = Pick<DrawOptions, 'mode'>;
 
+/**
+ * How a window reaches the bytes: 'zero-copy' (its preload maps the segment: a `sandbox: false`
+ * window) or 'copy' (the main process copies them for it: a sandboxed window).
+ */
+export type ShmPath = 'zero-copy' | 'copy';
+
 /** A segment handle, as `window.shm` returns it. */
 export interface ShmBridgeHandle {
   readonly name: string;
   readonly size: number;
   readonly readonly: boolean;
+  readonly path: ShmPath;
   /** A copy of `length` bytes at `offset` (for small ranges: each call copies twice, once across contextBridge). */
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Copies `bytes` into the segment at `offset`; resolves to the count. ERR_SHM_READONLY on a read-only handle. */
   write(offset: number, bytes: ArrayBufferView): Promise<number>;
   /** One copy of the whole segment, moved (transferred) to the page: claim it with receiveTransfer(window, offer). */
   snapshot(): Promise<Offer>;
-  /** The segment itself over a shared WebAssembly.Memory: claim it with receiveShared(window, offer). */
+  /**
+   * The segment itself over a shared WebAssembly.Memory: claim it with receiveShared(window, offer).
+   * On the copy path, ERR_SHM_BRIDGE_SHARED_UNAVAILABLE.
+   */
   shared(): Promise<Offer>;
   /** Unmaps and tells the host; idempotent. */
   close(): Promise<void>;
@@ -85,6 +85,8 @@ export interface ShmBridgeHandle {
 /** A FrameRing stream, as `window.shm.frames()` returns it. */
 export interface ShmBridgeFrameStream {
   readonly name: string;
+  /** 'copy': frames are copied by the main process, one per animation frame at most, the newest each time. */
+  readonly path: ShmPath;
   /** Draws the newest frame into `canvas` on every animation frame, from the preload (no JavaScript copy). Replaces an earlier drawTo. */
   drawTo(canvas: HTMLCanvasElement, options?: ShmDrawOptions): Promise<void>;
   /** Stops drawing (the stream stays open). */
@@ -101,6 +103,8 @@ export interface ShmBridgeFrameStream {
 /** `window.shm`. */
 export interface ShmBridge {
   readonly version: 1;
+  /** The path every handle of this window takes. */
+  readonly path: ShmPath;
   attach(name: string, options?: { readonly?: boolean }): Promise<ShmBridgeHandle>;
   /** A segment owned by this window: unlinked when the window closes. */
   create(name: string, size: number): Promise<ShmBridgeHandle>;
