@@ -1,7 +1,8 @@
 /**
  * The example app's Electron main process: it owns the segments (a FrameRing of synthetic video and
  * a large read-only dataset), serves the pages from local files through `protocol.handle`, and
- * opens the windows: one video window, two dataset windows and a status panel.
+ * opens the windows: a video window (zero-copy), a sandboxed video view (a WebContentsView in a
+ * BaseWindow, on the copy path), two dataset windows and a status panel.
  *
  *   electron examples/app [--preset 1080p|4k|small] [--fps N] [--dataset-mib M]
  *
@@ -9,9 +10,10 @@
  * - Pages are local content only, served from `app://bundle/` (a standard, secure scheme registered
  *   here), with a content security policy that allows only the app's own scripts and workers.
  * - `contextIsolation: true` and `nodeIntegration: false` everywhere: page code never sees Node.
- * - `sandbox: false` only on the video and dataset windows: their preload loads @shmkit/shm, a native
- *   addon, which a sandboxed preload cannot. They load only this app's own pages. The status window
- *   keeps the sandbox (its preload only uses `ipcRenderer`).
+ * - `sandbox: false` only on the zero-copy video and dataset windows: their preload loads @shmkit/shm,
+ *   a native addon, which a sandboxed preload cannot. They load only this app's own pages. The status
+ *   window keeps the sandbox (its preload only uses `ipcRenderer`), and so does the second video view,
+ *   which gets its frames by copy through the main process (the bridge's sandboxed preload).
  * - SharedArrayBuffer: the pages are served cross-origin isolated (COOP/COEP), and the feature switch
  *   is set too, so `shared()` works either way.
  * - Every IPC request of the app's own (status, metrics) checks its sender's origin, as the bridge does.
@@ -19,7 +21,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, net, protocol, type IpcMainInvokeEvent } from 'electron';
+import { app, BaseWindow, BrowserWindow, ipcMain, net, protocol, WebContentsView, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { createHost, enableSharedArrayBuffer, type Peer, type ShmHost } from '@shmkit/electron-bridge/main';
 import { fillDataset, produceVideo, type Producer } from '../host/producer';
 import { PRESETS } from '../shared/pattern';
@@ -65,6 +67,41 @@ async function serve(request: Request): Promise<Response> {
 
 const SHM_PRELOAD = path.join(__dirname, 'preload.js');
 const STATUS_PRELOAD = path.join(__dirname, 'status-preload.js');
+/** The sandboxed view's preload, bundled into one file (scripts/bundle-preload.js). */
+const SANDBOXED_PRELOAD = path.join(__dirname, 'sandboxed-preload.bundle.js');
+
+/** Local content only: no navigation away, no new windows from page code. */
+function keepLocal(webContents: WebContents): void {
+  webContents.on('will-navigate', (event, url) => {
+    if (!url.startsWith(`${ORIGIN}/`)) event.preventDefault();
+  });
+  webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}
+
+/**
+ * The second video view: a WebContentsView in a BaseWindow (no BrowserWindow: the bridge serves it as
+ * its webContents), sandboxed, so its page gets the frames by copy through the main process.
+ */
+function openSandboxedView(title: string, bounds: { x: number; y: number; width: number; height: number }): WebContentsView {
+  const base = new BaseWindow({ ...bounds, title, backgroundColor: '#111318' });
+  const view = new WebContentsView({
+    webPreferences: { preload: SANDBOXED_PRELOAD, sandbox: true, contextIsolation: true, nodeIntegration: false },
+  });
+  base.contentView.addChildView(view);
+  const fit = () => {
+    const { width, height } = base.getContentBounds();
+    view.setBounds({ x: 0, y: 0, width, height });
+  };
+  fit();
+  base.on('resize', fit);
+  // A BaseWindow does not destroy its views' webContents: close it, so the bridge sees the page go.
+  base.on('closed', () => {
+    if (!view.webContents.isDestroyed()) view.webContents.close();
+  });
+  keepLocal(view.webContents);
+  void view.webContents.loadURL(`${ORIGIN}/pages/video.html?view=sandboxed`);
+  return view;
+}
 
 function openWindow(page: string, title: string, mapsMemory: boolean, bounds: { x: number; y: number; width: number; height: number }): BrowserWindow {
   const win = new BrowserWindow({
@@ -79,11 +116,7 @@ function openWindow(page: string, title: string, mapsMemory: boolean, bounds: { 
       sandbox: !mapsMemory,
     },
   });
-  // Local content only: no navigation away, no new windows from page code.
-  win.webContents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(`${ORIGIN}/`)) event.preventDefault();
-  });
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  keepLocal(win.webContents);
   void win.loadURL(`${ORIGIN}/pages/${page}`);
   return win;
 }
@@ -110,6 +143,7 @@ async function start(): Promise<void> {
   const ring = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
   producer = produceVideo(ring, width, height, options.fps);
   openWindow('video.html', `shmkit — video ${options.preset}`, true, { x: 780, y: 40, width: 960, height: 600 });
+  openSandboxedView(`shmkit — video ${options.preset}, sandboxed (copy path)`, { x: 1100, y: 360, width: 640, height: 400 });
 
   const dataset = host.create('dataset', options.datasetMiB * 1048576, { owner: 'app', share: 'all', readonly: true });
   let datasetState: { done: number; total: number; checksum: number | null } = { done: 0, total: 1, checksum: null };
@@ -135,7 +169,7 @@ async function start(): Promise<void> {
         owner: s.owner === 'app' ? 'app' : pageLabel(s.owner, true),
         shareAll: s.shareAll,
         grants: s.grants.map((g) => ({ window: pageLabel(g.peer), readonly: g.readonly })),
-        attachments: s.attachments.map((a) => ({ window: pageLabel(a.peer), readonly: a.readonly })),
+        attachments: s.attachments.map((a) => ({ window: pageLabel(a.peer), readonly: a.readonly, path: a.copy ? 'copy' : 'zero-copy' })),
         // What the OS says, next to what the host says: the panel shows they agree.
         inDevShm: process.platform === 'linux' ? fs.existsSync(`/dev/shm/${s.osName}`) : null,
       })),

@@ -6,7 +6,8 @@ export interface SegmentRow {
   owner: string;
   shareAll: 'ro' | 'rw' | null;
   grants: { window: string; readonly: boolean }[];
-  attachments: { window: string; readonly: boolean }[];
+  /** `path`: how that page reaches the bytes ('zero-copy': its preload maps them; 'copy': the main process copies them for it). */
+  attachments: { window: string; readonly: boolean; path: 'zero-copy' | 'copy' }[];
   inDevShm: boolean | null;
 }
 

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   });
   if (result.view === 'histogram') drawHistogram(result.counts);
   else drawMean(result.windows);
-  const m = await appInfo()?.metrics();
+  const m = await appInfo()?.metrics().catch(() => null); // figures only: never fatal
   facts.textContent = [
     `${(handle.size / 1048576).toFixed(0)} MiB via ${path}()   attach ${attachMs.toFixed(1)} ms   compute ${result.computeMs.toFixed(0)} ms (worker)`,
     `checksum 0x${result.checksum.toString(16).padStart(8, '0')}   renderer memory ${mib(m?.renderer?.workingSetKiB)} working set, ${mib(m?.renderer?.privateKiB)} private`,

@@ -23,7 +23,7 @@ function render(rows: SegmentRow[]): void {
     cell(row, `${(s.size / 1048576).toFixed(1)} MiB`);
     cell(row, s.owner);
     cell(row, [s.shareAll ? `all windows (${s.shareAll})` : '', ...s.grants.map((g) => `${g.window} (${g.readonly ? 'ro' : 'rw'})`)].filter(Boolean).join(', ') || '–');
-    cell(row, s.attachments.map((a) => a.window).join(', ') || '–');
+    cell(row, s.attachments.map((a) => `${a.window} (${a.path})`).join(', ') || '–');
     cell(row, s.inDevShm === null ? 'n/a' : s.inDevShm ? 'yes' : 'NO');
   }
 }

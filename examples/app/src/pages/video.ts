@@ -1,7 +1,9 @@
 /**
  * The video window: draws the host's FrameRing into the canvas with the bridge's drawTo (WebGL2
- * texSubImage2D from a view over the slot in the preload's world: no JavaScript copy), and overlays
- * live figures: fps drawn, frames dropped and torn, publish-to-upload latency, CPU of main and renderer.
+ * texSubImage2D in the preload's world: from a view over the slot on the zero-copy path, from the
+ * frame the main process copied for it on the copy path of a sandboxed view), and overlays live
+ * figures: the path, fps drawn, frames dropped and torn, publish-to-upload latency, CPU of main and
+ * renderer.
  */
 import { getShm } from '/bridge/renderer/index.js';
 import { appInfo } from './app-info.js';
@@ -13,15 +15,18 @@ const shm = getShm();
 async function main(): Promise<void> {
   const stream = await shm.frames('video');
   await stream.drawTo(canvas);
+  document.body.dataset.path = stream.path;
   shm.on('revoked', (info: { reason: string }) => {
     overlay.textContent = `stream ended: ${info.reason}`;
   });
   const info = appInfo();
   setInterval(async () => {
     const { draw, ring } = stream.stats;
-    const m = info ? await info.metrics() : null;
+    // The figures of the processes are a nicety: without them (no handler, a failed call) the overlay goes on.
+    const m = info ? await info.metrics().catch(() => null) : null;
     const cpu = (v: number | undefined): string => (v === undefined ? '–' : `${v.toFixed(0)}%`);
     overlay.textContent = [
+      `${stream.path === 'copy' ? 'copy path (sandboxed: the main process copies each frame)' : 'zero-copy'}`,
       `${draw?.mode ?? '–'}  ${canvas.width}×${canvas.height}`,
       `drawn ${draw?.drawn ?? 0}  (${(draw?.fps ?? 0).toFixed(1)} fps)`,
       `dropped ${draw?.dropped ?? 0}  torn ${draw?.torn ?? 0}  ring dropped ${ring.dropped}`,
