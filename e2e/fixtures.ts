@@ -89,23 +89,40 @@ export function buildMissing(): string | null {
 }
 
 /**
- * Reads the video page's WebGL canvas back, top row first: readPixels in the animation frame after
- * drawTo's (it sees that frame's drawing before the buffer is presented and cleared).
+ * Reads the video page's canvas back, top row first, whichever way drawTo draws it: WebGL2 (readPixels
+ * in an animation frame after drawTo's, which sees that frame's drawing before the buffer is presented
+ * and cleared: preserveDrawingBuffer is false) or the 2D fallback (getImageData). In WebGL2, a frame in
+ * which drawTo drew nothing new reads as cleared (all zero): those are skipped, up to `frames` of them.
  */
-export async function readVideoCanvas(page: Page): Promise<{ width: number; height: number; pixels: Uint8Array }> {
+export async function readVideoCanvas(page: Page, frames = 240): Promise<{ width: number; height: number; pixels: Uint8Array }> {
   const r = await page.evaluate(
-    () =>
-      new Promise<{ width: number; height: number; px: number[] }>((resolve) =>
-        requestAnimationFrame(() => {
+    (limit) =>
+      new Promise<{ width: number; height: number; px: number[] }>((resolve, reject) => {
+        let tries = 0;
+        const look = () => {
           const c = document.querySelector<HTMLCanvasElement>('#video')!;
-          const gl = c.getContext('webgl2')!;
-          const out = new Uint8Array(c.width * c.height * 4);
-          gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, out);
-          const px: number[] = [];
-          for (let y = c.height - 1; y >= 0; y--) px.push(...out.subarray(y * c.width * 4, (y + 1) * c.width * 4));
-          resolve({ width: c.width, height: c.height, px });
-        }),
-      ),
+          const gl = c.getContext('webgl2');
+          let out: Uint8Array;
+          if (gl) {
+            const raw = new Uint8Array(c.width * c.height * 4);
+            gl.readPixels(0, 0, c.width, c.height, gl.RGBA, gl.UNSIGNED_BYTE, raw);
+            out = new Uint8Array(raw.length);
+            const row = c.width * 4;
+            for (let y = 0; y < c.height; y++) out.set(raw.subarray((c.height - 1 - y) * row, (c.height - y) * row), y * row);
+          } else {
+            out = new Uint8Array(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.buffer);
+          }
+          if (out.some((b) => b !== 0)) {
+            resolve({ width: c.width, height: c.height, px: Array.from(out) });
+          } else if (++tries > limit) {
+            reject(new Error(`the canvas read back blank in ${limit} animation frames: nothing drawn`));
+          } else {
+            requestAnimationFrame(look);
+          }
+        };
+        requestAnimationFrame(look);
+      }),
+    frames,
   );
   return { width: r.width, height: r.height, pixels: Uint8Array.from(r.px) };
 }

@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { _electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
 import { APP, displayReason, findElectron, readVideoCanvas } from '../fixtures';
+// window.shm's type (a declaration only: nothing of the bridge loads in the runner).
+import type {} from '@shmkit/electron-bridge/renderer';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeof import('../../examples/app/src/shared/pattern');
@@ -39,9 +41,11 @@ function segments(app: ElectronApplication): Promise<SegmentView[]> {
   });
 }
 
-async function windowByPage(app: ElectronApplication, page: string): Promise<Page> {
-  await expect.poll(() => app.windows().some((w) => w.url().includes(page)), { timeout: 60_000 }).toBe(true);
-  return app.windows().find((w) => w.url().includes(page))!;
+/** The page (a window's or a view's) whose URL contains `page`, or ends with it when `exact`. */
+async function windowByPage(app: ElectronApplication, page: string, exact = false): Promise<Page> {
+  const match = (w: Page) => (exact ? w.url().endsWith(page) : w.url().includes(page));
+  await expect.poll(() => app.windows().some(match), { timeout: 60_000 }).toBe(true);
+  return app.windows().find(match)!;
 }
 
 /** The id of the webContents that shows `page`. */
@@ -61,7 +65,18 @@ test.describe('the Electron app', () => {
   test.beforeAll(async () => {
     app = await _electron.launch({
       executablePath: electron.path!,
-      args: [APP, '--preset', 'small', '--dataset-mib', String(DATASET_MIB), ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
+      // With executablePath set, Playwright adds no Chromium switch: without a GPU (every CI runner)
+      // WebGL2 needs SwiftShader allowed, as the page specs do.
+      args: [
+        '--use-angle=swiftshader',
+        '--enable-unsafe-swiftshader',
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        APP,
+        '--preset',
+        'small',
+        '--dataset-mib',
+        String(DATASET_MIB),
+      ],
       env: { ...process.env, SHMKIT_E2E: '1' },
     });
   });
@@ -73,8 +88,9 @@ test.describe('the Electron app', () => {
 
   test('the first window opens; frames arrive and decode to increasing frame numbers with valid checksums', async () => {
     expect(await app.firstWindow()).toBeTruthy();
-    const video = await windowByPage(app, 'video.html');
+    const video = await windowByPage(app, '/pages/video.html', true);
     await expect.poll(() => video.evaluate(() => Number(document.body.dataset.drawn ?? 0)), { timeout: 60_000 }).toBeGreaterThan(20);
+    expect(await video.evaluate(() => document.body.dataset.path)).toBe('zero-copy');
     const frames: number[] = [];
     for (let i = 0; i < 3; i++) {
       const check = await readFrame(video);
@@ -85,6 +101,23 @@ test.describe('the Electron app', () => {
     expect(frames[2]!).toBeGreaterThan(frames[0]!);
     // The overlay's figures, as the Electron-side numbers of this run.
     console.log(`video overlay: ${(await video.locator('#overlay').textContent())?.replace(/\n/g, ' | ')}`);
+  });
+
+  test('the sandboxed view (a WebContentsView in a BaseWindow) draws verifiable frames on the copy path', async () => {
+    const view = await windowByPage(app, 'video.html?view=sandboxed');
+    await expect.poll(() => view.evaluate(() => Number(document.body.dataset.drawn ?? 0)), { timeout: 60_000 }).toBeGreaterThan(20);
+    expect(await view.evaluate(() => document.body.dataset.path)).toBe('copy');
+    const check = await readFrame(view);
+    expect(check, check.reason).toMatchObject({ ok: true });
+    // the main process serves it a copy attachment, as a webContents with no BrowserWindow
+    const paths = await app.evaluate(({ webContents }, url) => {
+      const wc = webContents.getAllWebContents().find((w) => w.getURL() === url)!;
+      const { host } = (globalThis as unknown as { shmkitExample: { host: { segments(): { name: string; attachments: { peer: unknown; copy: boolean }[] }[] } } }).shmkitExample;
+      const video = host.segments().find((s) => s.name === 'video')!;
+      return video.attachments.filter((a) => a.peer === wc).map((a) => a.copy);
+    }, view.url());
+    expect(paths).toEqual([true]);
+    console.log(`sandboxed view overlay: ${(await view.locator('#overlay').textContent())?.replace(/\n/g, ' | ')}`);
   });
 
   test('both dataset windows compute the same checksum of the data, from shared memory', async () => {
@@ -130,7 +163,7 @@ test.describe('the Electron app', () => {
   });
 
   test('a crashed renderer releases its attachments; a reload re-attaches', async () => {
-    const video = await windowByPage(app, 'video.html');
+    const video = await windowByPage(app, '/pages/video.html', true);
     const id = await windowId(app, video);
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
     await app.evaluate(({ webContents }, wid) => webContents.fromId(wid)!.forcefullyCrashRenderer(), id);

@@ -16,6 +16,11 @@ const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeo
 const dataset = require(path.join(APP, 'dist', 'shared', 'dataset.js')) as typeof import('../../examples/app/src/shared/dataset');
 
 const chromiumFound = findChromium();
+const pagesSkipReason = chromiumFound.path ? buildMissing() : (chromiumFound.reason ?? 'no Chromium found');
+// Said once, in the runner's own output (not per worker), so a skip is never silent.
+if (pagesSkipReason !== null && process.env.TEST_WORKER_INDEX === undefined) {
+  console.log(`[e2e] the page specs in Chromium are skipped: ${pagesSkipReason}`);
+}
 
 /** Saves a screenshot as a file in the test's output folder and attaches it to the report. */
 async function attachScreenshot(testInfo: TestInfo, page: Page, name: string): Promise<void> {
@@ -41,8 +46,7 @@ async function openAppPage(browser: Browser, origin: string, page: string): Prom
 }
 
 test.describe('app pages in Chromium', () => {
-  test.skip(!chromiumFound.path, chromiumFound.reason ?? '');
-  test.skip(buildMissing() !== null, buildMissing() ?? '');
+  test.skip(pagesSkipReason !== null, `page specs skipped: ${pagesSkipReason}`);
 
   let browser: Browser;
   let server: Awaited<ReturnType<typeof serveApp>>;
@@ -108,8 +112,7 @@ test.describe('app pages in Chromium', () => {
 });
 
 test.describe('app pages in Chromium without SharedArrayBuffer sending', () => {
-  test.skip(!chromiumFound.path, chromiumFound.reason ?? '');
-  test.skip(buildMissing() !== null, buildMissing() ?? '');
+  test.skip(pagesSkipReason !== null, `page specs skipped: ${pagesSkipReason}`);
 
   test('a dataset page says why and falls back to one snapshot copy, with the same result', async ({}, testInfo) => {
     const server = await serveApp({ isolated: false });
@@ -129,6 +132,85 @@ test.describe('app pages in Chromium without SharedArrayBuffer sending', () => {
     } finally {
       await browser.close();
       await server.close();
+    }
+  });
+});
+
+/**
+ * The sandboxed video view (the app's WebContentsView on the copy path), as far as Chromium can take
+ * it: the app's own bundled sandboxed preload (dist/electron/sandboxed-preload.bundle.js) runs as it
+ * is in a CDP isolated world whose require() knows only 'electron'. Two STAND-INS stand where
+ * Electron would be: its IPC (the bridge's test/browser/ipc-stand-in.js, to a real host in this
+ * process, with a real FrameRing that the app's own producer fills) and its contextBridge
+ * (e2e/standin/context-bridge.js). The video page is the app's, unchanged.
+ */
+test.describe('the sandboxed video view in Chromium (copy path)', () => {
+  test.skip(pagesSkipReason !== null, `page specs skipped: ${pagesSkipReason}`);
+
+  test('draws whole, verifiable frames the main process copied for it, says it is on the copy path, and no OS name reaches it', async ({}, testInfo) => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const BRIDGE_TEST = path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'test');
+    const { wireIpc, WORLD_SETUP } = require(path.join(BRIDGE_TEST, 'browser', 'ipc-stand-in.js'));
+    const { StandInBrowserWindow, StandInIpcMain } = require(path.join(BRIDGE_TEST, 'fixtures', 'electron-stand-ins.js'));
+    const { createHost } = require(path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'dist', 'main'));
+    const { produceVideo } = require(path.join(APP, 'dist', 'host', 'producer.js'));
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const fs = await import('node:fs');
+    const bundle = fs.readFileSync(path.join(APP, 'dist', 'electron', 'sandboxed-preload.bundle.js'), 'utf8');
+    const contextBridge = fs.readFileSync(path.join(__dirname, '..', 'standin', 'context-bridge.js'), 'utf8');
+    const { width, height } = pattern.PRESETS.small;
+
+    const ipcMain = new StandInIpcMain();
+    const prefix = `e2e${process.pid}_`;
+    const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], osNamePrefix: prefix });
+    const window = new StandInBrowserWindow();
+    const ring = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
+    const producer = produceVideo(ring, width, height, 60);
+    const server = await serveApp();
+    const browser = await chromium.launch({ executablePath: chromiumFound.path!, args: CHROMIUM_ARGS });
+    try {
+      const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Page.enable');
+      await cdp.send('Runtime.enable');
+      const worldName = 'shmkit-sandboxed-preload';
+      let contextId = -1;
+      cdp.on('Runtime.executionContextCreated', ({ context: c }: { context: { id: number; name: string } }) => {
+        if (c.name === worldName) contextId = c.id;
+      });
+      await cdp.send('Runtime.addBinding', { name: '__shmkitIpc', executionContextName: worldName });
+      const messages = wireIpc({ cdp, binding: '__shmkitIpc', contextId: () => contextId, ipcMain, window });
+      // The preload's world, at every new document before the page's scripts: the two stand-ins, then the app's bundle.
+      await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
+        worldName,
+        source: `${contextBridge}\nglobalThis.__shmkitContextBridge = preloadSide();\n(${WORLD_SETUP})();\n${bundle}`,
+      });
+      await page.addInitScript({ content: `${contextBridge}\npageSide();` });
+      await page.goto(`${server.origin}/pages/video.html?view=sandboxed`);
+
+      const drawn = () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0));
+      await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThan(20);
+      expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
+      expect(await page.evaluate(() => document.body.dataset.path)).toBe('copy');
+      await expect(page.locator('#overlay')).toContainText('copy path');
+      const { width: w, height: h, pixels } = await readVideoCanvas(page);
+      expect([w, h]).toEqual([width, height]);
+      const check = pattern.verifyFrame(pixels, w, h);
+      expect(check, check.reason).toMatchObject({ ok: true });
+      // the host served it as a copy attachment, and told it no OS name
+      expect(host.segments()[0].attachments.map((a: { copy: boolean }) => a.copy)).toEqual([true]);
+      const sent = JSON.stringify(messages, (k, v) => (v instanceof Uint8Array ? '<bytes>' : v));
+      expect(sent).not.toContain(prefix);
+      await testInfo.attach('sandboxed video view', { body: await page.screenshot(), contentType: 'image/png' });
+      await context.close();
+    } finally {
+      producer.stop();
+      await browser.close();
+      await server.close();
+      window.close();
+      host.close();
+      ring.close();
     }
   });
 });

@@ -43,27 +43,23 @@ const WORLD_SETUP = `() => {
     on: (channel, listener) => { if (!listeners.has(channel)) listeners.set(channel, new Set()); listeners.get(channel).add(listener); },
     removeListener: (channel, listener) => listeners.get(channel)?.delete(listener),
   };
-  const contextBridge = { exposeInMainWorld: (key, api) => { globalThis.exposed = globalThis.exposed ?? {}; globalThis.exposed[key] = api; } };
+  // contextBridge: kept in this world as globalThis.exposed, unless another stand-in takes its place
+  const contextBridge = globalThis.__shmkitContextBridge ?? { exposeInMainWorld: (key, api) => { globalThis.exposed = globalThis.exposed ?? {}; globalThis.exposed[key] = api; } };
   globalThis.process = { type: 'renderer', sandboxed: true, contextIsolated: true };
   globalThis.require = (id) => { if (id === 'electron') return { ipcRenderer, contextBridge }; throw new Error('module not found: ' + id); };
   return true;
 }`;
 
 /**
- * Creates a fresh isolated world in `page`'s main frame with the IPC stand-in, wired to `window` (a
- * StandInBrowserWindow) of `ipcMain`. Returns { run(fn, arg), messages } where `messages` records every
- * reply and event sent to the world (to check what a sandboxed renderer learns).
+ * Carries the world's invokes (binding `binding`) to `ipcMain` as if from `window`'s main frame, and
+ * `window`'s events back; `contextId()` names the world's current execution context. Returns the
+ * record of replies and events sent to the world.
  */
-async function isolatedPreload({ cdp, worldName, ipcMain, window }) {
-  await cdp.send('Runtime.enable');
-  const binding = `__shmkitIpc`;
-  await cdp.send('Runtime.addBinding', { name: binding, executionContextName: worldName });
-  const { frameTree } = await cdp.send('Page.getFrameTree');
-  const { executionContextId: contextId } = await cdp.send('Page.createIsolatedWorld', { frameId: frameTree.frame.id, worldName, grantUniveralAccess: false });
+function wireIpc({ cdp, binding, contextId, ipcMain, window }) {
   const messages = [];
-  const evaluate = (expression) => cdp.send('Runtime.evaluate', { contextId, expression, awaitPromise: true, returnByValue: true });
+  const evaluate = (expression) => cdp.send('Runtime.evaluate', { contextId: contextId(), expression, awaitPromise: true, returnByValue: true });
   cdp.on('Runtime.bindingCalled', async ({ name, payload, executionContextId }) => {
-    if (name !== binding || executionContextId !== contextId) return;
+    if (name !== binding || executionContextId !== contextId()) return;
     const { id, channel, args } = decode(payload);
     let out;
     try {
@@ -78,6 +74,22 @@ async function isolatedPreload({ cdp, worldName, ipcMain, window }) {
     messages.push({ channel, args });
     evaluate(`globalThis.__shmkitIpcEvent(${JSON.stringify(encode({ channel, args }))})`).catch(() => undefined);
   });
+  return messages;
+}
+
+/**
+ * Creates a fresh isolated world in `page`'s main frame with the IPC stand-in, wired to `window` (a
+ * StandInBrowserWindow) of `ipcMain`. Returns { run(fn, arg), messages } where `messages` records every
+ * reply and event sent to the world (to check what a sandboxed renderer learns).
+ */
+async function isolatedPreload({ cdp, worldName, ipcMain, window }) {
+  await cdp.send('Runtime.enable');
+  const binding = `__shmkitIpc`;
+  await cdp.send('Runtime.addBinding', { name: binding, executionContextName: worldName });
+  const { frameTree } = await cdp.send('Page.getFrameTree');
+  const { executionContextId: contextId } = await cdp.send('Page.createIsolatedWorld', { frameId: frameTree.frame.id, worldName, grantUniveralAccess: false });
+  const messages = wireIpc({ cdp, binding, contextId: () => contextId, ipcMain, window });
+  const evaluate = (expression) => cdp.send('Runtime.evaluate', { contextId, expression, awaitPromise: true, returnByValue: true });
   const wrap = (fn, arg) =>
     `(async () => { try { return { value: await (${fn})(${JSON.stringify(arg ?? null)}) }; } ` +
     `catch (e) { return { error: { name: e && e.name, code: e && e.code, message: String(e && e.message) } }; } })()`;
@@ -90,4 +102,4 @@ async function isolatedPreload({ cdp, worldName, ipcMain, window }) {
   return { run, messages, contextId };
 }
 
-module.exports = { isolatedPreload, encode, decode };
+module.exports = { isolatedPreload, wireIpc, encode, decode, WORLD_SETUP };
