@@ -8,7 +8,7 @@
 // all otherwise (so CI never hangs), unless --wait is given (then it waits for
 // a line or the end of stdin). Either wait ends by itself after 60 s.
 //
-//   npm start            (from the repository root)
+//   npm run demo         (from the repository root)
 //   node packages/shm/examples/demo.js [--wait]
 const { fork } = require('node:child_process');
 const { SharedMemory } = require('@shmkit/shm');

@@ -31,6 +31,7 @@ test('subpaths other than the entry are not exported', () => {
 const fs = require('node:fs');
 const os = require('node:os');
 const { PACKAGE, uniqueName } = require('./helpers');
+const { checkTarball } = require('../../../test-support/tarball');
 
 const REPO = path.join(PACKAGE, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
@@ -105,44 +106,12 @@ test('the tarball: LICENSE, repository, every file the manifest names, source ma
   assert.equal(result.code, 0, result.stderr);
   const files = new Set(JSON.parse(result.stdout)[0].files.map((f) => f.path));
 
-  assert.ok(files.has('LICENSE'));
-  assert.equal(
-    fs.readFileSync(path.join(PACKAGE, 'LICENSE'), 'utf8'),
-    fs.readFileSync(path.join(REPO, 'LICENSE'), 'utf8'),
-    'packages/shm/LICENSE is a copy of the repository LICENSE',
-  );
-  assert.equal(pkg.repository.directory, 'packages/shm');
-  const repoUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  checkTarball(PACKAGE, files);
 
   const named = [pkg.main, pkg.types, pkg.bin.shmkit, 'scripts/install.js', 'binding.gyp', 'README.md'];
   for (const conditions of Object.values(pkg.exports['.'])) named.push(...Object.values(conditions));
   for (const file of named) assert.ok(files.has(path.posix.normalize(file)), `${file} is packed`);
   assert.ok(![...files].some((f) => f.startsWith('test/')), 'tests are not packed');
-
-  let maps = 0;
-  for (const file of files) {
-    if (!file.endsWith('.map')) continue;
-    maps++;
-    const map = JSON.parse(fs.readFileSync(path.join(PACKAGE, file), 'utf8'));
-    for (const source of map.sources) {
-      const target = path.posix.join(path.posix.dirname(file), source);
-      assert.ok(files.has(target), `${file} points at ${target}, which is packed`);
-    }
-  }
-  assert.ok(maps > 0);
-
-  // The registry shows README.md away from the repository: relative links break there.
-  const readme = fs
-    .readFileSync(path.join(PACKAGE, 'README.md'), 'utf8')
-    .replace(/```[\s\S]*?```/g, '')
-    .replace(/`[^`\n]*`/g, '');
-  const links = [...readme.matchAll(/\]\(([^)\s]*)\)/g)].map((m) => m[1]);
-  assert.ok(links.length > 0);
-  for (const link of links) {
-    assert.match(link, /^(https:\/\/|#)/, `README link ${JSON.stringify(link)} is absolute or an anchor`);
-    const inRepo = link.startsWith(`${repoUrl}/blob/main/`) && link.slice(`${repoUrl}/blob/main/`.length).split('#')[0];
-    if (inRepo) assert.ok(fs.existsSync(path.join(REPO, inRepo)), `README link ${link}: ${inRepo} exists`);
-  }
 });
 
 const PREBUILT = process.platform === 'linux' && process.arch === 'x64';

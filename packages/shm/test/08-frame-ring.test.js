@@ -555,7 +555,13 @@ describe('in one process', () => {
       }
       assert.ok(plain.buf.subarray(0, 1000).every((b) => b === 0));
       assert.ok(plain.buf.subarray(1000).every((b) => b === 0x5a));
-      assert.throws(() => FrameRing.attach(helpers.uniqueName('no-such-ring')), { code: 'ENOENT' });
+      // a missing ring: the hint is the writer's FrameRing.create(), not SharedMemory's { create: true, size }
+      assert.throws(() => FrameRing.attach(helpers.uniqueName('no-such-ring')), (error) => {
+        assert.equal(error.code, 'ENOENT');
+        assert.match(error.message, /No frame ring is named .*FrameRing\.create\(\{ slots, slotBytes \}\)/);
+        assert.doesNotMatch(error.message, /create: true, size/);
+        return true;
+      });
       assert.throws(() => FrameRing.attach(name, null), { code: 'ERR_INVALID_ARG_TYPE' });
       plain.close();
       plain.unlink();

@@ -185,6 +185,20 @@ function roundUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
+/**
+ * A reader's attach of a name that does not exist: the hint SharedMemory gives (create it with
+ * `{ create: true, size }`) is wrong for a ring, which only its writer makes, with FrameRing.create().
+ */
+function ringMissing(error: unknown, name: string): unknown {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'ENOENT') return error;
+  const cut = error.message.indexOf('. No segment is named');
+  const base = cut >= 0 ? error.message.slice(0, cut) : error.message;
+  error.message =
+    `${base}. No frame ring is named ${JSON.stringify(name)}: check the name (\`shmkit ls\` lists the segments); ` +
+    'a ring exists once its writer has made it with FrameRing.create({ slots, slotBytes }), so start the writer first';
+  return error;
+}
+
 /** What a ring end reads from the header once, at create or attach. */
 interface Geometry {
   slotCount: number;
@@ -364,7 +378,12 @@ export class FrameRing implements Disposable {
   /** Attaches to a ring by name, as a reader. */
   static attach(name: string, options: FrameRingAttachOptions = {}): FrameRing {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-    const shm = SharedMemory.attach(name, { readonly: options.readonly ?? true, strategy: options.strategy });
+    let shm: SharedMemory;
+    try {
+      shm = SharedMemory.attach(name, { readonly: options.readonly ?? true, strategy: options.strategy });
+    } catch (error) {
+      throw atCaller(ringMissing(error, name), FrameRing.attach);
+    }
     try {
       return new FrameRing(shm, false);
     } catch (error) {
