@@ -21,7 +21,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { app, BaseWindow, BrowserWindow, ipcMain, net, protocol, WebContentsView, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { app, BaseWindow, BrowserWindow, ipcMain, net, protocol, webContents as allWebContents, WebContentsView, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { createHost, enableSharedArrayBuffer, type Peer, type ShmHost } from '@shmkit/electron-bridge/main';
 import { fillDataset, produceVideo, type Producer } from '../host/producer';
 import { PRESETS } from '../shared/pattern';
@@ -129,8 +129,9 @@ let host: ShmHost | undefined;
 
 /** How the status panel names a page the host serves (a window, a view, or its webContents). */
 function pageLabel(peer: Peer, withTitle = false): string {
-  const webContents = 'webContents' in peer ? peer.webContents : peer;
-  return withTitle ? `window ${webContents.id} (${webContents.getTitle()})` : `window ${webContents.id}`;
+  // segments() gives back the object the app named, typed by its shape: Electron's own by its id
+  const { id } = 'webContents' in peer ? peer.webContents : peer;
+  return withTitle ? `window ${id} (${allWebContents.fromId(id)?.getTitle() ?? 'closed'})` : `window ${id}`;
 }
 let producer: Producer | undefined;
 let scratchCount = 0;

@@ -9,11 +9,11 @@ import { BridgeHost, type HostOptions } from '../core/host';
 import { codedError } from '../core/errors';
 import type { SegmentKind } from '../core/protocol';
 import { mainModules } from './electron';
-import { originPredicate, type OriginAllowlist } from './sender';
-import { ElectronTransport, type IpcMainLike, type PeerLike, type WindowLookup } from './transport';
+import { originPredicate } from './sender';
+import { ElectronTransport } from './transport';
+import type { IpcMainLike, OriginAllowlist, Peer, WebContentsLike, WindowLookup } from '../shapes';
 
-/** A page the host serves, as the app names it: a BrowserWindow, a WebContentsView, or a WebContents. */
-export type Peer = PeerLike;
+export type { Peer } from '../shapes';
 
 export interface CreateHostOptions extends HostOptions {
   /**
@@ -74,8 +74,8 @@ export class ShmHost {
   readonly #transport: ElectronTransport;
   readonly #core: BridgeHost<WebContents>;
 
-  /** Use createHost(). */
-  constructor(transport: ElectronTransport, core: BridgeHost<WebContents>) {
+  /** Use createHost(). (Private: its declaration names no Electron type.) */
+  private constructor(transport: ElectronTransport, core: BridgeHost<WebContents>) {
     this.#transport = transport;
     this.#core = core;
   }
@@ -85,7 +85,7 @@ export class ShmHost {
   }
 
   /** Sizes of the host's tables (segments, peers, attachments, grants): for tests and leak checks. */
-  get stats(): BridgeHost<WebContents>['stats'] {
+  get stats(): BridgeHost<WebContentsLike>['stats'] {
     return this.#core.stats;
   }
 
@@ -122,7 +122,7 @@ export class ShmHost {
   }
 
   /** The limits in force (defaults filled in: budgets from the size of /dev/shm). */
-  get limits(): BridgeHost<WebContents>['limits'] {
+  get limits(): BridgeHost<WebContentsLike>['limits'] {
     return this.#core.limits;
   }
 
@@ -149,6 +149,11 @@ export class ShmHost {
   /** Unlinks every segment (pages get 'revoked'), removes the IPC handler and every listener it bound. Idempotent. */
   close(): void {
     this.#core.close();
+  }
+
+  /** createHost()'s way in (the constructor is private so that its Electron types stay out of the declarations). */
+  private static make(transport: ElectronTransport, core: BridgeHost<WebContents>): ShmHost {
+    return new ShmHost(transport, core);
   }
 
   /** A window's, view's or webContents' webContents as a peer (binding its lifecycle); the value itself if it is none or not live (the core refuses it). */
@@ -203,5 +208,5 @@ export function createHost(options: CreateHostOptions): ShmHost {
   // The core checks its options before the transport listens: a bad option registers nothing.
   const transport = new ElectronTransport(ipcMain, BrowserWindow, allowed);
   const core = new BridgeHost<WebContents>(transport, hostOptions);
-  return new ShmHost(transport, core);
+  return ShmHost['make'](transport, core);
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 export { createHost, ShmHost } from './host';
 export type { CreateHostOptions, CreateOptions, FrameRingOptions, NamespaceOption, Owner, Peer, SegmentInfo } from './host';
 export { enableSharedArrayBuffer } from './switches';
-export type { OriginAllowlist } from './sender';
+export type { AppLike, IpcMainLike, OriginAllowlist, WebContentsHolder, WebContentsLike, WindowLookup } from '../shapes';
 export { REQUEST_CHANNEL, EVENT_CHANNEL } from './channels';
 export { codedError, type CodedError, type WireError, type BridgeErrorCode } from '../core/errors';
 

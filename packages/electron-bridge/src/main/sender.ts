@@ -7,8 +7,7 @@
 import type { IpcMainInvokeEvent, WebContents, WebFrameMain } from 'electron';
 import { codedError } from '../core/errors';
 
-/** Origins allowed to use the host, as `webContents.mainFrame.origin` spells them, or a predicate. */
-export type OriginAllowlist = readonly string[] | ((origin: string) => boolean);
+export type { OriginAllowlist } from '../shapes';
 
 /** The parts of an invoke event the checks read. */
 export type SenderEvent = Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>;

@@ -1,8 +1,6 @@
-import type { App } from 'electron';
 import { codedError } from '../core/errors';
+import type { AppLike } from '../shapes';
 import { mainModules } from './electron';
-
-type AppLike = Pick<App, 'isReady' | 'commandLine'>;
 
 /**
  * Lets pages receive a SharedArrayBuffer (the memory `handle.shared()` hands over) without

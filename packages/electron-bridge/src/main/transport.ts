@@ -20,25 +20,20 @@
  * Every request's sender is checked first (src/main/sender.ts); a refused one gets an error reply
  * and never reaches the core.
  */
-import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents, WebContentsView } from 'electron';
+import type { IpcMainInvokeEvent, WebContents } from 'electron';
 import { codedError, toWireError } from '../core/errors';
 import { isPlainObject, PROTOCOL_VERSION, requestIdOf, type ErrorReply, type HostMessage } from '../core/protocol';
 import type { Transport, TransportHandlers } from '../core/transport';
 import { REQUEST_CHANNEL, EVENT_CHANNEL } from './channels';
 import { checkSender } from './sender';
+import type { IpcMainLike, Peer, WindowLookup } from '../shapes';
 
-/** The parts of `ipcMain` the host uses. */
-export type IpcMainLike = Pick<IpcMain, 'handle' | 'removeHandler'>;
-/** `BrowserWindow.fromWebContents`, to give the app back the window of a webContents it did not name. */
-export interface WindowLookup {
-  fromWebContents(webContents: WebContents): BrowserWindow | null;
-}
-
+export type { IpcMainLike, WindowLookup } from '../shapes';
 /**
  * What the app names as a peer: a BrowserWindow, a WebContentsView, or a WebContents itself. The peer
  * is its webContents; the app gets back the object it used.
  */
-export type PeerLike = BrowserWindow | WebContentsView | WebContents;
+export type PeerLike = Peer;
 
 /** The webContents types that may use the host: windows' and views' (not <webview> guests, offscreen, background pages). */
 const SERVED_TYPES: ReadonlySet<string> = new Set(['window', 'browserView']);

@@ -10,14 +10,14 @@
  * The host applies the same grants, read-only rules, quotas, lifetime and sender checks to both:
  * only the handles differ (handles.ts, copy-handles.ts).
  */
-import type { ContextBridge } from 'electron';
 import { BridgeClient } from '../core/client';
 import { codedError, toWireError, type CodedError, type WireError } from '../core/errors';
 import type { AttachResult } from '../core/protocol';
 import type { ShmBridge, ShmBridgeFrameStream, ShmBridgeHandle, ShmRevokedInfo } from '../renderer/types';
 import type { DomFunctions } from './dom';
 import { noHostError, type PreloadProcess } from './environment';
-import { IpcClientTransport, type IpcRendererLike } from './transport';
+import type { ContextBridgeLike, IpcRendererLike } from '../shapes';
+import { IpcClientTransport } from './transport';
 
 /** The options of both preloads' `exposeShm()`. */
 export interface ExposeShmOptions {
@@ -28,7 +28,7 @@ export interface ExposeShmOptions {
   /** Electron's `ipcRenderer`; default `require('electron').ipcRenderer`. */
   ipcRenderer?: IpcRendererLike | undefined;
   /** Electron's `contextBridge`; default `require('electron').contextBridge`. */
-  contextBridge?: Pick<ContextBridge, 'exposeInMainWorld'> | undefined;
+  contextBridge?: ContextBridgeLike | undefined;
   /** The preload's `process` (its `type`, `sandboxed` and `contextIsolated`); default the global one. */
   process?: PreloadProcess | undefined;
   /** The page's window as the preload sees it; default `globalThis.window`. */
@@ -38,10 +38,10 @@ export interface ExposeShmOptions {
 }
 
 /** ipcRenderer and contextBridge: the options', else Electron's (required only here, in a real preload). */
-export function electronModules(options: ExposeShmOptions): { ipcRenderer: IpcRendererLike; contextBridge: Pick<ContextBridge, 'exposeInMainWorld'> } {
+export function electronModules(options: ExposeShmOptions): { ipcRenderer: IpcRendererLike; contextBridge: ContextBridgeLike } {
   let { ipcRenderer, contextBridge } = options;
   if (ipcRenderer === undefined || contextBridge === undefined) {
-    const electron = require('electron') as { ipcRenderer: IpcRendererLike; contextBridge: ContextBridge };
+    const electron = require('electron') as { ipcRenderer: IpcRendererLike; contextBridge: ContextBridgeLike };
     ipcRenderer ??= electron.ipcRenderer;
     contextBridge ??= electron.contextBridge;
   }

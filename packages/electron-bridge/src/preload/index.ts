@@ -11,7 +11,7 @@ import { frameStream, segmentHandle, type HandleContext } from './handles';
 
 export type { ExposeShmOptions } from './api';
 export type { PreloadProcess } from './environment';
-export type { IpcRendererLike } from './transport';
+export type { ContextBridgeLike, IpcRendererLike } from '../shapes';
 export type * from '../renderer/types';
 
 /**

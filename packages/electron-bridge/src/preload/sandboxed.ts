@@ -22,7 +22,7 @@ import { checkContextIsolated, checkInPreload, type PreloadProcess } from './env
 
 export type { ExposeShmOptions } from './api';
 export type { PreloadProcess } from './environment';
-export type { IpcRendererLike } from './transport';
+export type { ContextBridgeLike, IpcRendererLike } from '../shapes';
 export type * from '../renderer/types';
 
 /**

@@ -1,15 +1,10 @@
 /** The preload's client transport: requests by ipcRenderer.invoke, events by ipcRenderer.on. */
-import type { IpcRenderer, IpcRendererEvent } from 'electron';
 import { PROTOCOL_VERSION, type Request } from '../core/protocol';
 import type { ClientTransport, ClientTransportHandlers } from '../core/transport';
 import { EVENT_CHANNEL, REQUEST_CHANNEL } from '../main/channels';
+import type { IpcRendererLike } from '../shapes';
 
-/** The parts of `ipcRenderer` the preload uses (Electron's own ipcRenderer is one). */
-export interface IpcRendererLike {
-  invoke: IpcRenderer['invoke'];
-  on(channel: string, listener: (event: IpcRendererEvent, ...args: any[]) => void): unknown;
-  removeListener(channel: string, listener: (event: IpcRendererEvent, ...args: any[]) => void): unknown;
-}
+export type { IpcRendererLike } from '../shapes';
 
 /** A random id for this document (this preload's world), sent with every request: 128 bits, hex. */
 export function newDocumentId(): string {
@@ -23,7 +18,7 @@ export class IpcClientTransport implements ClientTransport {
   /** Tells the host which document speaks: a new one replaces the old one's attachments. */
   readonly #document = newDocumentId();
   #handlers: ClientTransportHandlers | null = null;
-  readonly #onEvent = (_event: IpcRendererEvent, message: unknown) => this.#handlers?.message(message);
+  readonly #onEvent = (_event: unknown, message: unknown) => this.#handlers?.message(message);
 
   constructor(ipcRenderer: IpcRendererLike) {
     this.#ipc = ipcRenderer;
