@@ -133,4 +133,28 @@ function value(result) {
   return result.value;
 }
 
-module.exports = { findChromium, skipReason, startServer, launch, openPage, value };
+/**
+ * node:test's describe, it and hooks for the Chromium tests of a file. Where Chromium is missing, every
+ * test is still declared and reported as skipped, with the reason (a skipped describe() hides its tests,
+ * and the summary would say 0 skipped), and the hooks, which would launch the browser, do nothing.
+ */
+function browserTestApi() {
+  const nodeTest = require('node:test');
+  const reason = skipReason();
+  if (!reason) return nodeTest;
+  const split = (options, fn) => (typeof options === 'function' ? [{}, options] : [options ?? {}, fn]);
+  const noop = () => undefined;
+  return {
+    describe: (name, options, fn) => {
+      const [opts, body] = split(options, fn);
+      return nodeTest.describe(name, opts, body);
+    },
+    it: (name, options) => nodeTest.it(name, { ...split(options)[0], skip: reason }, noop),
+    before: noop,
+    after: noop,
+    beforeEach: noop,
+    afterEach: noop,
+  };
+}
+
+module.exports = { findChromium, skipReason, startServer, launch, openPage, value, browserTestApi };
