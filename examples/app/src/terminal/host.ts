@@ -23,6 +23,22 @@ import { cpuMs, mib, pssBytes, rssBytes } from './proc';
 const tty = process.stdout.isTTY === true;
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)} ms`);
+/** "1 frame", "2 frames". */
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** `text` wrapped at `width` columns on spaces (never inside backquotes), every line indented by `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  // words, a `quoted command` kept whole (it is to be copied)
+  for (const word of text.match(/\S*`[^`]*`\S*|\S+/g) ?? []) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines.join('\n');
+}
 
 async function main(): Promise<number> {
   let options: AppOptions;
@@ -34,10 +50,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const { width, height } = PRESETS[options.preset];
+  // A short first line; the reason (often long: how to get Electron) wrapped below it.
   console.log(
-    `shmkit example app — terminal version over @shmkit/electron-bridge's Node transport, NOT the Electron app` +
-      (options.reason ? ` (${options.reason})` : '') +
-      `.\n  Child processes stand in for the windows. For the Electron app, see examples/app/README.md.`,
+    `shmkit example app: the terminal version, NOT the Electron app.\n` +
+      (options.reason ? `${wrap(`why: ${options.reason}.`, 100, '  ')}\n` : '') +
+      `  Child processes stand in for the windows, over @shmkit/electron-bridge's Node transport.\n` +
+      `  For the Electron app, see examples/app/README.md.`,
   );
 
   const host = createNodeHost();
@@ -52,7 +70,6 @@ async function main(): Promise<number> {
   });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  if (options.seconds > 0) setTimeout(stop, options.seconds * 1000).unref();
 
   // The dataset: filled in chunks, with progress, yielding so Ctrl-C is handled during the fill.
   const bytes = options.datasetMiB * 1048576;
@@ -112,6 +129,8 @@ async function main(): Promise<number> {
 
   // The producer: renders each frame into the slot it acquired (no copy) at the chosen rate.
   const producer = stopping ? null : produceVideo(ring, width, height, options.fps);
+  // --seconds counts video: from the first frame, not from the start (the dataset fill comes first).
+  if (options.seconds > 0 && !stopping) setTimeout(stop, options.seconds * 1000).unref();
   const publishedCount = (): number => producer?.published ?? 0;
 
   // The readout.
@@ -129,7 +148,7 @@ async function main(): Promise<number> {
     };
     const out = [
       `  video    ${options.preset} ${width}x${height} @ ${options.fps} fps   published ${publishedCount()}   received ${v?.received ?? 0} (${fps.toFixed(1)} fps)   dropped ${v?.dropped ?? 0}   torn ${v?.torn ?? 0}`,
-      `           verified ${v?.verified ?? 0} whole frames, ${v?.failed ?? 0} failed${v?.firstFailure ? ` (first: ${v.firstFailure})` : ''}   latency publish→reader p50 ${ms(v?.latencyP50 ?? null)} p95 ${ms(v?.latencyP95 ?? null)}`,
+      `           verified ${plural(v?.verified ?? 0, 'whole frame')}, ${v?.failed ?? 0} failed${v?.firstFailure ? ` (first: ${v.firstFailure})` : ''}   latency publish→reader p50 ${ms(v?.latencyP50 ?? null)} p95 ${ms(v?.latencyP95 ?? null)}`,
     ];
     for (const [role, d] of datasets) {
       const r = d.report;
@@ -176,7 +195,7 @@ async function main(): Promise<number> {
   const complete = (v?.verified ?? 0) > 0 && [...datasets.values()].every((d) => d.report !== null) && scratch.unlinked;
   const ok = !failed && complete;
   console.log(
-    `${failed ? 'FAILED' : complete ? 'ok' : 'incomplete (stopped before every consumer reported)'}: ${publishedCount()} frames published, ${v?.received ?? 0} received and ${v?.verified ?? 0} verified whole, ` +
+    `${failed ? 'FAILED' : complete ? 'ok' : 'incomplete (stopped before every consumer reported)'}: ${plural(publishedCount(), 'frame')} published, ${v?.received ?? 0} received and ${v?.verified ?? 0} verified whole, ` +
       `${v?.failed ?? 0} failed; dataset checksums ${sumsOk ? 'agree' : 'DISAGREE'}; ` +
       (left.length === 0 ? `nothing left in /dev/shm` : `LEFT in /dev/shm: ${left.join(', ')}`) +
       (badReports ? `; ${badReports} malformed reports dropped` : ''),
