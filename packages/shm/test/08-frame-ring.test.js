@@ -945,11 +945,13 @@ describe('across processes', () => {
 
   test('a ring formatted for another process: it opens the writer end, readers get every frame, and see it gone when it dies', async () => {
     const SLOT_BYTES = 8192;
-    const geometry = { slots: 3, slotBytes: SLOT_BYTES };
+    // more slots than the child publishes frames: no slot is reused while this reader checks it, so every
+    // frame's bytes are whole (lapping and torn frames have their own tests above)
+    const geometry = { slots: 8, slotBytes: SLOT_BYTES };
     const name = helpers.uniqueName('formatted');
     const ctlName = helpers.uniqueName('formatted-ctl');
     const size = FrameRing.sizeFor(geometry);
-    assert.equal(size, 4096 + 3 * 8192, 'a header page + 3 slots, as the layout document computes it');
+    assert.equal(size, 4096 + 8 * 8192, 'a header page + 8 slots, as the layout document computes it');
     const ctlShm = SharedMemory.create(64, { name: ctlName });
     const shm = SharedMemory.create(size, { name, populate: true });
     const readers = [];
@@ -992,6 +994,7 @@ describe('across processes', () => {
         const { value: frame, done } = await it.next();
         assert.equal(done, false);
         assert.equal(checkFrame(words(frame.data, SLOT_BYTES / 4), frame.frameNumber, SLOT_BYTES / 4), -1, `frame ${frame.frameNumber}'s bytes`);
+        assert.equal(frame.valid(), true, `frame ${frame.frameNumber} was not overwritten while read`);
         // drops are counted from the first frame this reader got
         assert.equal(frame.dropped, last < 0 ? 0 : frame.frameNumber - last - 1, 'drops counted exactly');
         if (first < 0) first = frame.frameNumber;
