@@ -76,3 +76,46 @@ test('releasing a FrameRing unlinks it and revokes its readers', async (t) => {
     (e) => assert.match(String(e.code), /^ERR_SHM_/),
   );
 });
+
+test("a child creates a FrameRing it writes: the app hears of it, grants it to another child, which verifies every frame and sees it gone with its writer", async (t) => {
+  const host = createNodeHost(hostOptions());
+  t.after(() => host.close());
+  const [writer, reader] = forkPeers(host, 2);
+  const created = [];
+  host.on('segment-created', (child, info) => {
+    created.push({ child, ...info });
+    if (info.kind === 'frame-ring') host.grant(info.name, reader, { namespace: child });
+  });
+  const made = await rpc(writer, { cmd: 'createRing', name: 'camera', slots: 3, slotBytes: 4096 });
+  assert.deepEqual(made, { isWriter: true, writerPid: writer.pid, slotCount: 3, slotBytes: 4096 });
+  assert.equal(created.length, 1);
+  assert.equal(created[0].child, writer);
+  assert.deepEqual({ ...created[0], child: undefined }, { child: undefined, name: 'camera', kind: 'frame-ring', size: 4096 + 3 * 4096 });
+  const seg = host.segments().find((s) => s.name === 'camera');
+  assert.equal(seg.owner, writer);
+  assert.equal(seg.kind, 'frame-ring');
+  assert.deepEqual(seg.grants.map((g) => [g.peer === reader, g.readonly]), [[true, true]], "a ring's grant is read-only by default");
+  const log = events(reader);
+  const run = rpc(reader, { cmd: 'frames', name: 'camera' }, 60_000);
+  await until(() => log.some((e) => e.event === 'ready'), 20_000, 'reader attached');
+  const N = 50;
+  for (let k = 0; k < N; k++) {
+    await rpc(writer, { cmd: 'publish', name: 'camera', k, length: 4 + ((k * 331) % 4092) });
+    await until(() => log.some((e) => e.event === 'frame' && e.k === k), 20_000, `frame ${k} in the reader`);
+  }
+  assert.deepEqual(log.filter((e) => e.event === 'frame' && !e.ok), [], 'each frame verified whole as it arrived');
+  const os = seg.osName;
+  writer.kill('SIGKILL');
+  // the reader's stream ends with the writer: its death seen by the ring, or the revocation of the dead owner's grant
+  await run.then(
+    (r) => {
+      assert.deepEqual(r.bad, [], 'every frame whole');
+      assert.deepEqual(r.seen, Array.from({ length: N }, (_, k) => k), 'every frame, in order');
+    },
+    (e) => assert.equal(e.code, 'ERR_SHM_RING_WRITER_GONE'),
+  );
+  const revoked = await rpc(reader, { cmd: 'waitRevoked', name: 'camera' });
+  assert.equal(revoked[0].reason, 'owner-gone');
+  await until(() => !shmExists(os), 10_000, 'the ring unlinked with its writer');
+  assert.deepEqual(host.segments(), []);
+});

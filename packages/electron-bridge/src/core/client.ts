@@ -11,6 +11,7 @@ import {
   isFrameResult,
   isPlainObject,
   MAX_COPY_BYTES,
+  MAX_RING_SLOTS,
   nameProblem,
   parseHostMessage,
   PROTOCOL_VERSION,
@@ -140,7 +141,7 @@ export class BridgeClient {
         this.#pending.delete(id);
         // The host may still carry it out. Requests are served in order, so a cancel sent now is served
         // after it, and undoes exactly what it did (nothing, if it failed): a retry finds the name free.
-        if (body.op === 'attach' || body.op === 'create') this.#sendCancel(id);
+        if (body.op === 'attach' || body.op === 'create' || body.op === 'createFrameRing') this.#sendCancel(id);
         reject(codedError('ERR_SHM_BRIDGE_TIMEOUT', `no reply to ${body.op} from the host within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, op: body.op });
@@ -191,6 +192,25 @@ export class BridgeClient {
     const body: Extract<RequestBody, { op: 'create' }> = { op: 'create', name, size };
     if (options?.copy === true) body.copy = true;
     return this.request<'create'>(body).then((r) => this.#checkAttach(r));
+  }
+
+  /**
+   * Creates a FrameRing owned by this peer, formatted with this peer's process as its writer, and
+   * attaches it read-write. Only a peer process the host can watch may (a child started with
+   * fork()/spawn(); ERR_SHM_BRIDGE_RING_UNAVAILABLE otherwise).
+   */
+  createFrameRing(name: string, options: { slots: number; slotBytes: number }): Promise<AttachResult> {
+    const problem = nameProblem(name);
+    if (problem) return Promise.reject(argError('ERR_INVALID_ARG_VALUE', `name ${problem}`));
+    if (options === null || typeof options !== 'object') return Promise.reject(argError('ERR_INVALID_ARG_TYPE', 'options must be an object with slots and slotBytes'));
+    const { slots, slotBytes } = options;
+    if (typeof slots !== 'number' || !Number.isSafeInteger(slots) || slots < 2 || slots > MAX_RING_SLOTS) {
+      return Promise.reject(argError('ERR_OUT_OF_RANGE', `options.slots must be an integer from 2 to ${MAX_RING_SLOTS}, got ${String(slots)}`, RangeError));
+    }
+    if (typeof slotBytes !== 'number' || !Number.isSafeInteger(slotBytes) || slotBytes < 1) {
+      return Promise.reject(argError('ERR_OUT_OF_RANGE', `options.slotBytes must be a positive safe integer, got ${String(slotBytes)}`, RangeError));
+    }
+    return this.request<'createFrameRing'>({ op: 'createFrameRing', name, slots, slotBytes }).then((r) => this.#checkAttach(r));
   }
 
   /**

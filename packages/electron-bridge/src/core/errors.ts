@@ -61,6 +61,8 @@ export type BridgeErrorCode =
   | 'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE'
   /** read/write/frame without a copy attachment, or over a transport that carries no binary data (the Node channel). */
   | 'ERR_SHM_BRIDGE_COPY_UNAVAILABLE'
+  /** createFrameRing from a peer the host cannot watch as a ring's writer (a window: no process of its own). */
+  | 'ERR_SHM_BRIDGE_RING_UNAVAILABLE'
   /** A main-process call naming a window that is gone (main). */
   | 'ERR_SHM_BRIDGE_NO_WINDOW';
 
@@ -92,6 +94,7 @@ export const BRIDGE_ERROR_CODES: readonly BridgeErrorCode[] = [
   'ERR_SHM_BRIDGE_NOT_EXPOSED',
   'ERR_SHM_BRIDGE_SHARED_UNAVAILABLE',
   'ERR_SHM_BRIDGE_COPY_UNAVAILABLE',
+  'ERR_SHM_BRIDGE_RING_UNAVAILABLE',
   'ERR_SHM_BRIDGE_NO_WINDOW',
 ];
 

@@ -34,6 +34,7 @@ import {
   parseRequest,
   PROTOCOL_VERSION,
   requestIdOf,
+  ringSize,
   type AttachResult,
   type ErrorReply,
   frameInfo,
@@ -88,6 +89,19 @@ export interface NamespaceOption<P> {
 export interface FrameRingOptions<P> extends CreateOptions<P> {
   slots: number;
   slotBytes: number;
+}
+
+/** What a peer created: a segment, or a FrameRing it writes. */
+export interface CreatedInfo {
+  name: string;
+  kind: SegmentKind;
+  size: number;
+}
+
+/** Calls the host makes to its skin. */
+export interface HostHooks<P> {
+  /** A peer created a segment or a ring in its namespace (after the reply was decided, before it is sent). */
+  created?(peer: P, info: CreatedInfo): void;
 }
 
 export interface SegmentInfo<P> {
@@ -265,6 +279,7 @@ export class BridgeHost<P extends object> {
   readonly #seen = new Set<P>();
   readonly #limits: Limits;
   readonly #prefix: string;
+  readonly #hooks: HostHooks<P>;
   /** Peers with a request in flight, and the requests waiting behind it. */
   readonly #busy = new Map<P, unknown[]>();
   /** Per peer: what its recent successful attach/create requests did (by request id), for `cancel`. */
@@ -274,7 +289,9 @@ export class BridgeHost<P extends object> {
   readonly #pendingOf = new Map<P, number>();
   #closed = false;
 
-  constructor(transport: Transport<P>, options: HostOptions = {}) {
+  /** `hooks`: for the skins (NodeHost, ShmHost), which turn them into events of their own. */
+  constructor(transport: Transport<P>, options: HostOptions = {}, hooks: HostHooks<P> = {}) {
+    this.#hooks = hooks;
     if (options === null || typeof options !== 'object') throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     const fallback = defaults();
     this.#limits = {
@@ -565,19 +582,35 @@ export class BridgeHost<P extends object> {
           throw codedError('ERR_SHM_BRIDGE_READONLY', `segment ${request.name} is shared read-only with this peer: attach with readonly: true`);
         }
         const copy = request.copy === true;
-        if (copy) this.#checkBinary();
+        if (copy) this.#checkBinary(peer);
         this.#checkAttachQuota(peer);
         const result = this.#attachResult(record, peer, readonly, copy);
         this.#remember(peer, request.id, { kind: 'attach', handle: result.handle });
         return result;
       }
       case 'create':
-        if (request.copy === true) this.#checkBinary();
+        if (request.copy === true) this.#checkBinary(peer);
         return this.#createForPeer(peer, request.name, request.size, request.copy === true).then((result) => {
           const record = this.#registry.get(request.name, peer);
           if (record) this.#remember(peer, request.id, { kind: 'create', record });
           return result;
         });
+      case 'createFrameRing': {
+        const writerPid = this.#transport.pidOf?.(peer);
+        if (writerPid === undefined || !Number.isSafeInteger(writerPid) || writerPid < 1) {
+          throw codedError(
+            'ERR_SHM_BRIDGE_RING_UNAVAILABLE',
+            'createFrameRing needs a peer the host can watch as the ring\'s writer: a child process started with fork() or spawn(); ' +
+              'a window cannot write a ring (the app creates it with host.createFrameRing and grants it)',
+          );
+        }
+        const ring = { slots: request.slots, slotBytes: request.slotBytes, writerPid };
+        return this.#createForPeer(peer, request.name, ringSize(request.slots, request.slotBytes), false, ring).then((result) => {
+          const record = this.#registry.get(request.name, peer);
+          if (record) this.#remember(peer, request.id, { kind: 'create', record });
+          return result;
+        });
+      }
       case 'cancel':
         return this.#cancel(peer, request.request);
       case 'read': {
@@ -636,7 +669,8 @@ export class BridgeHost<P extends object> {
    * every window. Nothing is mapped here. The peer's requests wait meanwhile (they are served in
    * order), so its state cannot change under this one; the app's can, and is checked again after.
    */
-  async #createForPeer(peer: P, name: string, size: number, copy: boolean): Promise<AttachResult> {
+  /** `ring`: format the new segment as a FrameRing whose writer is process `ring.writerPid` (the peer). */
+  async #createForPeer(peer: P, name: string, size: number, copy: boolean, ring?: { slots: number; slotBytes: number; writerPid: number }): Promise<AttachResult> {
     // A name the peer already sees is taken for it; anything it cannot see does not exist for it.
     if (this.#registry.resolve(peer, name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
     const limits = this.#limits;
@@ -679,9 +713,33 @@ export class BridgeHost<P extends object> {
       unlinkInBackground(osName, name);
       throw refusal;
     }
+    if (ring) {
+      // The header only (the pages are reserved): readers may attach and wait from now on.
+      let shm: SharedMemory | null = null;
+      try {
+        shm = SharedMemory.attach(osName, { strategy: 'copy' });
+        FrameRing.format(shm, ring);
+      } catch (error) {
+        unlinkInBackground(osName, name);
+        throw peerCreateError(error, name, size);
+      } finally {
+        shm?.close();
+      }
+    }
     const plan = { name, space: peer, owner: peer, share: [], access: 'rw' as const, populate: true };
     // Charged what the filesystem allocated: whole pages, or huge pages on a huge=always tmpfs.
-    const record = this.#register(plan, osName, made.size, 'segment', null, Math.max(made.allocated, pageRounded(made.size)));
+    const record = this.#register(plan, osName, made.size, ring ? 'frame-ring' : 'segment', null, Math.max(made.allocated, pageRounded(made.size)));
+    const created = this.#hooks.created;
+    if (created) {
+      try {
+        created(peer, { name, kind: record.kind, size: record.size });
+      } catch (error) {
+        // the app's listener failed: its error surfaces as any listener's would, outside the host's state
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
     return this.#attachResult(record, peer, false, copy);
   }
 
@@ -711,8 +769,9 @@ export class BridgeHost<P extends object> {
     return result;
   }
 
-  #checkBinary(): void {
-    if (this.#transport.binary !== true) {
+  #checkBinary(peer: P): void {
+    const binary = this.#transport.binaryFor ? this.#transport.binaryFor(peer) : this.#transport.binary === true;
+    if (!binary) {
       throw codedError(
         'ERR_SHM_BRIDGE_COPY_UNAVAILABLE',
         "copy attachments need a transport that carries binary data (Electron's IPC); this peer can map segments itself: attach without copy",

@@ -27,6 +27,7 @@ export type Request =
   | { v: 1; id: number; op: 'hello' }
   | { v: 1; id: number; op: 'attach'; name: string; readonly?: boolean; copy?: boolean }
   | { v: 1; id: number; op: 'create'; name: string; size: number; copy?: boolean }
+  | { v: 1; id: number; op: 'createFrameRing'; name: string; slots: number; slotBytes: number }
   | { v: 1; id: number; op: 'detach'; handle: number }
   | { v: 1; id: number; op: 'release'; name: string }
   | { v: 1; id: number; op: 'list'; after?: string }
@@ -34,6 +35,16 @@ export type Request =
   | { v: 1; id: number; op: 'read'; handle: number; offset: number; length: number }
   | { v: 1; id: number; op: 'write'; handle: number; offset: number; bytes: Uint8Array }
   | { v: 1; id: number; op: 'frame'; handle: number; after: number };
+
+/** Slots a ring a peer creates may have (as @shmkit/shm's FrameRing.create allows). */
+export const MAX_RING_SLOTS = 2 ** 20;
+
+/** The segment size of a FrameRing (docs/frame-ring-layout.md): the header page(s), then the slots. */
+export function ringSize(slots: number, slotBytes: number): number {
+  const page = 4096;
+  const up = (n: number) => Math.ceil(n / page) * page;
+  return up(128 + 64 * slots) + up(slotBytes) * slots;
+}
 
 /** Largest `read` or `write` of one request; larger ones are split by the client. */
 export const MAX_COPY_BYTES = 64 * 1024 * 1024;
@@ -115,6 +126,7 @@ export interface ResultOf {
   hello: HelloResult;
   attach: AttachResult;
   create: AttachResult;
+  createFrameRing: AttachResult;
   detach: null;
   release: null;
   list: ListEntry[];
@@ -179,6 +191,7 @@ const FIELDS: Record<Op, readonly string[]> = {
   hello: [],
   attach: ['name', 'readonly', 'copy'],
   create: ['name', 'size', 'copy'],
+  createFrameRing: ['name', 'slots', 'slotBytes'],
   detach: ['handle'],
   release: ['name'],
   list: ['after'],
@@ -191,6 +204,7 @@ const REQUIRED: Record<Op, readonly string[]> = {
   hello: [],
   attach: ['name'],
   create: ['name', 'size'],
+  createFrameRing: ['name', 'slots', 'slotBytes'],
   detach: ['handle'],
   release: ['name'],
   list: [],
@@ -249,7 +263,7 @@ export function requestIdOf(raw: unknown): number | null {
   return desc && 'value' in desc && isId(desc.value) ? desc.value : null;
 }
 
-const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after', 'request', 'copy', 'offset', 'length', 'bytes']);
+const REQUEST_KEYS = new Set(['v', 'id', 'op', 'name', 'readonly', 'size', 'handle', 'after', 'request', 'copy', 'offset', 'length', 'bytes', 'slots', 'slotBytes']);
 
 /**
  * Validates a raw request from a peer. Throws ERR_SHM_BRIDGE_PROTOCOL (shape, types, ranges, names)
@@ -304,6 +318,16 @@ export function parseRequest(raw: unknown, maxSize: number): Request {
       throw protocolError('request.size must be a positive safe integer');
     }
     if (f.size > maxSize) throw codedError('ERR_SHM_BRIDGE_LIMIT', `request.size ${f.size} is over this host's limit of ${maxSize} bytes`, RangeError);
+  }
+  if ('slots' in f && !(isId(f.slots) && f.slots >= 2 && f.slots <= MAX_RING_SLOTS)) {
+    throw protocolError(`request.slots must be an integer from 2 to ${MAX_RING_SLOTS}`);
+  }
+  if ('slotBytes' in f && !(isId(f.slotBytes) && f.slotBytes >= 1)) throw protocolError('request.slotBytes must be a positive safe integer');
+  if (op === 'createFrameRing') {
+    const size = ringSize(f.slots as number, f.slotBytes as number);
+    if (!Number.isSafeInteger(size) || size > maxSize) {
+      throw codedError('ERR_SHM_BRIDGE_LIMIT', `a ring of ${String(f.slots)} slots of ${String(f.slotBytes)} bytes takes ${size} bytes, over this host's limit of ${maxSize}`, RangeError);
+    }
   }
   if ('handle' in f && !(isId(f.handle) && f.handle >= 1)) throw protocolError('request.handle must be a positive safe integer');
   if ('request' in f && !isId(f.request)) throw protocolError('request.request must be the id of an earlier request');

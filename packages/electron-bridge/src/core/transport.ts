@@ -43,6 +43,13 @@ export interface Transport<P> {
    * it. Electron's IPC does (structured clone); the Node channel's JSON frames do not.
    */
   readonly binary?: boolean;
+  /** Whether `peer`'s messages may carry binary data, where it differs per peer (a transport of several kinds); else `binary`. */
+  binaryFor?(peer: P): boolean;
+  /**
+   * The process id of `peer` (a child process), if it has one the host may watch: a FrameRing that
+   * peer creates names it as the writer, so readers see the writer gone when that process is.
+   */
+  pidOf?(peer: P): number | undefined;
 }
 
 /** What a client gives its transport to call. */

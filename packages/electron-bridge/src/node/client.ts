@@ -52,6 +52,17 @@ export class NodeClient {
     return this.#map(result, () => FrameRing.attach(result.osName, { readonly: result.readonly }));
   }
 
+  /**
+   * Creates a FrameRing owned by this child (in its namespace; unlinked when it exits) and returns
+   * its writer end: readers the host grants it to see this process as the writer (they get
+   * ERR_SHM_RING_WRITER_GONE if it dies). The host must be told who may read it: it emits
+   * `segment-created`, and the app grants the ring (`host.grant(name, peer, { namespace: child })`).
+   */
+  async createFrameRing(name: string, options: { slots: number; slotBytes: number }): Promise<FrameRing> {
+    const result = await this.#client.createFrameRing(name, options);
+    return this.#map(result, () => FrameRing.attach(result.osName, { writer: true }));
+  }
+
   /** Closes a mapping this client handed out and tells the host. */
   async detach(mapping: Mapping): Promise<void> {
     const handle = this.#handles.get(mapping);

@@ -13,7 +13,7 @@ import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions, ty
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
-import { BridgeHost, type CreateOptions, type FrameRingOptions, type HostOptions, type NamespaceOption, type SegmentInfo } from '../core/host';
+import { BridgeHost, type CreatedInfo, type CreateOptions, type FrameRingOptions, type HostOptions, type NamespaceOption, type SegmentInfo } from '../core/host';
 import { codedError, type CodedError } from '../core/errors';
 import type { HostMessage } from '../core/protocol';
 import type { Transport, TransportHandlers } from '../core/transport';
@@ -27,6 +27,11 @@ export interface NodeHostEvents {
    * gone for the bridge from then on (its segments are unlinked); the process itself is left running.
    */
   'peer-error': (child: ChildProcess, error: CodedError) => void;
+  /**
+   * A child created a segment or a FrameRing (`createFrameRing`: it is the writer) in its own
+   * namespace. Nobody else sees it until the app grants it: `host.grant(info.name, other, { namespace: child })`.
+   */
+  'segment-created': (child: ChildProcess, info: CreatedInfo) => void;
 }
 
 class ChildTransport implements Transport<ChildProcess> {
@@ -90,6 +95,11 @@ class ChildTransport implements Transport<ChildProcess> {
     return entry !== undefined && !entry.channel.ended;
   }
 
+  /** A child is a process: a ring it creates names it as the writer. */
+  pidOf(peer: ChildProcess): number | undefined {
+    return this.#peers.has(peer) ? peer.pid : undefined;
+  }
+
   /** Bytes waiting to be sent to a child (it is not reading), for tests and monitoring. */
   unsentBytes(child: ChildProcess): number {
     return this.#peers.get(child)?.channel.unsentBytes ?? 0;
@@ -134,7 +144,11 @@ export class NodeHost {
   readonly #core: BridgeHost<ChildProcess>;
 
   constructor(options: HostOptions = {}) {
-    this.#core = new BridgeHost(this.#transport, options);
+    this.#core = new BridgeHost(this.#transport, options, {
+      created: (child, info) => {
+        if (this.#events.listenerCount('segment-created') > 0) this.#events.emit('segment-created', child, { ...info });
+      },
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
 export { createNodeHost, NodeHost } from './host';
 export { connect, NodeClient } from './client';
 export type { ConnectOptions } from './client';
-export type { CreateOptions, FrameRingOptions, HostOptions, NamespaceOption, Owner, SegmentInfo } from '../core/host';
+export type { CreatedInfo, CreateOptions, FrameRingOptions, HostOptions, NamespaceOption, Owner, SegmentInfo } from '../core/host';
 export type { NodeHostEvents } from './host';
 export type { RevokedInfo, ClientEvents } from '../core/client';
 export type { ListEntry, RevokeReason } from '../core/protocol';
