@@ -4,6 +4,7 @@
  * (use xvfb-run on a headless Linux); elsewhere they skip with the reason. They never start a
  * download: the binary is looked up the way `npm start` looks it up, without require('electron').
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { _electron, expect, test, type ElectronApplication, type Page } from '@playwright/test';
@@ -170,5 +171,50 @@ test.describe('the Electron app', () => {
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 10_000 }).toBe(false);
     await app.evaluate(({ webContents }, wid) => webContents.fromId(wid)!.reload(), id);
     await expect.poll(async () => (await segments(app)).find((s) => s.name === 'video')!.attachments.includes(id), { timeout: 30_000 }).toBe(true);
+  });
+});
+
+const noPython =
+  spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9)'], { stdio: 'ignore' }).status === 0
+    ? null
+    : 'python3 (3.9 or newer) is not installed';
+
+test.describe('the Electron app, --source python', () => {
+  test.skip(skipReason !== null || noPython !== null, `skipped: ${skipReason ?? noPython}`);
+  let app: ElectronApplication;
+
+  test.beforeAll(async () => {
+    app = await _electron.launch({
+      executablePath: electron.path!,
+      args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), APP, '--preset', 'small', '--dataset-mib', '4', '--source', 'python'],
+      env: { ...process.env, SHMKIT_E2E: '1' },
+    });
+  });
+  test.afterAll(async () => {
+    const osNames = app ? (await segments(app).catch(() => [])).map((s) => s.osName) : [];
+    await app?.close();
+    for (const name of osNames) expect(fs.existsSync(`/dev/shm/${name}`), `${name} left after quit`).toBe(false);
+  });
+
+  test('a Python peer renders the video; both video pages draw its frames whole; its death ends their stream and unlinks the ring', async () => {
+    const video = await windowByPage(app, '/pages/video.html', true);
+    const view = await windowByPage(app, 'video.html?view=sandboxed');
+    for (const page of [video, view]) {
+      await expect.poll(() => page.evaluate(() => Number(document.body.dataset.drawn ?? 0)), { timeout: 60_000 }).toBeGreaterThan(20);
+      const check = await readFrame(page);
+      expect(check, check.reason).toMatchObject({ ok: true });
+    }
+    // the ring is the Python process's: in its namespace, owned by it
+    const owner = await app.evaluate(() => {
+      const { host } = (globalThis as unknown as { shmkitExample: { host: { segments(): { name: string; osName: string; owner: unknown }[] } } }).shmkitExample;
+      const ring = host.segments().find((s) => s.name === 'video')!;
+      const child = ring.owner as { pid?: number; spawnfile?: string };
+      return { pid: child.pid ?? null, file: child.spawnfile ?? null, osName: ring.osName };
+    });
+    expect(owner.pid).not.toBeNull();
+    expect(owner.file).toMatch(/python/);
+    process.kill(owner.pid!, 'SIGKILL');
+    await expect.poll(() => video.locator('#overlay').textContent(), { timeout: 20_000 }).toContain('stream ended: owner-gone');
+    await expect.poll(() => fs.existsSync(`/dev/shm/${owner.osName}`), { timeout: 20_000 }).toBe(false);
   });
 });

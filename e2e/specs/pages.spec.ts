@@ -6,6 +6,7 @@
  * prove: the pages draw and compute correctly from what the bridge hands them. They are not the
  * Electron e2e (electron.spec.ts is).
  */
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { chromium, expect, test, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { APP, buildMissing, CHROMIUM_ARGS, findChromium, readVideoCanvas, SAB_FEATURE, serveApp } from '../fixtures';
@@ -16,6 +17,8 @@ const pattern = require(path.join(APP, 'dist', 'shared', 'pattern.js')) as typeo
 const dataset = require(path.join(APP, 'dist', 'shared', 'dataset.js')) as typeof import('../../examples/app/src/shared/dataset');
 
 const chromiumFound = findChromium();
+const noPython =
+  spawnSync('python3', ['-c', 'import sys; assert sys.version_info >= (3, 9)'], { stdio: 'ignore' }).status === 0 ? null : 'python3 (3.9 or newer) is not installed';
 const pagesSkipReason = chromiumFound.path ? buildMissing() : (chromiumFound.reason ?? 'no Chromium found');
 // Said once, in the runner's own output (not per worker), so a skip is never silent.
 if (pagesSkipReason !== null && process.env.TEST_WORKER_INDEX === undefined) {
@@ -148,69 +151,108 @@ test.describe('the sandboxed video view in Chromium (copy path)', () => {
   test.skip(pagesSkipReason !== null, `page specs skipped: ${pagesSkipReason}`);
 
   test('draws whole, verifiable frames the main process copied for it, says it is on the copy path, and no OS name reaches it', async ({}, testInfo) => {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const BRIDGE_TEST = path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'test');
-    const { wireIpc, WORLD_SETUP } = require(path.join(BRIDGE_TEST, 'browser', 'ipc-stand-in.js'));
-    const { StandInBrowserWindow, StandInIpcMain } = require(path.join(BRIDGE_TEST, 'fixtures', 'electron-stand-ins.js'));
-    const { createHost } = require(path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'dist', 'main'));
-    const { produceVideo } = require(path.join(APP, 'dist', 'host', 'producer.js'));
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    const fs = await import('node:fs');
-    const bundle = fs.readFileSync(path.join(APP, 'dist', 'electron', 'sandboxed-preload.bundle.js'), 'utf8');
-    const contextBridge = fs.readFileSync(path.join(__dirname, '..', 'standin', 'context-bridge.js'), 'utf8');
-    const { width, height } = pattern.PRESETS.small;
+    await sandboxedView(testInfo, 'node');
+  });
 
-    const ipcMain = new StandInIpcMain();
-    const prefix = `e2e${process.pid}_`;
-    const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], osNamePrefix: prefix });
-    const window = new StandInBrowserWindow();
-    const ring = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
-    const producer = produceVideo(ring, width, height, 60);
-    const server = await serveApp();
-    const browser = await chromium.launch({ executablePath: chromiumFound.path!, args: CHROMIUM_ARGS });
-    try {
-      const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
-      const page = await context.newPage();
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Page.enable');
-      await cdp.send('Runtime.enable');
-      const worldName = 'shmkit-sandboxed-preload';
-      let contextId = -1;
-      cdp.on('Runtime.executionContextCreated', ({ context: c }: { context: { id: number; name: string } }) => {
-        if (c.name === worldName) contextId = c.id;
-      });
-      await cdp.send('Runtime.addBinding', { name: '__shmkitIpc', executionContextName: worldName });
-      const messages = wireIpc({ cdp, binding: '__shmkitIpc', contextId: () => contextId, ipcMain, window });
-      // The preload's world, at every new document before the page's scripts: the two stand-ins, then the app's bundle.
-      await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
-        worldName,
-        source: `${contextBridge}\nglobalThis.__shmkitContextBridge = preloadSide();\n(${WORLD_SETUP})();\n${bundle}`,
-      });
-      await page.addInitScript({ content: `${contextBridge}\npageSide();` });
-      await page.goto(`${server.origin}/pages/video.html?view=sandboxed`);
-
-      const drawn = () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0));
-      await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThan(20);
-      expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
-      expect(await page.evaluate(() => document.body.dataset.path)).toBe('copy');
-      await expect(page.locator('#overlay')).toContainText('copy path');
-      const { width: w, height: h, pixels } = await readVideoCanvas(page);
-      expect([w, h]).toEqual([width, height]);
-      const check = pattern.verifyFrame(pixels, w, h);
-      expect(check, check.reason).toMatchObject({ ok: true });
-      // the host served it as a copy attachment, and told it no OS name
-      expect(host.segments()[0].attachments.map((a: { copy: boolean }) => a.copy)).toEqual([true]);
-      const sent = JSON.stringify(messages, (k, v) => (v instanceof Uint8Array ? '<bytes>' : v));
-      expect(sent).not.toContain(prefix);
-      await testInfo.attach('sandboxed video view', { body: await page.screenshot(), contentType: 'image/png' });
-      await context.close();
-    } finally {
-      producer.stop();
-      await browser.close();
-      await server.close();
-      window.close();
-      host.close();
-      ring.close();
-    }
+  // --source python: the ring is a Python peer's (python/producer.py, NumPy where installed), made
+  // through a real host's spawn(); the page draws its frames as the app's Electron main would serve them.
+  test('with --source python: draws the Python peer\'s frames whole; the peer\'s death ends the stream', async ({}, testInfo) => {
+    test.skip(noPython !== null, noPython ?? '');
+    await sandboxedView(testInfo, 'python');
   });
 });
+
+async function sandboxedView(testInfo: TestInfo, source: 'node' | 'python'): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const BRIDGE_TEST = path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'test');
+  const { wireIpc, WORLD_SETUP } = require(path.join(BRIDGE_TEST, 'browser', 'ipc-stand-in.js'));
+  const { StandInBrowserWindow, StandInIpcMain } = require(path.join(BRIDGE_TEST, 'fixtures', 'electron-stand-ins.js'));
+  const { createHost } = require(path.join(__dirname, '..', '..', 'packages', 'electron-bridge', 'dist', 'main'));
+  const { produceVideo } = require(path.join(APP, 'dist', 'host', 'producer.js'));
+  const { findPython, startPythonProducer } = require(path.join(APP, 'dist', 'host', 'python-source.js'));
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const fs = await import('node:fs');
+  const bundle = fs.readFileSync(path.join(APP, 'dist', 'electron', 'sandboxed-preload.bundle.js'), 'utf8');
+  const contextBridge = fs.readFileSync(path.join(__dirname, '..', 'standin', 'context-bridge.js'), 'utf8');
+  const { width, height } = pattern.PRESETS.small;
+
+  const ipcMain = new StandInIpcMain();
+  const prefix = `e2e${process.pid}_`;
+  const host = createHost({ ipcMain, BrowserWindow: StandInBrowserWindow, allowedOrigins: ['file://'], osNamePrefix: prefix });
+  const window = new StandInBrowserWindow();
+  let ring: { close(): void } | null = null;
+  let producer: { stop(): void } | null = null;
+  let python: { child: { pid: number; kill(s: string): void }; ready: Promise<{ numpy: boolean }>; stop(): void } | null = null;
+  if (source === 'node') {
+    const r = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
+    ring = r;
+    producer = produceVideo(r, width, height, 60);
+  } else {
+    const found = findPython();
+    expect(found.reason, 'python3 runs').toBeUndefined();
+    python = startPythonProducer((c: string, a: string[], o: object) => host.spawn(c, a, o), found, { width, height, fps: 60 });
+    host.on('segment-created', (peer: unknown, info: { name: string; kind: string }) => {
+      if (peer === python!.child && info.name === 'video' && info.kind === 'frame-ring') host.grant('video', window, { namespace: peer, readonly: true });
+    });
+    const ready = await python!.ready;
+    testInfo.annotations.push({ type: 'python producer', description: ready.numpy ? 'NumPy' : 'standard library' });
+  }
+  const server = await serveApp();
+  const browser = await chromium.launch({ executablePath: chromiumFound.path!, args: CHROMIUM_ARGS });
+  try {
+    const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Page.enable');
+    await cdp.send('Runtime.enable');
+    const worldName = 'shmkit-sandboxed-preload';
+    let contextId = -1;
+    cdp.on('Runtime.executionContextCreated', ({ context: c }: { context: { id: number; name: string } }) => {
+      if (c.name === worldName) contextId = c.id;
+    });
+    await cdp.send('Runtime.addBinding', { name: '__shmkitIpc', executionContextName: worldName });
+    const messages = wireIpc({ cdp, binding: '__shmkitIpc', contextId: () => contextId, ipcMain, window });
+    // The preload's world, at every new document before the page's scripts: the two stand-ins, then the app's bundle.
+    await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
+      worldName,
+      source: `${contextBridge}\nglobalThis.__shmkitContextBridge = preloadSide();\n(${WORLD_SETUP})();\n${bundle}`,
+    });
+    await page.addInitScript({ content: `${contextBridge}\npageSide();` });
+    await page.goto(`${server.origin}/pages/video.html?view=sandboxed`);
+
+    const drawn = () => page.evaluate(() => Number(document.body.dataset.drawn ?? 0));
+    await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThan(20);
+    expect(await page.evaluate(() => document.body.dataset.error ?? null)).toBeNull();
+    expect(await page.evaluate(() => document.body.dataset.path)).toBe('copy');
+    await expect(page.locator('#overlay')).toContainText('copy path');
+    const { width: w, height: h, pixels } = await readVideoCanvas(page);
+    expect([w, h]).toEqual([width, height]);
+    const check = pattern.verifyFrame(pixels, w, h);
+    expect(check, check.reason).toMatchObject({ ok: true });
+    // the host served it as a copy attachment, and told it no OS name
+    const video = host.segments().find((x: { name: string }) => x.name === 'video');
+    // (the Python peer holds the writer's attachment of its own ring: it maps it)
+    const pageAttachments = video.attachments.filter((a: { peer: unknown }) => a.peer !== python?.child);
+    expect(pageAttachments.map((a: { copy: boolean }) => a.copy)).toEqual([true]);
+    if (python) expect(video.attachments.filter((a: { peer: unknown; copy: boolean }) => a.peer === python!.child && !a.copy)).toHaveLength(1);
+    if (python) expect(video.owner, "the ring is the Python peer's").toBe(python.child);
+    const sent = JSON.stringify(messages, (k, v) => (v instanceof Uint8Array ? '<bytes>' : v));
+    expect(sent).not.toContain(prefix);
+    await testInfo.attach(`sandboxed video view (${source})`, { body: await page.screenshot(), contentType: 'image/png' });
+    if (python) {
+      // the producer dies: its ring is unlinked and the page says its stream ended
+      python.child.kill('SIGKILL');
+      await expect(page.locator('#overlay')).toContainText('stream ended: owner-gone', { timeout: 20_000 });
+      expect(host.segments().some((x: { name: string }) => x.name === 'video')).toBe(false);
+    }
+    await context.close();
+  } finally {
+    producer?.stop();
+    python?.stop();
+    await browser.close();
+    await server.close();
+    window.close();
+    host.close();
+    ring?.close();
+  }
+}

@@ -8,7 +8,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { FrameRing, SharedMemory } = require('@shmkit/shm');
-const { core, MemoryTransport, checkNoLeaks, hostOptions, requester } = require('./fixtures/node-helpers');
+const { core, MemoryTransport, checkNoLeaks, hostOptions, requester, until, shmExists } = require('./fixtures/node-helpers');
 
 checkNoLeaks();
 
@@ -110,5 +110,6 @@ test('a cancelled createFrameRing (the client timed out) is undone', async () =>
   // the create above was request 1 (requester's counter): the cancel names it
   await ok(writer, { op: 'cancel', request: 1 });
   assert.deepEqual(host.segments(), [], 'the ring is gone');
+  await until(() => !shmExists(made.osName), 5000, 'the ring unlinked (off the event loop)');
   assert.throws(() => SharedMemory.attach(made.osName), { code: 'ENOENT' });
 });

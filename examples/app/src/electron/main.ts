@@ -4,7 +4,11 @@
  * opens the windows: a video window (zero-copy), a sandboxed video view (a WebContentsView in a
  * BaseWindow, on the copy path), two dataset windows and a status panel.
  *
- *   electron examples/app [--preset 1080p|4k|small] [--fps N] [--dataset-mib M]
+ *   electron examples/app [--preset 1080p|4k|small] [--fps N] [--dataset-mib M] [--source node|python]
+ *
+ * With `--source python` the video comes from a Python process the host starts as a bridge peer
+ * (python/producer.py): it creates the ring in its own namespace and renders into it; the video window
+ * and view open when the ring exists, granted it read-only.
  *
  * Security choices (Electron's checklist, and why we depart from it where we do):
  * - Pages are local content only, served from `app://bundle/` (a standard, secure scheme registered
@@ -22,8 +26,10 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { app, BaseWindow, BrowserWindow, ipcMain, net, protocol, webContents as allWebContents, WebContentsView, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { createHost, enableSharedArrayBuffer, type Peer, type ShmHost } from '@shmkit/electron-bridge/main';
+import type { ChildProcess } from 'node:child_process';
+import { createHost, enableSharedArrayBuffer, type AnyPeer, type ShmHost } from '@shmkit/electron-bridge/main';
 import { fillDataset, produceVideo, type Producer } from '../host/producer';
+import { findPython, startPythonProducer, type PythonProducer } from '../host/python-source';
 import { PRESETS } from '../shared/pattern';
 import { parseOptions } from '../host/options';
 
@@ -127,24 +133,54 @@ function fromApp(event: IpcMainInvokeEvent): boolean {
 
 let host: ShmHost | undefined;
 
-/** How the status panel names a page the host serves (a window, a view, or its webContents). */
-function pageLabel(peer: Peer, withTitle = false): string {
+/** How the status panel names a peer: a page the host serves (a window, a view, or its webContents), or a child process. */
+function pageLabel(peer: AnyPeer, withTitle = false): string {
+  if (isChild(peer)) return `${peer === pythonProducer?.child ? 'Python producer' : 'child process'} ${peer.pid ?? '?'}`;
   // segments() gives back the object the app named, typed by its shape: Electron's own by its id
   const { id } = 'webContents' in peer ? peer.webContents : peer;
   return withTitle ? `window ${id} (${allWebContents.fromId(id)?.getTitle() ?? 'closed'})` : `window ${id}`;
 }
 let producer: Producer | undefined;
+let pythonProducer: PythonProducer | undefined;
 let scratchCount = 0;
+
+function isChild(peer: AnyPeer): peer is ChildProcess {
+  return 'kill' in peer && 'pid' in peer;
+}
 
 async function start(): Promise<void> {
   protocol.handle('app', serve);
   host = createHost({ allowedOrigins: [ORIGIN] });
 
   const status = openWindow('status.html', 'shmkit — segments', false, { x: 40, y: 40, width: 720, height: 420 });
-  const ring = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
-  producer = produceVideo(ring, width, height, options.fps);
-  openWindow('video.html', `shmkit — video ${options.preset}`, true, { x: 780, y: 40, width: 960, height: 600 });
-  openSandboxedView(`shmkit — video ${options.preset}, sandboxed (copy path)`, { x: 1100, y: 360, width: 640, height: 400 });
+  const openVideo = (): [BrowserWindow, WebContentsView] => [
+    openWindow('video.html', `shmkit — video ${options.preset}${options.source === 'python' ? ' from Python' : ''}`, true, { x: 780, y: 40, width: 960, height: 600 }),
+    openSandboxedView(`shmkit — video ${options.preset}, sandboxed (copy path)`, { x: 1100, y: 360, width: 640, height: 400 }),
+  ];
+  if (options.source === 'python') {
+    const python = findPython();
+    if ('reason' in python) throw Object.assign(new Error(python.reason), { code: 'ERR_PYTHON_UNAVAILABLE' });
+    const shmHost = host;
+    const py = startPythonProducer((command, args, o) => shmHost.spawn(command, args, o), python, { width, height, fps: options.fps });
+    pythonProducer = py;
+    // The ring is the producer's (in its namespace, unlinked when it exits): the video pages open when it
+    // exists, each granted it read-only before its preload first asks.
+    shmHost.on('segment-created', (peer, info) => {
+      if (peer !== py.child || info.name !== 'video' || info.kind !== 'frame-ring') return;
+      for (const page of openVideo()) shmHost.grant('video', page, { namespace: py.child, readonly: true });
+    });
+    py.ready.then(
+      (r) => console.log(`shmkit example app: video rendered by Python ${r.python} (pid ${r.pid}) ${r.numpy ? 'with NumPy' : 'with the standard library'}`),
+      failed,
+    );
+    void py.exited.then((exit) => {
+      if (exit.code !== 0 && !quitting) console.error(`shmkit example app: the Python producer exited (${exit.signal ?? `code ${exit.code}`}): ${exit.stderr.trim()}`);
+    });
+  } else {
+    const ring = host.createFrameRing('video', { owner: 'app', share: 'all', slots: 4, slotBytes: width * height * 4 });
+    producer = produceVideo(ring, width, height, options.fps);
+    openVideo();
+  }
 
   const dataset = host.create('dataset', options.datasetMiB * 1048576, { owner: 'app', share: 'all', readonly: true });
   let datasetState: { done: number; total: number; checksum: number | null } = { done: 0, total: 1, checksum: null };
@@ -162,7 +198,7 @@ async function start(): Promise<void> {
     if (!fromApp(event) || !host) return null;
     return {
       dataset: datasetState,
-      video: { preset: options.preset, width, height, fps: options.fps, published: producer?.published ?? 0 },
+      video: { preset: options.preset, width, height, fps: options.fps, published: producer?.published ?? pythonProducer?.published ?? 0 },
       segments: host.segments().map((s) => ({
         name: s.name,
         size: s.size,
@@ -207,6 +243,7 @@ function failed(error: unknown): void {
   console.error('shmkit example app: could not start:', error);
   try {
     producer?.stop();
+    pythonProducer?.stop();
     host?.close();
   } finally {
     app.exit(1);
@@ -216,7 +253,10 @@ function failed(error: unknown): void {
 app.whenReady().then(start).catch(failed);
 
 app.on('window-all-closed', () => app.quit());
+let quitting = false;
 app.on('will-quit', () => {
+  quitting = true;
   producer?.stop();
+  pythonProducer?.stop();
   host?.close(); // unlinks every segment the app still owns
 });

@@ -1,19 +1,46 @@
 /**
  * The main-process host: the core's BridgeHost over the IPC transport, with Electron's words for
  * peers: a BrowserWindow, a WebContentsView (in a BaseWindow or a BrowserWindow) or a WebContents,
- * whose webContents is the peer; 'app' for segments that live until the host closes.
+ * whose webContents is the peer; 'app' for segments that live until the host closes. Child processes
+ * it starts (`spawn()`, `fork()`: a Python back end, a Node worker) are peers too, over their own
+ * channel, under the same rules.
  */
+import type { ChildProcess, ForkOptions, SpawnOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import type { WebContents } from 'electron';
 import type { FrameRing, SharedMemory } from '@shmkit/shm';
-import { BridgeHost, type HostOptions } from '../core/host';
-import { codedError } from '../core/errors';
+import { BridgeHost, type CreatedInfo, type HostOptions } from '../core/host';
+import { codedError, type CodedError } from '../core/errors';
 import type { SegmentKind } from '../core/protocol';
+import { ChildTransport, forkPeer, spawnPeer } from '../node/children';
 import { mainModules } from './electron';
 import { originPredicate } from './sender';
 import { ElectronTransport } from './transport';
+import { MainTransport, type MainPeer } from './with-children';
 import type { IpcMainLike, OriginAllowlist, Peer, WebContentsLike, WindowLookup } from '../shapes';
 
 export type { Peer } from '../shapes';
+export type { CreatedInfo } from '../core/host';
+
+/** A window, view or webContents, or a child process the host started (`spawn()`, `fork()`). */
+export type AnyPeer = Peer | ChildProcess;
+
+/** What ShmHost emits (about the child processes it started). */
+export interface ShmHostEvents {
+  /**
+   * A peer created a segment or a FrameRing it writes (`kind: 'frame-ring'`: only children can) in its
+   * own namespace. Runs before the peer's reply is sent: grant it here (`host.grant(info.name, window,
+   * { namespace: peer })`) and the grant is in place when the creator hears it succeeded. `peer` is the
+   * ChildProcess, or the window, view or webContents (as the app knows it) whose page created it.
+   */
+  'segment-created': (peer: AnyPeer, info: CreatedInfo) => void;
+  /**
+   * The host ended a child's bridge channel because of it: ERR_SHM_BRIDGE_PROTOCOL (a malformed frame)
+   * or ERR_SHM_BRIDGE_LIMIT (it did not read what the host sent). Its segments are unlinked; the
+   * process itself is left running.
+   */
+  'peer-error': (child: ChildProcess, error: CodedError) => void;
+}
 
 export interface CreateHostOptions extends HostOptions {
   /**
@@ -28,8 +55,8 @@ export interface CreateHostOptions extends HostOptions {
   BrowserWindow?: WindowLookup | undefined;
 }
 
-/** Who a segment's life follows: a window or view (unlinked when its webContents is destroyed) or the app (until release/close). */
-export type Owner = Peer | 'app';
+/** Who a segment's life follows: a window or view (unlinked when its webContents is destroyed), a child process (when it exits) or the app (until release/close). */
+export type Owner = AnyPeer | 'app';
 
 export interface CreateOptions {
   /** Default 'app'. */
@@ -37,7 +64,7 @@ export interface CreateOptions {
   /** Reserve the pages now: a full /dev/shm is ENOSPC here, never a SIGBUS later. Default true. */
   populate?: boolean | undefined;
   /** Pages that may attach: 'all' (every window and view of an allowed origin, now and later) or a list. Default none. */
-  share?: 'all' | readonly Peer[] | undefined;
+  share?: 'all' | readonly AnyPeer[] | undefined;
   /** Whether the `share` grants are read-only. Default false (true for frame rings). */
   readonly?: boolean | undefined;
 }
@@ -49,8 +76,8 @@ export interface FrameRingOptions extends CreateOptions {
 
 /** Names a segment a page created (in its window's or view's namespace) in grant, revoke and release. */
 export interface NamespaceOption {
-  /** The window or view whose page created the segment; default the app's namespace. */
-  namespace?: Peer | 'app' | undefined;
+  /** The window, view or child process whose page or program created the segment; default the app's namespace. */
+  namespace?: AnyPeer | 'app' | undefined;
 }
 
 export interface SegmentInfo {
@@ -65,19 +92,49 @@ export interface SegmentInfo {
   /** The access of every page without its own grant, when shared with 'all'. */
   shareAll: 'ro' | 'rw' | null;
   /** `peer`: the window, view or webContents, as the app named it (a BrowserWindow when the page first asked on its own). */
-  grants: { peer: Peer; readonly: boolean }[];
+  grants: { peer: AnyPeer; readonly: boolean }[];
   /** `copy`: the page reads through the main process (a sandboxed window's preload); otherwise it maps the segment (zero-copy). */
-  attachments: { peer: Peer; handle: number; readonly: boolean; copy: boolean }[];
+  attachments: { peer: AnyPeer; handle: number; readonly: boolean; copy: boolean }[];
 }
 
 export class ShmHost {
   readonly #transport: ElectronTransport;
-  readonly #core: BridgeHost<WebContents>;
+  readonly #children: ChildTransport;
+  readonly #core: BridgeHost<MainPeer>;
+  readonly #events: EventEmitter;
 
   /** Use createHost(). (Private: its declaration names no Electron type.) */
-  private constructor(transport: ElectronTransport, core: BridgeHost<WebContents>) {
+  private constructor(transport: ElectronTransport, children: ChildTransport, core: BridgeHost<MainPeer>, events: EventEmitter) {
     this.#transport = transport;
+    this.#children = children;
     this.#core = core;
+    this.#events = events;
+  }
+
+  /**
+   * `child_process.spawn()` of any program (`spawn('python3', ['producer.py'])`), which becomes a peer:
+   * it finds its bridge channel as the descriptor named by SHMKIT_BRIDGE_FD (Python: `shmkit.connect()`;
+   * docs/bridge-protocol.md). Its stdio defaults to pipes; no Node IPC channel is opened.
+   */
+  spawn(command: string, args?: readonly string[], options?: SpawnOptions): ChildProcess {
+    this.#checkOpen();
+    return spawnPeer(this.#children, command, args, options);
+  }
+
+  /** `child_process.fork()` of a Node module, which becomes a peer (it calls `connect()` of `@shmkit/electron-bridge/node`). */
+  fork(modulePath: string, args?: readonly string[], options?: ForkOptions): ChildProcess {
+    this.#checkOpen();
+    return forkPeer(this.#children, modulePath, args, options);
+  }
+
+  on<K extends keyof ShmHostEvents>(event: K, listener: ShmHostEvents[K]): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  off<K extends keyof ShmHostEvents>(event: K, listener: ShmHostEvents[K]): this {
+    this.#events.off(event, listener);
+    return this;
   }
 
   get closed(): boolean {
@@ -107,12 +164,12 @@ export class ShmHost {
    * a downgrade to read-only revokes its read-write handles. `namespace`: the window or view whose page
    * created the segment.
    */
-  grant(name: string, peer: Peer, options: { readonly?: boolean | undefined } & NamespaceOption = {}): void {
+  grant(name: string, peer: AnyPeer, options: { readonly?: boolean | undefined } & NamespaceOption = {}): void {
     this.#core.grant(name, this.#peer(peer), this.#namespaced(options));
   }
 
   /** Ends `peer`'s access to `name`: its handles are closed and its page gets 'revoked'. */
-  revoke(name: string, peer: Peer, options: NamespaceOption = {}): void {
+  revoke(name: string, peer: AnyPeer, options: NamespaceOption = {}): void {
     this.#core.revoke(name, this.#peer(peer), this.#namespaced(options));
   }
 
@@ -127,12 +184,12 @@ export class ShmHost {
   }
 
   /** Bytes reserved by the segments pages created: of `peer`'s, or of all pages together. */
-  peerBytes(peer?: Peer): number {
+  peerBytes(peer?: AnyPeer): number {
     return peer === undefined ? this.#core.peerBytes() : this.#core.peerBytes(this.#peer(peer));
   }
 
   segments(): SegmentInfo[] {
-    const known = (wc: WebContents): Peer => this.#transport.objectOf(wc) ?? wc;
+    const known = (p: MainPeer): AnyPeer => (this.#children.has(p) ? p : (this.#transport.objectOf(p as WebContents) ?? (p as WebContents)));
     return this.#core.segments().map((s) => ({
       name: s.name,
       namespace: s.namespace === 'host' ? 'app' : known(s.namespace),
@@ -146,23 +203,34 @@ export class ShmHost {
     }));
   }
 
-  /** Unlinks every segment (pages get 'revoked'), removes the IPC handler and every listener it bound. Idempotent. */
+  /**
+   * Unlinks every segment (pages and children get 'revoked'), removes the IPC handler and every listener
+   * it bound, and ends every child's bridge channel (the children keep running). Idempotent.
+   */
   close(): void {
     this.#core.close();
   }
 
   /** createHost()'s way in (the constructor is private so that its Electron types stay out of the declarations). */
-  private static make(transport: ElectronTransport, core: BridgeHost<WebContents>): ShmHost {
-    return new ShmHost(transport, core);
+  private static make(transport: ElectronTransport, children: ChildTransport, core: BridgeHost<MainPeer>, events: EventEmitter): ShmHost {
+    return new ShmHost(transport, children, core, events);
   }
 
-  /** A window's, view's or webContents' webContents as a peer (binding its lifecycle); the value itself if it is none or not live (the core refuses it). */
-  #peer(value: Peer): WebContents {
-    return this.#transport.register(value) ?? (value as unknown as WebContents);
+  #checkOpen(): void {
+    if (this.#core.closed) throw codedError('ERR_SHM_BRIDGE_CLOSED', 'the host is closed');
+  }
+
+  /**
+   * A child this host started, as is; a window's, view's or webContents' webContents (binding its
+   * lifecycle); the value itself if it is none or not live (the core refuses it).
+   */
+  #peer(value: AnyPeer): MainPeer {
+    if (this.#children.has(value)) return value;
+    return this.#transport.register(value as Peer) ?? (value as unknown as WebContents);
   }
 
   /** Core options with `namespace` as a peer ('host' for the app's). */
-  #namespaced<O extends NamespaceOption>(options: O): Omit<O, 'namespace'> & { namespace: WebContents | 'host' } {
+  #namespaced<O extends NamespaceOption>(options: O): Omit<O, 'namespace'> & { namespace: MainPeer | 'host' } {
     if (options === null || typeof options !== 'object') {
       throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     }
@@ -175,7 +243,7 @@ export class ShmHost {
       throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object', TypeError);
     }
     const { owner = 'app', share, readonly, populate } = options;
-    let peers: 'all' | WebContents[] | undefined;
+    let peers: 'all' | MainPeer[] | undefined;
     if (share === 'all' || share === undefined) peers = share;
     else if (Array.isArray(share)) peers = share.map((w) => this.#peer(w));
     else throw codedError('ERR_INVALID_ARG_TYPE', "options.share must be 'all' or an array of windows, views or webContents", TypeError);
@@ -207,6 +275,16 @@ export function createHost(options: CreateHostOptions): ShmHost {
   const { allowedOrigins: _origins, ipcMain: _ipcMain, BrowserWindow: _windows, ...hostOptions } = options;
   // The core checks its options before the transport listens: a bad option registers nothing.
   const transport = new ElectronTransport(ipcMain, BrowserWindow, allowed);
-  const core = new BridgeHost<WebContents>(transport, hostOptions);
-  return ShmHost['make'](transport, core);
+  const events = new EventEmitter();
+  const children = new ChildTransport((child, error) => {
+    if (events.listenerCount('peer-error') > 0) events.emit('peer-error', child, error);
+  });
+  const core = new BridgeHost<MainPeer>(new MainTransport(transport, children), hostOptions, {
+    created: (peer, info) => {
+      if (events.listenerCount('segment-created') === 0) return;
+      const known = children.has(peer) ? peer : (transport.objectOf(peer as WebContents) ?? peer);
+      events.emit('segment-created', known, { ...info });
+    },
+  });
+  return ShmHost['make'](transport, children, core, events);
 }

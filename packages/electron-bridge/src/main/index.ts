@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 export { createHost, ShmHost } from './host';
-export type { CreateHostOptions, CreateOptions, FrameRingOptions, NamespaceOption, Owner, Peer, SegmentInfo } from './host';
+export type { AnyPeer, CreatedInfo, CreateHostOptions, CreateOptions, FrameRingOptions, NamespaceOption, Owner, Peer, SegmentInfo, ShmHostEvents } from './host';
 export { enableSharedArrayBuffer } from './switches';
 export type { AppLike, IpcMainLike, OriginAllowlist, WebContentsHolder, WebContentsLike, WindowLookup } from '../shapes';
 export { REQUEST_CHANNEL, EVENT_CHANNEL } from './channels';
