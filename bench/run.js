@@ -21,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { renderChart } = require('./lib/chart');
 
-const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory', 'mappings', 'bridge', 'pages'];
+const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory', 'mappings', 'bridge', 'pages', 'python'];
 const SCHEMA = 1;
 
 function usage(message) {

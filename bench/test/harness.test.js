@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const RUN = path.join(__dirname, '..', 'run.js');
-const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory', 'mappings', 'bridge', 'pages'];
+const SUITES = ['frames', 'lifecycle', 'pagefault', 'wakeup', 'memory', 'mappings', 'bridge', 'pages', 'python'];
 
 function runBench(args) {
   return new Promise((resolve, reject) => {
