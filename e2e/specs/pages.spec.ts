@@ -33,17 +33,33 @@ async function attachScreenshot(testInfo: TestInfo, page: Page, name: string): P
 }
 const DATASET_MIB = 16;
 
+/**
+ * Opens one of the app's pages with the stand-in preload. In Electron the main process makes the
+ * frame source and fills the dataset before it opens the window, and the preload is there before the
+ * page's first script; here the stand-in makes both in the page's renderer (a module import, then
+ * 16 MiB filled: ~0.3 s of that renderer's main thread). So the page's own script is held until the
+ * stand-in says it is installed, and what the page times is the bridge, not the stand-in's setup.
+ */
 async function openAppPage(browser: Browser, origin: string, page: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 800, height: 500 } });
   const p = await context.newPage();
   const cdp = await context.newCDPSession(p);
   await cdp.send('Page.enable');
+  await cdp.send('Runtime.enable');
+  // Only the preload's world gets this function: the page's world never sees it.
+  await cdp.send('Runtime.addBinding', { name: 'shmkitStandinInstalled', executionContextName: 'shmkit-preload' });
+  const installed = new Promise<void>((resolve) => cdp.on('Runtime.bindingCalled', (event) => event.name === 'shmkitStandinInstalled' && resolve()));
   // The preload's world: created for every new document, before the page's scripts run.
   await cdp.send('Page.addScriptToEvaluateOnNewDocument', {
     worldName: 'shmkit-preload',
-    source: `import('/standin/preload-world.js').then((m) => m.install(${JSON.stringify({ preset: 'small', fps: 60, datasetMiB: DATASET_MIB })}))`,
+    source: `import('/standin/preload-world.js').then((m) => { m.install(${JSON.stringify({ preset: 'small', fps: 60, datasetMiB: DATASET_MIB })}); shmkitStandinInstalled(''); })`,
   });
   await p.addInitScript({ path: path.join(__dirname, '..', 'standin', 'page-world.js') });
+  const entry = `/js/pages/${page.replace(/\.html.*$/, '')}.js`;
+  await p.route((url) => url.pathname === entry, async (route) => {
+    await installed;
+    await route.continue();
+  });
   await p.goto(`${origin}/pages/${page}`);
   return p;
 }

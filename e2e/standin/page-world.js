@@ -25,6 +25,7 @@
     return lastReply.value;
   };
   // The isolated world installs itself asynchronously (a module import): queue calls until then.
+  // (The page specs hold the page's own script until it has, as Electron's preload is there first.)
   let markReady;
   const ready = new Promise((resolve) => (markReady = resolve));
   document.addEventListener('shmkit-standin-ready', () => markReady(), { once: true });

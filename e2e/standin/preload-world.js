@@ -42,7 +42,8 @@ export function install({ preset = 'small', fps = 60, datasetMiB = 16 } = {}) {
     },
   };
 
-  // Dataset: one shared wasm memory, filled once.
+  // Dataset: one shared wasm memory, filled once, here at install (the page's script waits for it, as
+  // an Electron window opens after its main process filled the segment).
   const bytes = datasetMiB * 1048576;
   const memory = new WebAssembly.Memory({ initial: bytes / 65536, maximum: bytes / 65536, shared: true });
   fill(new Float32Array(memory.buffer, 0, bytes / 4));
