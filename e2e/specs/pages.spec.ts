@@ -34,6 +34,24 @@ async function attachScreenshot(testInfo: TestInfo, page: Page, name: string): P
 const DATASET_MIB = 16;
 
 /**
+ * The dataset page's readout splits the time to the first byte: attach, the memory's handoff
+ * (`shared()` or `snapshot()`), and when the worker (started before the attach) was ready and read
+ * the first byte. Each is a figure, and the worker reads only after it is ready and has the memory.
+ */
+async function checkTimeline(page: Page, path: 'shared' | 'snapshot'): Promise<void> {
+  const text = (await page.locator('#facts').textContent()) ?? '';
+  const ms = (label: string): number => {
+    const m = new RegExp(`${label.replace(/[()]/g, '\\$&')} (\\d+\\.\\d) ms`).exec(text);
+    expect(m, `"${label} … ms" in the readout: ${text}`).not.toBeNull();
+    return Number(m![1]);
+  };
+  const handoff = ms('attach') + ms(`${path}()`);
+  expect(ms('first byte read in it')).toBeGreaterThanOrEqual(ms('worker ready'));
+  // Three figures rounded to 0.1 ms, and two clocks (the worker's and the page's) coarsened by Chromium.
+  expect(ms('first byte read in it')).toBeGreaterThanOrEqual(handoff - 0.5);
+}
+
+/**
  * Opens one of the app's pages with the stand-in preload. In Electron the main process makes the
  * frame source and fills the dataset before it opens the window, and the preload is there before the
  * page's first script; here the stand-in makes both in the page's renderer (a module import, then
@@ -115,6 +133,8 @@ test.describe('app pages in Chromium', () => {
       expect(Number(await page.evaluate(() => document.body.dataset.checksum))).toBe(checksum);
       expect(await page.evaluate(() => document.body.dataset.path)).toBe('shared');
       await expect(page.locator('#facts')).toContainText(`${DATASET_MIB} MiB via shared()`);
+      await checkTimeline(page, 'shared');
+      console.log(`dataset ${view}: ${(await page.locator('#facts').textContent())?.replace(/\n/g, ' | ')}`);
       // Something was plotted: the canvas is not blank.
       const inked = await page.evaluate(() => {
         const c = document.querySelector<HTMLCanvasElement>('#plot')!;
@@ -147,6 +167,7 @@ test.describe('app pages in Chromium without SharedArrayBuffer sending', () => {
       // The note names both fixes: the feature switch and cross-origin isolation.
       await expect(page.locator('#note')).toContainText("appendSwitch('enable-features', 'SharedArrayBuffer')");
       await expect(page.locator('#note')).toContainText('Cross-Origin-Embedder-Policy');
+      await checkTimeline(page, 'snapshot');
       await testInfo.attach('dataset page, snapshot fallback', { body: await page.screenshot(), contentType: 'image/png' });
     } finally {
       await browser.close();

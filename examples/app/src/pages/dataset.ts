@@ -3,10 +3,13 @@
  * `shared()` (a Uint8Array over the segment itself: no copy) and hands the same memory to a web
  * worker that computes the view and its checksum. Where SharedArrayBuffer sending is not allowed it
  * says why and falls back to `snapshot()` (one copy, moved to the page and on to the worker).
+ * Its readout splits the time to the first byte: attach (the handle), shared() or snapshot() (the
+ * memory handed to the page), and, since the page's script started, when the worker (started first, in
+ * parallel) was ready and when it read the first byte.
  */
 import { getShm } from '/bridge/renderer/index.js';
 import { appInfo, mib } from './app-info.js';
-import type { WorkerResult } from './dataset-worker.js';
+import type { WorkerMessage, WorkerResult } from './dataset-worker.js';
 
 const view = new URLSearchParams(location.search).get('view') === 'mean' ? 'mean' : 'histogram';
 const plot = document.querySelector<HTMLCanvasElement>('#plot')!;
@@ -38,10 +41,26 @@ function drawMean(windows: { mean: number; min: number; max: number }[]): void {
   g.stroke();
 }
 
+/** A worker's timestamp (`performance.timeOrigin + performance.now()` there) as ms since `t0` here. */
+const sinceStart = (at: number, t0: number): number => at - (performance.timeOrigin + t0);
+
 async function main(): Promise<void> {
-  const shm = getShm();
   const t0 = performance.now();
+  let workerReadyMs = NaN;
+  // Started first, so starting it (a module worker: fetch, compile, run) overlaps the attach.
+  const worker = new Worker(new URL('./dataset-worker.js', import.meta.url), { type: 'module' });
+  const workerMessages = new Promise<WorkerResult>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      if (event.data.kind === 'ready') workerReadyMs = sinceStart(event.data.at, t0);
+      else resolve(event.data);
+    };
+    worker.onerror = (event) => reject(new Error(event.message));
+  });
+  workerMessages.catch(() => undefined); // awaited below: a worker that fails early is not an unhandled rejection
+  const shm = getShm();
+  const t1 = performance.now();
   const handle = await shm.attach('dataset', { readonly: true });
+  const t2 = performance.now();
   let bytes: Uint8Array;
   let path: 'shared' | 'snapshot';
   try {
@@ -53,20 +72,19 @@ async function main(): Promise<void> {
     bytes = new Uint8Array(await handle.snapshot());
     path = 'snapshot';
   }
-  const attachMs = performance.now() - t0;
-  const worker = new Worker(new URL('./dataset-worker.js', import.meta.url), { type: 'module' });
-  const result = await new Promise<WorkerResult>((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<WorkerResult>) => resolve(event.data);
-    worker.onerror = (event) => reject(new Error(event.message));
-    // A SharedArrayBuffer is shared with the worker; a snapshot's ArrayBuffer is moved to it.
-    const transfer = bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
-    worker.postMessage({ view, buffer: bytes.buffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength }, transfer);
-  });
+  const attachMs = t2 - t1;
+  const receiveMs = performance.now() - t2;
+  // A SharedArrayBuffer is shared with the worker; a snapshot's ArrayBuffer is moved to it.
+  const transfer = bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+  worker.postMessage({ view, buffer: bytes.buffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength }, transfer);
+  const result = await workerMessages;
   if (result.view === 'histogram') drawHistogram(result.counts);
   else drawMean(result.windows);
   const m = await appInfo()?.metrics().catch(() => null); // figures only: never fatal
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
   facts.textContent = [
-    `${(handle.size / 1048576).toFixed(0)} MiB via ${path}()   attach ${attachMs.toFixed(1)} ms   compute ${result.computeMs.toFixed(0)} ms (worker)`,
+    `${(handle.size / 1048576).toFixed(0)} MiB via ${path}()   attach ${ms(attachMs)}   ${path}() ${ms(receiveMs)}   compute ${result.computeMs.toFixed(0)} ms (worker)`,
+    `since the page's script started: worker ready ${ms(workerReadyMs)}, first byte read in it ${ms(sinceStart(result.firstByteAt, t0))}`,
     `checksum 0x${result.checksum.toString(16).padStart(8, '0')}   renderer memory ${mib(m?.renderer?.workingSetKiB)} working set, ${mib(m?.renderer?.privateKiB)} private`,
   ].join('\n');
   document.body.dataset.checksum = String(result.checksum);
