@@ -3,18 +3,21 @@
 // The benchmark harness: runs the suites in bench/suites/, prints progress,
 // and writes the results page.
 //
-//   npm run bench                 quick preset (a few minutes)
+//   npm run bench                 quick preset (a few minutes), into bench/out/
 //   npm run bench -- --full       more rounds, longer streams
 //   node bench/run.js --tiny --out DIR      seconds; what the test suite runs
 //   node bench/run.js --only frames,wakeup  some suites only
+//   node bench/run.js --quick --out bench   the committed results (then: node bench/headlines.js)
 //
-// Output (in --out, default bench/): results.json (every raw summary),
-// RESULTS.md (tables, goals met or not, date, machine, versions) and
-// latency.svg (latency versus frame size for every transport).
+// Output (in --out, default bench/out/, which git ignores: the committed results in bench/ change
+// only when asked for): results.json (every raw summary), RESULTS.md (the headlines the READMEs
+// quote, tables, goals met or not, date, machine, versions) and latency.svg (latency versus frame
+// size for every transport).
 //
 // A suite is a module exporting { id, title, run(ctx) } where ctx is
 // { preset, progress(message) } and run() resolves to
-// { markdown, data, goals: [{ goal, met, figure }], chart? }.
+// { markdown, data, goals: [{ goal, met, figure }], chart?, headlines?: [{ key, text }] }: headlines
+// are the sentences with figures that READMEs quote (bench/headlines.js copies them by key).
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -31,7 +34,7 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const options = { preset: 'quick', only: SUITES, out: __dirname };
+  const options = { preset: 'quick', only: SUITES, out: path.join(__dirname, 'out') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--tiny' || arg === '--quick' || arg === '--full') options.preset = arg.slice(2);
@@ -84,11 +87,16 @@ function renderMarkdown(results, chartFile) {
     `Produced by \`${results.command}\`. Medians with the p10–p90 spread; warm-up excluded; ratios are`,
     'computed pair by pair within each round of one run, then their median is reported.',
     '',
-    '## Goals',
+    '## Headlines',
     '',
-    '| goal | status | figure |',
-    '|---|---|---|',
+    'The figures the READMEs quote, from this run (`node bench/headlines.js` copies them there by key;',
+    '`bench/test/figures.test.js` fails when a README quotes anything else).',
+    '',
   ];
+  const headlines = results.suites.flatMap((s) => s.headlines ?? []);
+  for (const h of headlines) lines.push(`- <!-- h:${h.key} -->${h.text}`);
+  if (headlines.length === 0) lines.push('(none in this run)');
+  lines.push('', '## Goals', '', '| goal | status | figure |', '|---|---|---|');
   for (const suite of results.suites) for (const g of suite.goals) lines.push(goalRow(g));
   if (results.suites.every((s) => s.goals.length === 0)) lines.push('| (none measured) | | |');
   for (const suite of results.suites) {
@@ -121,7 +129,7 @@ async function main() {
     const tag = `[${index + 1}/${options.only.length} ${id}]`;
     process.stderr.write(`bench: ${tag} ${suite.title}\n`);
     const t0 = Date.now();
-    const entry = { id, title: suite.title, seconds: 0, goals: [], data: null, markdown: '' };
+    const entry = { id, title: suite.title, seconds: 0, goals: [], headlines: [], data: null, markdown: '' };
     try {
       const out = await suite.run({
         preset: options.preset,
@@ -130,6 +138,7 @@ async function main() {
       entry.markdown = out.markdown;
       entry.data = out.data;
       entry.goals = out.goals ?? [];
+      entry.headlines = out.headlines ?? [];
       if (out.chart) chart = out.chart;
     } catch (error) {
       failed++;

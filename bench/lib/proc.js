@@ -79,4 +79,23 @@ async function settleMachine({ busyFraction = 0.15, maxMs = 300 } = {}) {
   }
 }
 
-module.exports = { statusOf, pssOf, meminfo, foldCounters, inUse, cpuTimes, settleMachine };
+/** A full garbage collection of this process (the flag can be set at run time). */
+const collectGarbage = (() => {
+  try {
+    require('node:v8').setFlagsFromString('--expose-gc');
+    return require('node:vm').runInNewContext('gc');
+  } catch {
+    return () => {};
+  }
+})();
+
+module.exports = {
+  collectGarbage,
+  statusOf,
+  pssOf,
+  meminfo,
+  foldCounters,
+  inUse,
+  cpuTimes,
+  settleMachine,
+};

@@ -5,8 +5,9 @@
 //   node bridge-peer.js memory-bridge      attach the dataset through the bridge, read every page, report
 //   node bridge-peer.js memory-ipc         receive the dataset as one IPC message, read every page, report
 // Latency runs from the producer's timestamp (CLOCK_MONOTONIC, comparable across processes) to the
-// moment this process holds the frame. Results go to the parent as one { result } message.
+// moment this process has checked the frame (its number, every word against its checksum). Results go to the parent as one { result } message.
 const { now } = require('../lib/stats');
+const { verifyFrame } = require('../lib/frame-source');
 
 const PAGE = 4096;
 function touchAll(bytes) {
@@ -27,11 +28,18 @@ async function framesBridge() {
   process.send({ ready: true });
   let first = 0;
   let last = 0;
+  let wrong = 0;
+  let torn = 0;
   try {
     for await (const frame of ring.frames({ signal: abort.signal, includeLatest: false })) {
+      const why = verifyFrame(frame.data.subarray(0, frame.byteLength), frame.frameNumber); // every word, in place
       const t = now();
-      const stamp = new DataView(frame.data.buffer, frame.data.byteOffset, 8).getFloat64(0, true);
-      latencies.push(t - stamp);
+      if (!frame.valid()) {
+        torn++; // overwritten while checked: not delivered
+        continue;
+      }
+      if (why) wrong++;
+      latencies.push(t - frame.timestamp);
       dropped += frame.dropped;
       first ||= t;
       last = t;
@@ -42,19 +50,21 @@ async function framesBridge() {
   ring.close();
   client.close();
   // Our own 'message' listener keeps the channel open: let go of it once the result is out.
-  process.send({ result: { latencies, dropped, seconds: (last - first) / 1000 } }, () => process.disconnect());
+  process.send({ result: { latencies, dropped, torn, wrong, seconds: (last - first) / 1000 } }, () => process.disconnect());
 }
 
 function framesIpc() {
   const latencies = [];
   let first = 0;
   let last = 0;
+  let wrong = 0;
   process.on('message', (m) => {
     if (m && m.stop) {
-      process.send({ result: { latencies, dropped: 0, seconds: (last - first) / 1000 } }, () => process.disconnect());
+      process.send({ result: { latencies, dropped: 0, wrong, seconds: (last - first) / 1000 } }, () => process.disconnect());
       return;
     }
     if (!m || !m.frame) return;
+    if (verifyFrame(m.frame, m.n) !== null) wrong++; // every word, as the bridge's consumers do
     const t = now();
     latencies.push(t - m.stamp);
     first ||= t;

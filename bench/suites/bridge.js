@@ -7,12 +7,17 @@
 // sharing one large dataset with N consumers (the bridge's read-only segment) against N IPC copies:
 // machine-wide growth (AnonPages + Shmem, each page once) and the consumers' Pss.
 //
-// Frames are produced in place: the producer stamps the slot it acquired (CLOCK_MONOTONIC) and
-// publishes it; IPC stamps the Buffer it sends. Latency: stamp → the consumer holding the frame.
+// The same work on both transports, end to end: the producer renders every frame whole (every byte
+// written, with its number and a checksum: lib/frame-source.js) — into the slot it acquired for the
+// bridge, into its own Buffer for IPC — stamps it (CLOCK_MONOTONIC) and hands it over; every consumer
+// checks every frame it takes (its number, and every word against the checksum), then stamps.
+// Latency: the producer's stamp → the consumer having checked the frame. 4K is 33 MiB produced and
+// checked per frame per consumer, on both.
 const { fork } = require('node:child_process');
 const path = require('node:path');
 const { summarize, now, fmt } = require('../lib/stats');
-const { foldCounters, inUse, meminfo, pssOf } = require('../lib/proc');
+const { FrameSource } = require('../lib/frame-source');
+const { collectGarbage, foldCounters, inUse, meminfo, pssOf } = require('../lib/proc');
 
 const PEER = path.join(__dirname, 'bridge-peer.js');
 const MiB = 1 << 20;
@@ -69,21 +74,26 @@ async function produce(seconds, fps, emit) {
 function summarizeConsumers(results, produced, seconds) {
   const latencies = results.flatMap((r) => r.latencies);
   const fps = results.map((r) => r.latencies.length / seconds);
-  return { latency: summarize(latencies), fps: summarize(fps), produced, received: results.map((r) => r.latencies.length) };
+  const wrong = results.reduce((a, r) => a + (r.wrong ?? 0), 0);
+  if (wrong > 0) throw new Error(`bridge: consumers found ${wrong} wrong frame(s)`);
+  return { latency: summarize(latencies), fps: summarize(fps), produced, received: results.map((r) => r.latencies.length), torn: results.reduce((a, r) => a + (r.torn ?? 0), 0) };
 }
 
 async function framesBridge(width, height, n, preset) {
   const { createNodeHost } = require('@shmkit/electron-bridge/node');
   const host = createNodeHost();
   try {
-    const ring = host.createFrameRing('frames', { owner: 'host', share: 'all', slots: 4, slotBytes: width * height * 4 });
+    const bytes = width * height * 4;
+    const source = new FrameSource(bytes);
+    const ring = host.createFrameRing('frames', { owner: 'host', share: 'all', slots: 4, slotBytes: bytes });
     const children = Array.from({ length: n }, () => host.fork(PEER, ['frames-bridge']));
     await Promise.all(children.map((c) => next(c, (m) => (m && m.ready ? true : undefined))));
     const results = Promise.all(children.map((c) => next(c, (m) => m && m.result)));
     const produced = await produce(preset.seconds, preset.fps, () => {
+      const n = ring.publishCount;
       const slot = ring.acquire();
-      new DataView(slot.data.buffer, slot.data.byteOffset, 8).setFloat64(0, now(), true);
-      ring.publish(slot, { width, height, pixelFormat: 'rgba8' });
+      source.render(slot.data, n);
+      ring.publish(slot, { width, height, pixelFormat: 'rgba8', byteLength: bytes, timestamp: now() });
     });
     await sleep(50);
     for (const c of children) c.send({ stop: true });
@@ -102,9 +112,10 @@ async function framesIpc(width, height, n, preset) {
     const inFlight = new Map(children.map((c) => [c, false]));
     for (const c of children) c.on('message', (m) => m && m.ack !== undefined && inFlight.set(c, false));
     const frame = Buffer.alloc(width * height * 4);
+    const source = new FrameSource(frame.length);
     const produced = await produce(preset.seconds, preset.fps, (i) => {
+      source.render(frame, i);
       const stamp = now();
-      frame.writeDoubleLE(stamp, 0);
       for (const c of children) {
         if (inFlight.get(c)) continue; // that consumer still has the previous frame: it skips this one
         inFlight.set(c, true);
@@ -120,8 +131,14 @@ async function framesIpc(width, height, n, preset) {
   }
 }
 
+
 async function memoryCase(kind, n, bytes, source) {
-  const settle = () => sleep(300);
+  // This process's own garbage (the frame cases' IPC buffers, 33 MiB each) is collected before each
+  // reading: freed in the middle of a case, it would hide that case's growth (it once read −4 MiB).
+  const settle = async () => {
+    collectGarbage();
+    await sleep(300);
+  };
   await settle();
   const before = await machineMiB();
   let host = null;
@@ -162,7 +179,7 @@ module.exports = {
         for (const transport of ['bridge', 'ipc']) {
           progress(`${label} to ${n} consumer(s) over ${transport}`);
           const r = transport === 'bridge' ? await framesBridge(width, height, n, preset) : await framesIpc(width, height, n, preset);
-          frames.push({ label, n, transport, ...r });
+          frames.push({ label, n, transport, bytes: width * height * 4, ...r });
         }
       }
     }
@@ -190,9 +207,9 @@ module.exports = {
     const i = worst.find((f) => f.transport === 'ipc');
     if (b && i) {
       goals.push({
-        goal: `${b.label} to ${b.n} consumer(s): the bridge delivers at least IPC's frame rate`,
-        met: b.fps.median >= i.fps.median,
-        figure: `${fmt(b.fps.median)} vs ${fmt(i.fps.median)} fps per consumer; latency p50 ${fmt(b.latency.median)} vs ${fmt(i.latency.median)} ms`,
+        goal: `${b.label} to ${b.n} consumer(s), every frame produced whole and checked: ${preset.fps} fps per consumer over the bridge`,
+        met: b.fps.median >= preset.fps * 0.95,
+        figure: `${fmt(b.fps.median)} fps per consumer (IPC, the same work: ${fmt(i.fps.median)}); latency p50 ${fmt(b.latency.median)} vs ${fmt(i.latency.median)} ms, p90 ${fmt(b.latency.p90)} vs ${fmt(i.latency.p90)} ms; ${b.n} consumer(s) checking ${fmt((b.n * b.bytes) / MiB)} MiB per frame between them on ${require('node:os').cpus().length} CPUs`,
       });
     }
     const mb = memory.filter((m) => m.n === preset.consumers.at(-1));
@@ -207,7 +224,7 @@ module.exports = {
       });
     }
     const markdown = [
-      `Frames produced at ${preset.fps} fps for ${preset.seconds} s per case; latency from the producer's stamp to the consumer holding the frame (ms, median and p90 over every frame every consumer received); fps received per consumer (median over consumers).`,
+      `Frames produced at ${preset.fps} fps for ${preset.seconds} s per case, each rendered whole by the producer (in the ring's slot for the bridge, in its own Buffer for IPC); every consumer checks every frame it takes (its number and every word against the checksum) before it stamps. Latency: the producer's stamp → the consumer having checked the frame (ms, median and p90 over every frame every consumer checked); fps: frames checked per consumer per second (median over consumers). A consumer still checking a frame skips the ones published meanwhile (the ring), or is not sent them (IPC: one frame in flight per consumer).`,
       '',
       '| frame | consumers | transport | latency p50 (ms) | p90 (ms) | fps per consumer | frames produced |',
       '|---|---|---|---|---|---|---|',
@@ -219,6 +236,21 @@ module.exports = {
       '|---|---|---|---|---|',
       ...mem,
     ].join('\n');
-    return { markdown, data: { frames, memory }, goals };
+    const headlines = [];
+    if (b && i) {
+      headlines.push({
+        key: 'bridge.frames',
+        text:
+          `${b.label} frames rendered whole at ${preset.fps} fps to ${b.n} consumer process${b.n === 1 ? '' : 'es'} over the bridge's Node transport, every frame checked by every consumer: ${fmt(b.fps.median)} fps each, ` +
+          `${fmt(b.latency.median)} ms p50 (${fmt(b.latency.p90)} p90) from the producer's stamp to the consumer's check; the same work by child_process IPC: ${fmt(i.fps.median)} fps at ${fmt(i.latency.median)} ms`,
+      });
+    }
+    if (bm && im) {
+      headlines.push({
+        key: 'bridge.dataset',
+        text: `A ${preset.datasetMiB} MiB dataset shared read-only with ${bm.n} consumer process${bm.n === 1 ? '' : 'es'} that read every page: the machine's memory grows by ${fmt(bm.growth)} MiB over the bridge, ${fmt(im.growth)} MiB by child_process IPC`,
+      });
+    }
+    return { markdown, data: { frames, memory }, goals, headlines };
   },
 };

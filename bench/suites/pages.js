@@ -242,7 +242,19 @@ async function run({ preset: presetName, progress }) {
     'about what the warm copy does. Sandboxed windows should be used for frames only where that cost',
     'fits the frame rate; the zero-copy path is for 4K streams.',
   );
-  return { markdown: lines.join('\n'), data: { chromium, renderer, skipped: missing, rows }, goals: [] };
+  const headlines = missing
+    ? []
+    : rows.map((r) => {
+        const fps = (ms) => (Number.isFinite(ms) && ms > 0 ? fmt(Math.min(60, 1000 / ms)) : '—');
+        const s = r.totals.rendererShare;
+        return {
+          key: `pages.${r.label.toLowerCase()}`,
+          text:
+            `${r.label} into a window, the renderer's share of one frame (a model from steps timed in Chromium, not Electron): zero-copy ${fmt(s.zero)} ms (→ ${fps(s.zero)} fps), ` +
+            `the sandboxed copy path ${fmt(s.copy)} ms (→ ${fps(s.copy)} fps), plain IPC through contextBridge ${fmt(s.plain)} ms (→ ${fps(s.plain)} fps)`,
+        };
+      });
+  return { markdown: lines.join('\n'), data: { chromium, renderer, skipped: missing, rows }, goals: [], headlines };
 }
 
 module.exports = { id: 'pages', title: 'Pages: a frame into a window, zero-copy vs copy path vs plain IPC', run };

@@ -230,7 +230,16 @@ async function run({ preset: presetName, progress }) {
     'reassembly); what it costs is the same check every consumer does. The checksum, the same for all,',
     'is a floor under every row: a consumer that only draws (a page uploading the slot) pays less.',
   );
-  return { markdown: lines.join('\n'), data: { python, rows }, goals: [] };
+  const headlines = rows.map((r) => {
+    const t = Object.fromEntries(r.transports.map((x) => [x.id, x]));
+    return {
+      key: `python.${r.size}`,
+      text:
+        `A ${r.size === '4k' ? '4K' : r.size} RGBA frame from a Python producer to a Node consumer, end to end (rendered in Python, every word checked in Node): ${fmt(t.ring.latency.median)} ms through the FrameRing; ` +
+        `${fmt(t.pipe.ratioToRing)}× as long through a pipe, ${fmt(t.socket.ratioToRing)}× a Unix socket, ${fmt(t.mpconn.ratioToRing)}× multiprocessing's Connection (${python})`,
+    };
+  });
+  return { markdown: lines.join('\n'), data: { python, rows }, goals: [], headlines };
 }
 
 module.exports = { id: 'python', title: 'Python → Node: a frame from a Python producer, FrameRing vs pipe, socket, multiprocessing', run };

@@ -56,12 +56,18 @@ test('bench --tiny runs every suite and writes results.json, RESULTS.md and late
       }
     }
     const goals = json.suites.flatMap((s) => s.goals).map((g) => g.goal);
-    assert.ok(goals.some((g) => /50×/.test(g)), 'the IPC latency goal is reported');
+    assert.ok(goals.some((g) => /8 MiB end to end/.test(g)), 'the end-to-end frame goal is reported');
+    for (const suite of json.suites) {
+      assert.ok(Array.isArray(suite.headlines), `${suite.id} has a headlines list`);
+      for (const h of suite.headlines) assert.match(h.key, /^[a-z0-9._-]+$/, `${suite.id}: headline key ${h.key}`);
+    }
     assert.ok(goals.some((g) => /CPython/.test(g)), 'the lifecycle goal is reported');
 
     const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
     assert.match(md, /^# shmkit benchmark results/);
     assert.match(md, /## Goals/);
+    assert.match(md, /## Headlines/);
+    assert.match(md, /^- <!-- h:wakeup\.notify -->`notify` → `waitAsync`/m, 'the headlines are listed by key');
     for (const suite of json.suites) assert.ok(md.includes(`## ${suite.title}`), suite.title);
     assert.match(md, /!\[Latency versus frame size\]\(latency\.svg\)/);
 
