@@ -14,10 +14,10 @@ namespace shmkit {
 struct AddonData {
   // Mapping's constructor, to tell a real Mapping from any other object.
   Napi::FunctionReference mapping_constructor;
-  // Asynchronous waits in flight (src/futex.cc owns the Waiter objects).
+  // Asynchronous waits in flight (src/posix/futex.cc owns the Waiter objects).
   std::unordered_map<uint32_t, void*> waiters;
   uint32_t last_waiter_id = 0;
-  // The io_uring backend of waitAsync (src/wait_uring.cc owns it), set up at
+  // The io_uring backend of waitAsync (src/posix/wait_uring.cc owns it), set up at
   // the first waitAsync; null when it could not be had (why: uring_why) or
   // once the environment is being torn down.
   void* uring = nullptr;

@@ -1,5 +1,5 @@
-// What both waitAsync backends (src/futex.cc: a thread per wait;
-// src/wait_uring.cc: io_uring polled by the event loop) share: the results
+// What both waitAsync backends (src/posix/futex.cc: a thread per wait;
+// src/posix/wait_uring.cc: io_uring polled by the event loop) share: the results
 // they report and the meaning of a timeout.
 #ifndef SHMKIT_WAIT_COMMON_H_
 #define SHMKIT_WAIT_COMMON_H_

@@ -1,29 +1,9 @@
-#include "segment.h"
+// POSIX shared memory: shm_open, ftruncate, fstat, shm_unlink (platform.h).
+#include "platform.h"
 
 #include <cerrno>
+#include <cstring>
 #include <limits>
-
-#if defined(_WIN32)
-
-namespace shmkit {
-
-// Windows has no POSIX shared memory. lib/ refuses the platform with
-// ERR_SHM_UNSUPPORTED_PLATFORM before calling in; these stubs only keep the
-// addon buildable there.
-std::string OsName(const std::string& name) { return "/" + name; }
-OpenResult OpenSegment(const OpenRequest&) {
-  OpenResult r;
-  r.err = ENOSYS;
-  r.syscall = "shm_open";
-  return r;
-}
-int UnlinkSegment(const std::string&) { return ENOSYS; }
-size_t MaxNameLength() { return 0; }
-size_t PageSize() { return 4096; }
-
-}  // namespace shmkit
-
-#else
 
 #include <fcntl.h>
 #include <limits.h>
@@ -204,7 +184,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
 #endif
 
   OpenResult r;
-  r.fd = fd;
+  r.handle = fd;
   r.size = static_cast<uint64_t>(st.st_size);
   r.prefault = prefault;
   return r;
@@ -214,6 +194,22 @@ int UnlinkSegment(const std::string& name) {
   return shm_unlink(OsName(name).c_str()) == 0 ? 0 : errno;
 }
 
+void CloseSegmentHandle(NativeHandle handle) {
+  if (handle >= 0) CloseRetainingErrno(static_cast<int>(handle));
+}
+
+void KeepUnmapped(const std::string& /*name*/, NativeHandle handle) {
+  CloseSegmentHandle(handle);  // the name keeps the segment
+}
+
+uint64_t AllocatedBytes(NativeHandle handle, uint64_t size) {
+  struct stat st;
+  return fstat(static_cast<int>(handle), &st) == 0
+             ? static_cast<uint64_t>(st.st_blocks) * 512
+             : size;
+}
+
+std::string ErrorMessage(int err) { return std::strerror(err); }
+
 }  // namespace shmkit
 
-#endif  // _WIN32
