@@ -36,6 +36,15 @@
             "src/posix/wait_uring.cc"
           ]
         }],
+        ["OS=='win'", {
+          "sources": [
+            "src/win32/process.cc",
+            "src/win32/segment.cc",
+            "src/win32/view.cc",
+            "src/win32/wait.cc"
+          ],
+          "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0A00", "UNICODE", "_UNICODE"]
+        }],
         ["OS=='linux'", { "libraries": ["-lrt", "-pthread"], "cflags_cc": ["-pthread"] }],
         ["OS=='linux' and shmkit_asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],

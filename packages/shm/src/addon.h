@@ -23,6 +23,9 @@ struct AddonData {
   void* uring = nullptr;
   bool uring_tried = false;
   std::string uring_why;
+  // Windows: the waiter tables and waiting thread of this environment
+  // (src/win32/wait.cc owns it).
+  void* wait_state = nullptr;
   // Tests set this to make waitAsync use a thread per wait, as where
   // io_uring is missing or disabled.
   bool simulate_no_uring = false;

@@ -88,6 +88,31 @@ void* Mapping::Word(double byte_offset, size_t bytes) const {
   return addr;
 }
 
+const int32_t* Mapping::WaitTarget(const Napi::CallbackInfo& info,
+                                   Mapping** result) {
+  Napi::Env env = info.Env();
+  Mapping* mapping = Mapping::FromValue(env, info[0]);
+  if (mapping == nullptr) return nullptr;
+  if (!info[1].IsNumber()) {
+    ThrowArgType(env, "byteOffset must be a number");
+    return nullptr;
+  }
+  void* word = mapping->WaitWord(info[1].As<Napi::Number>().DoubleValue());
+  if (word == nullptr) {
+    if (mapping->IsClosed()) {
+      ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
+    } else {
+      Napi::RangeError error = Napi::RangeError::New(
+          env, "byteOffset must be a multiple of 4 inside the segment");
+      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      error.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
+  *result = mapping;
+  return static_cast<const int32_t*>(word);
+}
+
 void* Mapping::WaitWord(double byte_offset) {
   void* word = Word(byte_offset, 4);
   if (word == nullptr || !readonly_) return word;

@@ -78,6 +78,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // The Mapping wrapped by `value`, or nullptr with a TypeError pending.
   static Mapping* FromValue(Napi::Env env, Napi::Value value);
 
+  // For wait/notify(mapping, byteOffset, …): the int32 word to wait on
+  // (WaitWord) and its Mapping in *mapping, or nullptr with ERR_SHM_CLOSED,
+  // ERR_OUT_OF_RANGE or a TypeError pending.
+  static const int32_t* WaitTarget(const Napi::CallbackInfo& info,
+                                   Mapping** mapping);
+
   // Address of `bytes` bytes at `byte_offset`, aligned to `bytes`, or nullptr
   // when closed, misaligned or out of range.
   void* Word(double byte_offset, size_t bytes) const;

@@ -182,6 +182,18 @@ struct OpenResult {
   SpaceFacts space;  // known when a populate was refused for lack of room
 };
 
+// The result of an OpenSegment that failed.
+inline OpenResult OpenFailure(int err, const char* syscall,
+                              const char* detail = nullptr,
+                              const char* code = nullptr) {
+  OpenResult r;
+  r.err = err;
+  r.syscall = syscall;
+  r.detail = detail;
+  r.code = code;
+  return r;
+}
+
 // An OS call that failed: its error number and name.
 struct SysError {
   int err = 0;

@@ -30,12 +30,20 @@ function remember(name) {
   return name;
 }
 
+const WINDOWS = process.platform === 'win32';
+
+/**
+ * Whether a segment of that name exists: a file in /dev/shm, or on Windows a mapping some process
+ * holds (the addon's OpenFileMapping; nothing there can be listed by path).
+ */
 function exists(name) {
+  if (WINDOWS) return require(path.join(PACKAGE, 'dist', 'core', 'binding.js')).win32.segmentExists(name);
   return fs.existsSync(path.join('/dev/shm', name));
 }
 
-/** Unlinks a name if it still exists; for cleanup after a failing test. */
+/** Unlinks a name if it still exists; for cleanup after a failing test (Windows: nothing to do). */
 function cleanup(name) {
+  if (WINDOWS) return;
   try {
     fs.unlinkSync(path.join('/dev/shm', name));
   } catch (error) {
@@ -273,7 +281,14 @@ async function inPrivateShm(source, { sizeMiB = 64 } = {}) {
   return result;
 }
 
+/** For a test or suite that cannot run on Windows: `{ skip: reason }` there, `{}` elsewhere. */
+function notOnWindows(reason) {
+  return WINDOWS ? { skip: `not on Windows: ${reason}` } : {};
+}
+
 module.exports = {
+  WINDOWS,
+  notOnWindows,
   NO_PRIVATE_TMPFS,
   inPrivateShm,
   RUN_PREFIX,

@@ -262,28 +262,10 @@ void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
 
 // Resolves (mapping, byteOffset) to the address of an open, aligned int32 word.
 const int32_t* WordOf(const Napi::CallbackInfo& info, const void** owner) {
-  Napi::Env env = info.Env();
-  Mapping* mapping = Mapping::FromValue(env, info[0]);
-  if (mapping == nullptr) return nullptr;
-  if (!info[1].IsNumber()) {
-    ThrowArgType(env, "byteOffset must be a number");
-    return nullptr;
-  }
-  double offset = info[1].As<Napi::Number>().DoubleValue();
-  void* word = mapping->WaitWord(offset);
-  if (word == nullptr) {
-    if (mapping->IsClosed()) {
-      ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
-    } else {
-      Napi::RangeError error = Napi::RangeError::New(
-          env, "byteOffset must be a multiple of 4 inside the segment");
-      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-      error.ThrowAsJavaScriptException();
-    }
-    return nullptr;
-  }
+  Mapping* mapping = nullptr;
+  const int32_t* word = Mapping::WaitTarget(info, &mapping);
   *owner = mapping;
-  return static_cast<const int32_t*>(word);
+  return word;
 }
 
 bool Unsupported(Napi::Env env) {
@@ -297,18 +279,6 @@ bool Unsupported(Napi::Env env) {
 #endif
 }
 
-// True while this environment may still run JavaScript. A worker being
-// terminated (or a process exiting) refuses calls into JS: a blocking wait
-// that sees this gives up instead of holding the thread forever.
-bool CanRunJs(Napi::Env env, napi_value noop) {
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_status status = napi_call_function(env, undefined, noop, 0, nullptr, nullptr);
-  return status == napi_ok;
-}
-
-void Noop(const Napi::CallbackInfo&) {}
-
 // wait(mapping, byteOffset, expected, timeoutMs) → 'ok' | 'not-equal' | 'timed-out'
 // Sleeps in slices, so that terminating a worker blocked here still works.
 Napi::Value Wait(const Napi::CallbackInfo& info) {
@@ -321,7 +291,7 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   int32_t result = kTimedOut;
 #if defined(__linux__)
-  Napi::Function noop = Napi::Function::New<Noop>(env);
+  Napi::Function noop = NoopFunction(env);
   const bool forever = IsForever(timeout_ms);
   const Clock::time_point deadline =
       forever ? Clock::time_point::max() : DeadlineAfter(timeout_ms);

@@ -26,16 +26,6 @@ int CloseRetainingErrno(int fd) {
   return rc;
 }
 
-OpenResult Fail(int err, const char* syscall, const char* detail = nullptr,
-                const char* code = nullptr) {
-  OpenResult r;
-  r.err = err;
-  r.syscall = syscall;
-  r.detail = detail;
-  r.code = code;
-  return r;
-}
-
 #if defined(__linux__)
 // What a name that is not a shared-memory object is, for the error message.
 const char* KindOf(mode_t mode) {
@@ -107,14 +97,14 @@ OpenResult OpenSegment(const OpenRequest& request) {
 
   if (request.create &&
       request.size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
-    return Fail(EFBIG, "ftruncate");
+    return OpenFailure(EFBIG, "ftruncate");
   }
 
   int fd;
   do {
     fd = shm_open(os_name.c_str(), oflag, static_cast<mode_t>(request.mode));
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return Fail(errno, "shm_open");
+  if (fd < 0) return OpenFailure(errno, "shm_open");
 
   // From here on, a failure must close fd and, if this call created the name,
   // unlink it: nothing this call made may outlive the error.
@@ -122,7 +112,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
                      const char* detail = nullptr) {
     CloseRetainingErrno(fd);
     if (request.create) shm_unlink(os_name.c_str());
-    return Fail(err, syscall, detail);
+    return OpenFailure(err, syscall, detail);
   };
 
   bool prefault = request.populate;
@@ -163,7 +153,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
 #if defined(__linux__)
   if (!S_ISREG(st.st_mode)) {
     CloseRetainingErrno(fd);  // only an attach gets here: nothing to unlink
-    return Fail(EINVAL, "fstat", KindOf(st.st_mode), "ERR_SHM_NOT_A_SEGMENT");
+    return OpenFailure(EINVAL, "fstat", KindOf(st.st_mode), "ERR_SHM_NOT_A_SEGMENT");
   }
 #endif
   if (st.st_size <= 0) {
