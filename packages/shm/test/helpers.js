@@ -281,6 +281,34 @@ async function inPrivateShm(source, { sizeMiB = 64 } = {}) {
   return result;
 }
 
+/** The names of the segments there are (/dev/shm; on Windows the sections of this session). */
+function listNames() {
+  if (WINDOWS) return require(path.join(PACKAGE, 'dist', 'core', 'binding.js')).win32.listSegments();
+  return fs.readdirSync('/dev/shm');
+}
+
+/** The system calls that open a segment, as errors name them. */
+const CALLS = WINDOWS
+  ? { create: 'CreateFileMappingW', attach: 'OpenFileMappingW', unlink: 'OpenFileMappingW' }
+  : { create: 'shm_open', attach: 'shm_open', unlink: 'shm_unlink' };
+
+/** The prefix of generated names: CPython's ('wnsm_' on Windows). */
+const GENERATED = WINDOWS ? 'wnsm_' : 'psm_';
+
+/** The size a segment of `n` bytes reports: whole pages on Windows (as CPython's there), else `n`. */
+function segSize(n) {
+  return WINDOWS ? Math.ceil(n / 4096) * 4096 : n;
+}
+
+/**
+ * The `errno` of a Node system error with this `code`, as Node numbers it on this platform
+ * (negative): the OS's errno on POSIX, libuv's number on Windows (ENOENT: -2 on Linux, -4058 there).
+ */
+function sysErrno(code) {
+  for (const [errno, [name]] of require('node:util').getSystemErrorMap()) if (name === code) return errno;
+  throw new Error(`no errno for ${code}`);
+}
+
 /** For a test or suite that cannot run on Windows: `{ skip: reason }` there, `{}` elsewhere. */
 function notOnWindows(reason) {
   return WINDOWS ? { skip: `not on Windows: ${reason}` } : {};
@@ -289,6 +317,11 @@ function notOnWindows(reason) {
 module.exports = {
   WINDOWS,
   notOnWindows,
+  segSize,
+  sysErrno,
+  listNames,
+  CALLS,
+  GENERATED,
   NO_PRIVATE_TMPFS,
   inPrivateShm,
   RUN_PREFIX,

@@ -133,7 +133,7 @@ export function validateName(name: unknown, argName = 'options.name'): string {
   if (name.length > maxNameLength) {
     throw systemError(
       errnoOf('ENAMETOOLONG'),
-      'shm_open',
+      process.platform === 'win32' ? 'CreateFileMappingW' : 'shm_open',
       name,
       'file name too long',
       `at most ${maxNameLength} characters on ${process.platform}`,
