@@ -139,7 +139,9 @@ function runNode(source, options) {
 // The futex(2) syscall number, to find threads asleep in a futex through
 // /proc/<pid>/task/*/syscall (tests skip where it is unknown).
 const FUTEX_SYSCALL = { x64: 202, arm64: 98, ia32: 240, arm: 240 }[process.arch];
-const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
+const NO_PROBE = WINDOWS
+  ? 'no /proc there to see a thread asleep on the word (Windows wake-ups across processes: 25-windows)'
+  : FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
 
 /**
  * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
@@ -309,6 +311,16 @@ function sysErrno(code) {
   throw new Error(`no errno for ${code}`);
 }
 
+/**
+ * For a test file that cannot run on Windows: there it registers one skipped test with the reason
+ * and returns true (the file then returns at once); elsewhere false.
+ */
+function skipFileOnWindows(title, reason) {
+  if (!WINDOWS) return false;
+  require('node:test').test(title, { skip: `not on Windows: ${reason}` }, () => {});
+  return true;
+}
+
 /** For a test or suite that cannot run on Windows: `{ skip: reason }` there, `{}` elsewhere. */
 function notOnWindows(reason) {
   return WINDOWS ? { skip: `not on Windows: ${reason}` } : {};
@@ -317,6 +329,7 @@ function notOnWindows(reason) {
 module.exports = {
   WINDOWS,
   notOnWindows,
+  skipFileOnWindows,
   segSize,
   sysErrno,
   listNames,
