@@ -27,6 +27,8 @@ export type {
   FramesOptions,
   FrameRingAttachOptions,
   FrameRingCreateOptions,
+  FrameRingFormatOptions,
+  FrameRingGeometry,
   PixelFormat,
   WritableSlot,
 } from './streaming/frame-ring';

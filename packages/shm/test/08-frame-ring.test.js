@@ -943,6 +943,101 @@ describe('across processes', () => {
     }
   });
 
+  test('a ring formatted for another process: it opens the writer end, readers get every frame, and see it gone when it dies', async () => {
+    const SLOT_BYTES = 8192;
+    // more slots than the child publishes frames: no slot is reused while this reader checks it, so every
+    // frame's bytes are whole (lapping and torn frames have their own tests above)
+    const geometry = { slots: 8, slotBytes: SLOT_BYTES };
+    const name = helpers.uniqueName('formatted');
+    const ctlName = helpers.uniqueName('formatted-ctl');
+    const size = FrameRing.sizeFor(geometry);
+    assert.equal(size, 4096 + 8 * 8192, 'a header page + 8 slots, as the layout document computes it');
+    const ctlShm = SharedMemory.create(64, { name: ctlName });
+    const shm = SharedMemory.create(size, { name, populate: true });
+    const readers = [];
+    try {
+      const ctl = ctlShm.view(Int32Array);
+      // what a bridge host does for a peer's createFrameRing: the ring is made here, its writer is the child
+      const writer = startChild(
+        `
+        const ctl = SharedMemory.attach(V.ctlName).view(Int32Array);
+        Atomics.store(ctl, C.PID, process.pid);
+        waitFor(ctl, C.STAGE, 1);                        // formatted for this process, a reader waits
+        const ring = FrameRing.attach(V.name, { writer: true });
+        if (!ring.isWriter) fail('not the writer end');
+        for (let k = 0; k < 5; k++) {
+          const slot = ring.acquire();
+          fillFrame(words(slot.data, V.slotBytes / 4), k, V.slotBytes / 4);
+          ring.publish(slot, { width: V.slotBytes, height: 1, pixelFormat: 'gray8' });
+        }
+        Atomics.store(ctl, C.STAGE, 2);
+        setInterval(() => {}, 1000);                     // until it is killed
+        `,
+        { name, ctlName, slotBytes: SLOT_BYTES },
+      );
+      const until = Date.now() + DEADLINE_MS;
+      while (Atomics.load(ctl, CTL.PID) === 0 && Date.now() < until && !writer.done) await new Promise((r) => setTimeout(r, 2));
+      const pid = Atomics.load(ctl, CTL.PID);
+      assert.ok(pid > 0, 'the child said its pid');
+      FrameRing.format(shm, { ...geometry, writerPid: pid });
+      assert.throws(() => FrameRing.format(shm, geometry), { code: 'ERR_SHM_RING_STATE' }, 'a formatted segment is not formatted again');
+      assert.throws(() => FrameRing.attach(name, { writer: true }), { code: 'ERR_SHM_RING_STATE' }, 'this process is not its writer');
+      const reader = FrameRing.attach(name);
+      readers.push(reader);
+      assert.equal(reader.writerPid, pid);
+      assert.equal(reader.writerAlive, true);
+      const it = reader.frames();
+      Atomics.store(ctl, CTL.STAGE, 1);
+      let first = -1;
+      let last = -1;
+      while (last < 4) {
+        const { value: frame, done } = await it.next();
+        assert.equal(done, false);
+        assert.equal(checkFrame(words(frame.data, SLOT_BYTES / 4), frame.frameNumber, SLOT_BYTES / 4), -1, `frame ${frame.frameNumber}'s bytes`);
+        assert.equal(frame.valid(), true, `frame ${frame.frameNumber} was not overwritten while read`);
+        // drops are counted from the first frame this reader got
+        assert.equal(frame.dropped, last < 0 ? 0 : frame.frameNumber - last - 1, 'drops counted exactly');
+        if (first < 0) first = frame.frameNumber;
+        last = frame.frameNumber;
+      }
+      assert.equal(reader.stats.received + reader.stats.dropped, last - first + 1, 'every frame since the first received or counted as dropped');
+      await waitFor(ctl, CTL.STAGE, 2, writer, 'the child published');
+      const pending = rejection(it.next());
+      process.kill(pid, 'SIGKILL');
+      assert.equal((await writer.promise).signal, 'SIGKILL');
+      assert.equal((await pending).code, 'ERR_SHM_RING_WRITER_GONE', 'readers watch the process it was formatted for');
+    } finally {
+      readers.forEach((r) => r.close());
+      shm.close();
+      ctlShm.close();
+      helpers.cleanup(name);
+      helpers.cleanup(ctlName);
+    }
+  });
+
+  test('format() and sizeFor() refuse what they cannot do, and write nothing then', () => {
+    const name = helpers.uniqueName('format-bad');
+    const shm = SharedMemory.create(8192, { name });
+    try {
+      assert.throws(() => FrameRing.sizeFor({ slots: 1, slotBytes: 10 }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => FrameRing.sizeFor(null), { code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => FrameRing.format({}, { slots: 2, slotBytes: 1 }), { code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => FrameRing.format(shm, { slots: 2, slotBytes: 4096 }), { code: 'ERR_OUT_OF_RANGE' }, 'too small: 3 pages needed');
+      assert.throws(() => FrameRing.format(shm, { slots: 2, slotBytes: 1, writerPid: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => FrameRing.format(shm, { slots: 2, slotBytes: 1, writerStartTime: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+      const ro = SharedMemory.attach(name, { readonly: true });
+      assert.throws(() => FrameRing.format(ro, { slots: 2, slotBytes: 1 }), { code: 'ERR_SHM_READONLY' });
+      ro.close();
+      assert.ok(shm.buf.every((b) => b === 0), 'nothing written');
+      assert.throws(() => FrameRing.attach(name, { writer: true, readonly: true }), { code: 'ERR_INVALID_ARG_VALUE' });
+      assert.throws(() => FrameRing.attach(name, { writer: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => FrameRing.attach(name, { writer: true }), { code: 'ERR_SHM_RING_FORMAT' }, 'not a ring yet');
+    } finally {
+      shm.close();
+      helpers.cleanup(name);
+    }
+  });
+
   test('a writer SIGKILLed mid-frame: latest() is the last complete frame, frames() is ERR_SHM_RING_WRITER_GONE', async () => {
     const SLOT_BYTES = 8192;
     const name = helpers.uniqueName('killed');

@@ -133,6 +133,30 @@ export interface FrameRingAttachOptions {
    */
   readonly?: boolean | undefined;
   strategy?: SharedMemoryOptions['strategy'];
+  /**
+   * Attach the ring's writer end instead of a reader (default false): for a
+   * ring another process formatted for this one (`FrameRing.format()` with
+   * `writerPid` = this process; a bridge host does this for a peer's
+   * `createFrameRing`). Refused with ERR_SHM_RING_STATE when the header names
+   * another writer or the ring was closed. One writer end per ring.
+   */
+  writer?: boolean | undefined;
+}
+
+export interface FrameRingGeometry {
+  /** Number of slots, ≥ 2. */
+  slots: number;
+  /** Capacity of each slot in bytes, ≥ 1. */
+  slotBytes: number;
+}
+
+export interface FrameRingFormatOptions extends FrameRingGeometry {
+  /** The process that will write the ring (default this one). Readers watch it: when it is gone, so is the writer. */
+  writerPid?: number | undefined;
+  /** Linux: the writer's thread id, or 0 (default) for "the process is the writer". */
+  writerTid?: number | undefined;
+  /** When the writer's process started, ms since the Unix epoch; 0 (default) when not known. */
+  writerStartTime?: number | undefined;
 }
 
 export interface FramesOptions {
@@ -201,6 +225,41 @@ function ringMissing(error: unknown, name: string): unknown {
     `${base}. No frame ring is named ${JSON.stringify(name)}: check the name (\`shmkit ls\` lists the segments); ` +
     'a ring exists once its writer has made it with FrameRing.create({ slots, slotBytes }), so start the writer first';
   return error;
+}
+
+/** A ring's geometry checked, with its segment size (docs/frame-ring-layout.md). */
+function checkGeometry(options: FrameRingGeometry): { slots: number; slotBytes: number; size: number } {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  const slots = validateInteger('options.slots', options.slots, 2, 2 ** 20);
+  const slotBytes = validateInteger('options.slotBytes', options.slotBytes, 1, Number.MAX_SAFE_INTEGER);
+  const size = roundUp(HEADER_BYTES + SLOT_HEADER_BYTES * slots, ALIGN) + roundUp(slotBytes, ALIGN) * slots;
+  if (!Number.isSafeInteger(size)) throw outOfRange('options.slotBytes', 'small enough for slots × slotBytes to fit', slotBytes);
+  return { slots, slotBytes, size };
+}
+
+/** A new ring's header, magic included; writerState 0. */
+function headerBytes(g: { slots: number; slotBytes: number }, writerPid: number, writerTid: number, writerStart: number): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES);
+  const h = new DataView(bytes.buffer);
+  h.setUint32(H_MAGIC, MAGIC, true);
+  h.setUint16(H_VERSION, VERSION, true);
+  h.setUint16(H_HEADER_BYTES, HEADER_BYTES, true);
+  h.setUint32(H_SLOT_COUNT, g.slots, true);
+  h.setUint32(H_SLOT_HEADER_BYTES, SLOT_HEADER_BYTES, true);
+  h.setBigUint64(H_SLOT_BYTES, BigInt(g.slotBytes), true);
+  h.setBigUint64(H_SLOT_STRIDE, BigInt(roundUp(g.slotBytes, ALIGN)), true);
+  h.setBigUint64(H_PAYLOAD_OFFSET, BigInt(roundUp(HEADER_BYTES + SLOT_HEADER_BYTES * g.slots, ALIGN)), true);
+  h.setUint32(H_WRITER_PID, writerPid, true);
+  h.setFloat64(H_WRITER_START, writerStart, true);
+  h.setUint32(H_WRITER_TID, writerTid, true);
+  return bytes;
+}
+
+/** Writes the header of a new ring through its buffer (the magic last: a reader attaching mid-way sees no ring). writerState stays 0. */
+function writeHeader(shm: SharedMemory, g: { slots: number; slotBytes: number }, writerPid: number, writerTid: number, writerStart: number): void {
+  const header = headerBytes(g, writerPid, writerTid, writerStart);
+  shm.buf.set(header.subarray(4), 4);
+  Atomics.store(shm.view(Int32Array, 0, 1), 0, MAGIC | 0);
 }
 
 /** What a ring end reads from the header once, at create or attach. */
@@ -338,15 +397,47 @@ export class FrameRing implements Disposable {
     this.#slotView = shm.view(DataView, HEADER_BYTES, SLOT_HEADER_BYTES * this.slotCount);
   }
 
+  /** The segment size a ring of this geometry takes (docs/frame-ring-layout.md). */
+  static sizeFor(geometry: FrameRingGeometry): number {
+    return checkGeometry(geometry).size;
+  }
+
+  /**
+   * Writes a ring's header into `shm` (writable, at least `sizeFor()` bytes,
+   * its header still zero), for a writer that may be another process: that
+   * process then opens the writer end with `FrameRing.attach(name, { writer: true })`.
+   * The ring is open (readers may attach and wait) from now on; a reader sees
+   * the writer gone when process `writerPid` is. Throws ERR_SHM_RING_STATE if
+   * `shm` already holds something, ERR_OUT_OF_RANGE if it is too small.
+   */
+  static format(shm: SharedMemory, options: FrameRingFormatOptions): void {
+    if (!(shm instanceof SharedMemory)) throw invalidArgType('shm', 'a SharedMemory', shm);
+    const g = checkGeometry(options);
+    const writerPid = validateInteger('options.writerPid', options.writerPid ?? process.pid, 1, MAX_ID);
+    const writerTid = validateInteger('options.writerTid', options.writerTid ?? 0, 0, MAX_ID);
+    const start = options.writerStartTime ?? 0;
+    if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) throw outOfRange('options.writerStartTime', 'a time in ms ≥ 0', start);
+    if (shm.readonly) throw shmError('ERR_SHM_READONLY', `${shm} is read-only: a ring is formatted through a writable mapping`);
+    if (shm.size < g.size) throw outOfRange('shm.size', `≥ ${g.size} (FrameRing.sizeFor) for ${g.slots} slots of ${g.slotBytes} bytes`, shm.size);
+    // Through read()/write(): any buffer strategy will do (a host maps with 'copy').
+    const existing = new Uint8Array(HEADER_BYTES);
+    shm.read(existing, 0);
+    if (existing.some((b) => b !== 0)) {
+      throw shmError('ERR_SHM_RING_STATE', `${shm} is not blank: format() writes a ring only into a new segment`);
+    }
+    const header = headerBytes(g, writerPid, writerTid, start);
+    header.fill(0, 0, 4);
+    shm.write(header, 0); // all but the magic
+    fence();
+    shm.write(new Uint8Array(new Uint32Array([MAGIC]).buffer), H_MAGIC); // the magic last
+    fence();
+    shm.write(new Uint8Array(new Uint32Array([WRITER_OPEN]).buffer), H_WRITER_STATE);
+  }
+
   /** Creates a ring and becomes its writer. */
   static create(options: FrameRingCreateOptions): FrameRing {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-    const slots = validateInteger('options.slots', options.slots, 2, 2 ** 20);
-    const slotBytes = validateInteger('options.slotBytes', options.slotBytes, 1, Number.MAX_SAFE_INTEGER);
-    const payloadOffset = roundUp(HEADER_BYTES + SLOT_HEADER_BYTES * slots, ALIGN);
-    const stride = roundUp(slotBytes, ALIGN);
-    const size = payloadOffset + stride * slots;
-    if (!Number.isSafeInteger(size)) throw outOfRange('options.slotBytes', 'small enough for slots × slotBytes to fit', slotBytes);
+    const { slots, slotBytes, size } = checkGeometry(options);
     let shm: SharedMemory;
     try {
       // populate (the default) reserves the slots now: a full /dev/shm is ENOSPC
@@ -364,19 +455,7 @@ export class FrameRing implements Disposable {
       throw atCaller(error, FrameRing.create);
     }
     try {
-      const h = new DataView(shm.buf.buffer, shm.buf.byteOffset, HEADER_BYTES);
-      h.setUint16(H_VERSION, VERSION, true);
-      h.setUint16(H_HEADER_BYTES, HEADER_BYTES, true);
-      h.setUint32(H_SLOT_COUNT, slots, true);
-      h.setUint32(H_SLOT_HEADER_BYTES, SLOT_HEADER_BYTES, true);
-      h.setBigUint64(H_SLOT_BYTES, BigInt(slotBytes), true);
-      h.setBigUint64(H_SLOT_STRIDE, BigInt(stride), true);
-      h.setBigUint64(H_PAYLOAD_OFFSET, BigInt(payloadOffset), true);
-      h.setUint32(H_WRITER_PID, process.pid, true);
-      h.setFloat64(H_WRITER_START, Date.now() - performance.now(), true);
-      h.setUint32(H_WRITER_TID, currentThreadId(), true);
-      // The magic goes last: a reader attaching mid-initialisation sees no ring.
-      Atomics.store(shm.view(Int32Array, 0, 1), 0, MAGIC | 0);
+      writeHeader(shm, { slots, slotBytes }, process.pid, currentThreadId(), Date.now() - performance.now());
       const ring = new FrameRing(shm, true);
       Atomics.store(ring.#header, H_WRITER_STATE / 4, WRITER_OPEN);
       return ring;
@@ -387,20 +466,25 @@ export class FrameRing implements Disposable {
     }
   }
 
-  /** Attaches to a ring by name, as a reader. */
+  /** Attaches to a ring by name: as a reader, or (`writer: true`) as the writer a ring was formatted for. */
   static attach(name: string, options: FrameRingAttachOptions = {}): FrameRing {
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const writer = options.writer ?? false;
+    if (typeof writer !== 'boolean') throw invalidArgType('options.writer', 'of type boolean', writer);
+    if (writer && options.readonly === true) throw invalidArgValue('options.readonly', true, 'must be false or absent for the writer end');
     let shm: SharedMemory;
     try {
-      shm = SharedMemory.attach(name, { readonly: options.readonly ?? true, strategy: options.strategy });
+      shm = SharedMemory.attach(name, { readonly: writer ? false : (options.readonly ?? true), strategy: options.strategy });
     } catch (error) {
       throw atCaller(ringMissing(error, name), FrameRing.attach);
     }
     try {
-      return new FrameRing(shm, false);
+      const ring = new FrameRing(shm, writer);
+      if (writer) ring.#checkWriterEnd();
+      return ring;
     } catch (error) {
       shm.close();
-      throw error;
+      throw atCaller(error, FrameRing.attach);
     }
   }
 
@@ -446,6 +530,14 @@ export class FrameRing implements Disposable {
   /** True once the writer closed the ring cleanly. */
   get writerClosed(): boolean {
     return Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED;
+  }
+
+  /** The writer end opened by attach(): this process must be the one the header names, and the ring open. */
+  #checkWriterEnd(): void {
+    if (this.#writerPid !== process.pid) {
+      throw shmError('ERR_SHM_RING_STATE', `${this.name}'s writer is process ${this.#writerPid}, not this one (${process.pid})`);
+    }
+    if (this.writerClosed) throw shmError('ERR_SHM_RING_STATE', `${this.name} was closed by its writer`);
   }
 
   /** Writer: the next slot to fill. Readers reject it until publish(). */
