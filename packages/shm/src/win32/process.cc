@@ -17,7 +17,9 @@
 // process that took the id). The only window is between the writer's death
 // and the OpenProcess; it is closed by comparing the process's creation time
 // with the start time the writer wrote in the ring's header: a process created
-// after it (more than a second, for clock granularity) is another process.
+// after it (more than a second, for clock granularity) is another process. A
+// header without a start time (0: a ring formatted by one process for another
+// to write) skips that check, so for such a ring the window stays open.
 //
 // Ownership: a ProcessWatch owns its handles until close() or its finalizer.
 #include <windows.h>
@@ -70,7 +72,9 @@ class ProcessWatch : public Napi::ObjectWrap<ProcessWatch> {
       return;
     }
     FILETIME created, exited, kernel, user;
-    if (std::isfinite(started) &&
+    // started == 0: not recorded (a ring FrameRing.format() made for another
+    // process); the handle alone then names the writer from here on.
+    if (std::isfinite(started) && started > 0 &&
         GetProcessTimes(process_, &created, &exited, &kernel, &user) &&
         UnixMs(created) > started + 1000) {
       gone_ = true;  // the pid names a process created after the writer
