@@ -3,6 +3,10 @@
 // the process that started the manager is SIGKILLed, plus connecting to a
 // running manager from another process by its address. Real processes; waits
 // poll with generous deadlines; nothing asserts timing.
+// Windows (verified under Wine): the same promises in their Windows form: the
+// server holds every managed segment and lets go of it at release/shutdown (no
+// name can be unlinked there; a segment goes with its last handle), and the
+// address is a named pipe, which has no file mode and leaves nothing on disk.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -127,6 +131,35 @@ test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
   assert.equal(m.running, false);
 });
 
+test('a managed segment survives its creator closing it at once and exiting (Windows: the hold is handed to the server)', async () => {
+  const m = await started();
+  let name;
+  try {
+    const handle = startChild(
+      `
+      (async () => {
+        const c = await SharedMemoryManager.connect(V.address);
+        const s = c.SharedMemory(16);
+        s.buf[3] = 42;
+        s.close();                 // before the server could have answered
+        report({ name: s.name });
+        await c.shutdown();
+      })();
+      `,
+      { address: m.address },
+    );
+    name = helpers.remember((await handle.line()).name);
+    const result = await handle.closed;
+    assert.equal(result.code, 0, result.stderr);
+    const s = SharedMemory.attach(name);
+    assert.equal(s.buf[3], 42, 'alive, with its bytes, after every handle of its creator is gone');
+    s.close();
+  } finally {
+    await m.shutdown();
+  }
+  assertGone(name);
+});
+
 test('list() and release()', async () => {
   const m = await started();
   try {
@@ -230,7 +263,7 @@ test('SIGKILL of the process that started the manager: its segments are unlinked
   assert.equal(result.signal, 'SIGKILL');
   await pollUntil(() => out.names.every((n) => !helpers.exists(n)), 'the server to unlink the segments');
   await pollUntil(() => !alive(out.pid), 'the server to exit');
-  await pollUntil(() => !fs.existsSync(out.address), 'the socket to be removed');
+  if (!helpers.WINDOWS) await pollUntil(() => !fs.existsSync(out.address), 'the socket to be removed');
 });
 
 test('an owner that exits without shutdown(): segments unlinked (like Python at interpreter exit)', async () => {
@@ -248,9 +281,14 @@ test('an owner that exits without shutdown(): segments unlinked (like Python at 
 test('another process connects by address; what it creates is managed and unlinked at shutdown', async () => {
   const m = await started();
   const address = m.address;
-  const mode = fs.statSync(address).mode & 0o777;
-  assert.equal(mode, 0o600, 'socket is private');
-  assert.equal(fs.statSync(path.dirname(m.address)).mode & 0o777, 0o700);
+  if (helpers.WINDOWS) {
+    assert.match(address, /^\\\\\.\\pipe\\shmkit-manager-\d+-[0-9a-f]{16}$/, 'a named pipe');
+  } else {
+    const mode = fs.statSync(address).mode & 0o777;
+    assert.equal(mode, 0o600, 'socket is private');
+    assert.equal(fs.statSync(path.dirname(m.address)).mode & 0o777, 0o700);
+  }
+  const nowhere = helpers.WINDOWS ? `\\\\.\\pipe\\shmkit-nope-${process.pid}` : path.join(path.dirname(m.address), 'nope.sock');
   let names;
   try {
     const mine = m.SharedMemory(8);
@@ -289,7 +327,7 @@ test('another process connects by address; what it creates is managed and unlink
     assert.equal(s.buf[0], 77);
     s.close();
     assert.deepEqual((await m.list()).sort(), [mine.name, ...names].sort());
-    await assert.rejects(SharedMemoryManager.connect(path.join(path.dirname(m.address), 'nope.sock')), {
+    await assert.rejects(SharedMemoryManager.connect(nowhere), {
       code: 'ENOENT',
     });
   } finally {
@@ -314,7 +352,7 @@ test('a connected client sees the server go away: later calls fail with ERR_SHM_
 test('no manager server process or socket remains', async () => {
   assert.ok(serverPids.size >= 6);
   await pollUntil(() => [...serverPids].every((pid) => !alive(pid)), 'every server to exit');
-  for (const address of addresses) assert.ok(!fs.existsSync(path.dirname(address)), `${address} removed`);
+  if (!helpers.WINDOWS) for (const address of addresses) assert.ok(!fs.existsSync(path.dirname(address)), `${address} removed`);
 });
 
 after(() => {

@@ -99,6 +99,8 @@ interface RawBinding {
   /** Windows only (src/win32/process.cc). */
   segmentExists?(name: string): boolean;
   listSegments?(): string[];
+  holdSegment?(name: string): void;
+  segmentSize?(name: string): number;
   currentThreadId?(): number;
   ProcessWatch?: new (pid: number, tid: number, startedAtMs: number) => ProcessWatch;
   readonly pageSize: number;
@@ -483,6 +485,10 @@ export const win32 = {
   /** The sections of this session's namespace (where bare names live), shmkit's waiter tables left out. */
   listSegments: (): string[] =>
     converted(raw.listSegments ?? (() => windowsOnly('listSegments')))().filter((name) => !name.startsWith('shmkit_wq_')),
+  /** This process holds the mapping until unlinkSegment(name) (or its end): the manager's server. */
+  holdSegment: (name: string): void => converted(raw.holdSegment ?? (() => windowsOnly('holdSegment')))(name),
+  /** The size of mapping `name` as a view of it reports (whole pages). */
+  segmentSize: (name: string): number => converted(raw.segmentSize ?? (() => windowsOnly('segmentSize')))(name),
   /** GetCurrentThreadId(). */
   currentThreadId: (): number => (raw.currentThreadId ?? (() => windowsOnly('currentThreadId')))(),
   /** Opens handles to process `pid` (and thread `tid` unless 0) started at `startedAtMs` or before. */

@@ -134,10 +134,13 @@ export function spawnHelper(script: string, args: string[], stdio: StdioOptions,
   });
 }
 
-/** Kills the process group of a helper that did not greet (it runs detached: its group is its pid). */
+/**
+ * Kills the process group of a helper that did not greet (it runs detached: its group is its pid).
+ * Windows has no process groups to signal: the helper itself (TerminateProcess).
+ */
 export function killHelper(pid: number): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
   } catch {
     // gone already
   }

@@ -5,6 +5,9 @@
 //                                     session's namespace (where bare names
 //                                     live), NtQueryDirectoryObject on
 //                                     \Sessions\<id>\BaseNamedObjects
+//   holdSegment(name)                 this process holds the mapping until
+//                                     unlink(name) (the manager's server)
+//   segmentSize(name) → number        whole pages, as a view reports them
 //   currentThreadId() → number        GetCurrentThreadId()
 //   ProcessWatch(pid, tid, startedAtMs)
 //       .alive() → boolean            the process (and thread `tid`, unless 0)
@@ -123,18 +126,50 @@ class ProcessWatch : public Napi::ObjectWrap<ProcessWatch> {
   bool gone_ = false;
 };
 
-Napi::Value Exists(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// The segment name that is the first argument of `what`, or false after
+// throwing ERR_INVALID_ARG_TYPE.
+bool NameArgument(const Napi::CallbackInfo& info, const char* what,
+                  std::string* name) {
   if (info.Length() < 1 || !info[0].IsString()) {
-    ThrowArgType(env, "segmentExists(name: string)");
+    ThrowArgType(info.Env(), std::string(what) + "(name: string)");
+    return false;
+  }
+  *name = info[0].As<Napi::String>().Utf8Value();
+  if (!ValidName(*name)) {
+    ThrowArgType(info.Env(), std::string(what) + ": invalid name");
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Exists(const Napi::CallbackInfo& info) {
+  std::string name;
+  if (!NameArgument(info, "segmentExists", &name)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), SegmentExists(name));
+}
+
+// holdSegment(name): this process holds the mapping until unlink(name)
+// releases the hold, or the process ends (win32.h: HoldSegment).
+Napi::Value Hold(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!NameArgument(info, "holdSegment", &name)) return env.Undefined();
+  const int err = HoldSegment(name);
+  if (err != 0) ThrowErrno(env, err, "OpenFileMappingW", name);
+  return env.Undefined();
+}
+
+// segmentSize(name): whole pages, as a view reports them (win32.h: SegmentSize).
+Napi::Value Size(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!NameArgument(info, "segmentSize", &name)) return env.Undefined();
+  const int64_t size = SegmentSize(name);
+  if (size < 0) {
+    ThrowErrno(env, static_cast<int>(-size), "OpenFileMappingW", name);
     return env.Undefined();
   }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (!ValidName(name)) {
-    ThrowArgType(env, "segmentExists: invalid name");
-    return env.Undefined();
-  }
-  return Napi::Boolean::New(env, SegmentExists(name));
+  return Napi::Number::New(env, static_cast<double>(size));
 }
 
 // ntdll's directory-object calls, looked up at run time (no import library).
@@ -213,6 +248,8 @@ void InitPlatform(Napi::Env env, Napi::Object exports) {
   exports.Set("ProcessWatch", ProcessWatch::Init(env));
   exports.Set("segmentExists", Napi::Function::New<Exists>(env, "segmentExists"));
   exports.Set("listSegments", Napi::Function::New<ListSegments>(env, "listSegments"));
+  exports.Set("holdSegment", Napi::Function::New<Hold>(env, "holdSegment"));
+  exports.Set("segmentSize", Napi::Function::New<Size>(env, "segmentSize"));
   exports.Set("currentThreadId",
               Napi::Function::New<CurrentThreadId>(env, "currentThreadId"));
 }

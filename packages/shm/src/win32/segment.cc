@@ -175,6 +175,35 @@ void KeepUnmapped(const std::string& name, NativeHandle handle) {
   slot = reinterpret_cast<HANDLE>(handle);
 }
 
+int HoldSegment(const std::string& name) {
+  std::lock_guard<std::mutex> lock(holds_mutex);
+  if (Holds().count(name) != 0) return 0;
+  HANDLE section =
+      OpenFileMappingW(FILE_MAP_READ, FALSE, Wide(OsName(name)).c_str());
+  if (section == nullptr) return FromWin32(GetLastError());
+  Holds()[name] = section;
+  return 0;
+}
+
+int64_t SegmentSize(const std::string& name) {
+  HANDLE section =
+      OpenFileMappingW(FILE_MAP_READ, FALSE, Wide(OsName(name)).c_str());
+  if (section == nullptr) return -FromWin32(GetLastError());
+  void* view = MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
+  int64_t size = -kEIO;
+  if (view == nullptr) {
+    size = -FromWin32(GetLastError());
+  } else {
+    MEMORY_BASIC_INFORMATION info;
+    if (VirtualQuery(view, &info, sizeof(info)) != 0) {
+      size = static_cast<int64_t>(info.RegionSize);
+    }
+    UnmapViewOfFile(view);
+  }
+  CloseHandle(section);
+  return size;
+}
+
 bool SegmentExists(const std::string& name) {
   HANDLE section =
       OpenFileMappingW(FILE_MAP_READ, FALSE, Wide(OsName(name)).c_str());

@@ -2,6 +2,7 @@
 #ifndef SHMKIT_WIN32_WIN32_H_
 #define SHMKIT_WIN32_WIN32_H_
 
+#include <cstdint>
 #include <string>
 
 namespace shmkit {
@@ -18,6 +19,16 @@ std::wstring Wide(const std::string& text);
 
 // Whether a mapping named `name` exists (held by some process).
 bool SegmentExists(const std::string& name);
+
+// Opens the mapping `name` and keeps the handle in this process's holds
+// (KeepUnmapped), so that it lives until UnlinkSegment(name) releases it or
+// the process ends, whoever else closes it. A name held already stays held
+// once. Returns 0 or an error number (kENOENT: no such mapping).
+int HoldSegment(const std::string& name);
+
+// The size of the mapping `name` as a view of it reports it (whole pages,
+// VirtualQuery), or an error number as a negative value.
+int64_t SegmentSize(const std::string& name);
 
 }  // namespace shmkit
 
