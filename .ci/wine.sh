@@ -80,13 +80,14 @@ fi
 
 bash "$ROOT/packages/shm/scripts/build-win32.sh"
 
-# Runs `node.exe --test` on a package's test files, one file at a time under `timeout`.
+# Runs `node.exe --test` on a package's test files, one file at a time under `timeout`. TAP is asked
+# for: Node 24 under Wine takes the log file for a terminal and would print its spec reporter.
 run_suite() { # $1 = node.exe, $2 = label, $3 = package directory
   local exe=$1 label=$2 pkg=$3 passed=0 failed=0 status=0 out rc
   for file in "$pkg"/test/*.test.js; do
     out="$LOGS/$label-$(basename "$file" .test.js).txt"
     rc=0
-    (cd "$pkg" && timeout --kill-after=10 900 wine "$exe" --expose-gc --test --test-timeout=300000 \
+    (cd "$pkg" && timeout --kill-after=10 900 wine "$exe" --expose-gc --test --test-reporter=tap --test-timeout=300000 \
       "test/$(basename "$file")" >"$out" 2>&1) || rc=$?
     local p f
     p="$(awk '/^# pass [0-9]+$/ { n += $3 } END { print n + 0 }' "$out")"

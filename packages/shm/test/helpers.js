@@ -213,6 +213,8 @@ function versionOf(command) {
 
 /** A CPython >= 3.13 from pyenv, if one is installed. */
 function findPython313() {
+  // pyenv's layout is POSIX's: on Windows (under Wine) it would find Linux CPythons, not Windows ones.
+  if (WINDOWS) return null;
   const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
   let versions = [];
   try {

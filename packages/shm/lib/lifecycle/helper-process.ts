@@ -80,7 +80,7 @@ export function fuseFile(execPath: string, platform: NodeJS.Platform = process.p
   // The outermost bundle: helpers (X.app/Contents/Frameworks/X Helper.app/…) share the app's framework.
   const match = /^(.*?\.app)\/Contents\//.exec(execPath);
   if (!match) return execPath;
-  return path.join(match[1]!, 'Contents', 'Frameworks', 'Electron Framework.framework', 'Electron Framework');
+  return path.posix.join(match[1]!, 'Contents', 'Frameworks', 'Electron Framework.framework', 'Electron Framework');
 }
 
 const refusals = new Map<string, string | undefined>();
