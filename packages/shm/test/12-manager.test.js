@@ -15,6 +15,7 @@ const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager, ShareableList } = require('@shmkit/shm');
 const tracker = require('../dist/lifecycle/tracker.js');
+const { win32 } = require('../dist/core/binding.js');
 
 helpers.checkNoLeaks();
 
@@ -23,6 +24,17 @@ const NOT_STARTED = 'ERR_SHM_MANAGER_NOT_STARTED';
 
 /** Every manager server pid seen by this file; all must be gone at the end. */
 const serverPids = new Set();
+/**
+ * Windows: a handle to each server's process, opened as soon as its pid is known. Windows (and Wine,
+ * at once) gives an ended process's pid to the next process, so a pid probe later can meet another
+ * process; the handle names that one process until it is closed.
+ */
+const watches = new Map();
+function serverSeen(pid) {
+  serverPids.add(pid);
+  if (helpers.WINDOWS && !watches.has(pid)) watches.set(pid, win32.watchProcess(pid, 0, 0));
+}
+const serverAlive = (pid) => (watches.has(pid) ? watches.get(pid).alive() : alive(pid));
 /** Every socket address seen; all must be removed at the end. */
 const addresses = new Set();
 
@@ -35,7 +47,7 @@ function assertGone(name) {
 async function started() {
   const m = new SharedMemoryManager();
   await m.start();
-  serverPids.add(m.pid);
+  serverSeen(m.pid);
   addresses.add(m.address);
   return m;
 }
@@ -64,7 +76,7 @@ test('every method before start() and after shutdown() fails with ERR_SHM_MANAGE
   await assert.rejects(m.release('x'), { code: NOT_STARTED });
   assert.equal(m.running, false);
   await m.start();
-  serverPids.add(m.pid);
+  serverSeen(m.pid);
   assert.equal(m.running, true);
   await assert.rejects(m.start(), { code: NOT_STARTED }, 'start() twice');
   await m.shutdown();
@@ -97,7 +109,7 @@ test('start/shutdown: managed segments survive the caller closing them and are u
   await m.shutdown(); // idempotent
   assertGone(a.name);
   assertGone(b.name);
-  await pollUntil(() => !alive(pid), 'the server to exit');
+  await pollUntil(() => !serverAlive(pid), 'the server to exit');
 });
 
 test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
@@ -115,7 +127,7 @@ test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
     );
     const [n, pid] = await body(SharedMemoryManager);
     helpers.remember(n);
-    serverPids.add(pid);
+    serverSeen(pid);
     assertGone(n);
   }
   // What `await using` does, spelled out.
@@ -255,14 +267,14 @@ test('SIGKILL of the process that started the manager: its segments are unlinked
   const handle = startChild(OWNER, { wait: true });
   const out = await handle.line();
   out.names.forEach((n) => helpers.remember(n));
-  serverPids.add(out.pid);
+  serverSeen(out.pid);
   addresses.add(out.address);
   for (const n of out.names) assert.ok(helpers.exists(n));
   handle.child.kill('SIGKILL');
   const result = await handle.closed;
   assert.equal(result.signal, 'SIGKILL');
   await pollUntil(() => out.names.every((n) => !helpers.exists(n)), 'the server to unlink the segments');
-  await pollUntil(() => !alive(out.pid), 'the server to exit');
+  await pollUntil(() => !serverAlive(out.pid), 'the server to exit');
   if (!helpers.WINDOWS) await pollUntil(() => !fs.existsSync(out.address), 'the socket to be removed');
 });
 
@@ -270,12 +282,12 @@ test('an owner that exits without shutdown(): segments unlinked (like Python at 
   const handle = startChild(OWNER, { wait: false });
   const out = await handle.line();
   out.names.forEach((n) => helpers.remember(n));
-  serverPids.add(out.pid);
+  serverSeen(out.pid);
   addresses.add(out.address);
   const result = await handle.closed;
   assert.equal(result.code, 0, result.stderr);
   await pollUntil(() => out.names.every((n) => !helpers.exists(n)), 'the server to unlink the segments');
-  await pollUntil(() => !alive(out.pid), 'the server to exit');
+  await pollUntil(() => !serverAlive(out.pid), 'the server to exit');
 });
 
 test('another process connects by address; what it creates is managed and unlinked at shutdown', async () => {
@@ -351,10 +363,11 @@ test('a connected client sees the server go away: later calls fail with ERR_SHM_
 
 test('no manager server process or socket remains', async () => {
   assert.ok(serverPids.size >= 6);
-  await pollUntil(() => [...serverPids].every((pid) => !alive(pid)), 'every server to exit');
+  await pollUntil(() => [...serverPids].every((pid) => !serverAlive(pid)), 'every server to exit');
   if (!helpers.WINDOWS) for (const address of addresses) assert.ok(!fs.existsSync(path.dirname(address)), `${address} removed`);
 });
 
 after(() => {
-  for (const pid of serverPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of serverPids) if (serverAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const watch of watches.values()) watch.close();
 });

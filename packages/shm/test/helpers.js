@@ -235,6 +235,16 @@ function findPython313() {
 
 /** True while `pid` runs (a zombie or a missing /proc entry counts as gone). */
 function pidAlive(pid) {
+  if (WINDOWS) {
+    // Never /proc there: under Wine, Z:\proc is Linux's, whose pids are not Windows' (libuv's
+    // kill(pid, 0) there opens the process and reads its exit code)
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return error.code === 'EPERM';
+    }
+  }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
