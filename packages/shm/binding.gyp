@@ -6,15 +6,10 @@
       "sources": [
         "src/addon.cc",
         "src/errors.cc",
-        "src/futex.cc",
         "src/mapping.cc",
-        "src/segment.cc",
-        "src/segment_async.cc",
-        "src/socket.cc",
-        "src/uring.cc",
-        "src/wait_uring.cc"
+        "src/segment_async.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["src", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=9",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
@@ -31,6 +26,25 @@
         "VCCLCompilerTool": { "ExceptionHandling": 0 }
       },
       "conditions": [
+        ["OS!='win'", {
+          "sources": [
+            "src/posix/futex.cc",
+            "src/posix/segment.cc",
+            "src/posix/socket.cc",
+            "src/posix/uring.cc",
+            "src/posix/view.cc",
+            "src/posix/wait_uring.cc"
+          ]
+        }],
+        ["OS=='win'", {
+          "sources": [
+            "src/win32/process.cc",
+            "src/win32/segment.cc",
+            "src/win32/view.cc",
+            "src/win32/wait.cc"
+          ],
+          "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0A00", "UNICODE", "_UNICODE"]
+        }],
         ["OS=='linux'", { "libraries": ["-lrt", "-pthread"], "cflags_cc": ["-pthread"] }],
         ["OS=='linux' and shmkit_asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g", "-O1"],

@@ -3,7 +3,7 @@
 // timeouts, revoked events closing tracked handles first, a closed channel.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { core, MemoryTransport, hostOptions, checkNoLeaks, connectClient } = require('./fixtures/node-helpers');
+const { core, MemoryTransport, hostOptions, checkNoLeaks, connectClient, osSize } = require('./fixtures/node-helpers');
 
 checkNoLeaks();
 
@@ -22,9 +22,9 @@ test('requests resolve with their own replies, concurrently', async () => {
   host.create('two', 20, { share: 'all', readonly: true });
   const [hello, one, two, list] = await Promise.all([client.hello(), client.attach('one'), client.attach('two'), client.list()]);
   assert.equal(hello.version, 1);
-  assert.equal(one.size, 10);
+  assert.equal(one.size, osSize(10));
   assert.equal(one.readonly, false);
-  assert.equal(two.size, 20);
+  assert.equal(two.size, osSize(20));
   assert.equal(two.readonly, true);
   assert.deepEqual(list.map((e) => e.name).sort(), ['one', 'two']);
   assert.equal(client.pending, 0);

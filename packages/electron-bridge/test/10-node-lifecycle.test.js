@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { hostOptions, checkNoLeaks, shmExists, until, DIST } = require('./fixtures/node-helpers');
+const { hostOptions, checkNoLeaks, shmExists, until, DIST, osSize } = require('./fixtures/node-helpers');
 const { rpc, forkPeers, exited } = require('./fixtures/node-rpc');
 
 const { createNodeHost } = require(path.join(DIST, 'node'));
@@ -23,7 +23,7 @@ const osNameOf = (host, name) => host.segments().find((s) => s.name === name)?.o
 test('a child-created segment is unlinked when the child exits normally', async () => {
   const host = newHost();
   const [child] = forkPeers(host, 1);
-  assert.deepEqual(await rpc(child, { cmd: 'create', name: 'by-child', size: 10000, fill: 9 }), { size: 10000 });
+  assert.deepEqual(await rpc(child, { cmd: 'create', name: 'by-child', size: 10000, fill: 9 }), { size: osSize(10000) });
   const os = osNameOf(host, 'by-child');
   assert.ok(os && shmExists(os), 'the segment exists while its owner runs');
   assert.equal(host.segments()[0].owner, child);

@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { hostOptions, checkNoLeaks, shmExists, until, DIST } = require('./fixtures/node-helpers');
+const { hostOptions, checkNoLeaks, shmExists, until, DIST, WINDOWS } = require('./fixtures/node-helpers');
 const { rpc, events, forkPeers } = require('./fixtures/node-rpc');
 
 const { createNodeHost } = require(path.join(DIST, 'node'));
@@ -66,10 +66,12 @@ test('releasing a FrameRing unlinks it and revokes its readers', async (t) => {
   ring.write(new Uint8Array(16), {});
   await until(() => log.some((e) => e.event === 'frame'), 20_000, 'first frame');
   host.release('short');
-  assert.equal(shmExists(os), false);
+  if (!WINDOWS) assert.equal(shmExists(os), false);
   const revoked = await rpc(reader, { cmd: 'waitRevoked', name: 'short' });
   assert.equal(revoked[0].reason, 'released');
   assert.equal(revoked[0].closedBefore, true);
+  // Windows: a segment goes with the last handle, here the reader's, closed when it was revoked
+  await until(() => !shmExists(os), 5000, 'the ring gone once every process closed it');
   // the reader's frames() loop ends (writer closed) or fails with a coded error once its ring is closed
   await run.then(
     (r) => assert.ok(Array.isArray(r.seen)),

@@ -8,7 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { hostOptions, checkNoLeaks, shmExists, shmNamesWithPrefix, until, DIST } = require('./fixtures/node-helpers');
+const { hostOptions, checkNoLeaks, shmExists, shmNamesWithPrefix, until, DIST, osSize } = require('./fixtures/node-helpers');
 const { rpc, forkPeers, exited } = require('./fixtures/node-rpc');
 
 const { createNodeHost } = require(path.join(DIST, 'node'));
@@ -55,7 +55,7 @@ test('a peer that never reads: the host stops reading it (bounded memory), serve
   t.diagnostic(`while paused: ${unsent} bytes unsent, arrayBuffers +${(grown / 1048576).toFixed(1)} MiB`);
   assert.ok(grown < 16 * 1048576, `the host's buffers grew by ${grown} bytes`);
   // meanwhile the host serves everyone else at once
-  assert.equal((await rpc(bystander, { cmd: 'attach', name: 'shared' })).size, 64);
+  assert.equal((await rpc(bystander, { cmd: 'attach', name: 'shared' })).size, osSize(64));
   // when the flooder reads again it gets every reply, in order
   const got = await rpc(flooder, { cmd: 'collect', firstId: ids.firstId, lastId: ids.lastId, ms: 120_000 }, 180_000);
   assert.equal(got.replies, count);
@@ -274,7 +274,9 @@ test("an owner's release closes its own mappings, and a later detach of them is 
   assert.equal(revoked[0].reason, 'released');
   assert.equal(revoked[0].closedBefore, true);
   assert.deepEqual(await rpc(child, { cmd: 'state', name: 'mine' }), { closed: true });
-  assert.equal(shmExists(os), false);
+  // a peer's release unlinks on the threadpool (host.ts #destroy): gone soon after, not necessarily
+  // before the revocation reaches the peer (under Wine, where it is a wineserver round trip, it was not)
+  await until(() => !shmExists(os), 5000, 'the segment to go');
   assert.deepEqual(host.stats, { segments: 0, peers: 0, attachments: 0, grants: 0, seen: 1 });
   await rpc(child, { cmd: 'closeClient' });
 });

@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { FrameRing } = require('@shmkit/shm');
-const { DIST, shmExists, hostOptions, checkNoLeaks, until } = require('./fixtures/node-helpers');
+const { DIST, shmExists, hostOptions, checkNoLeaks, until, osSize } = require('./fixtures/node-helpers');
 const { StandInBrowserWindow, StandInContextBridge, StandInIpcMain, StandInIpcRenderer } = require('./fixtures/electron-stand-ins');
 
 const { createHost } = require(path.join(DIST, 'main'));
@@ -227,7 +227,12 @@ test('stand-ins: a revoked event that overtakes the attach reply still closes th
   host.close();
 });
 
-test('stand-ins: window.shm.create makes a segment the window owns: unlinked when that window closes', async () => {
+test('stand-ins: window.shm.create makes a segment the window owns: unlinked when that window closes', {
+  // The stand-in page lives in this process and keeps its own mapping after its window closes; on
+  // Windows a mapping keeps the segment, and only a real renderer's end closes it. The same promise
+  // across real processes runs there: 10-node-lifecycle.
+  skip: process.platform === 'win32' && 'Windows: the in-process stand-in renderer never ends (see 10-node-lifecycle)',
+}, async () => {
   const { ipcMain, host } = hostFor();
   const { page, window } = openWindow(ipcMain);
   const handle = await page.create('mine', 10000);
@@ -263,9 +268,9 @@ test('stand-ins: snapshot() hands the DOM side one fresh ArrayBuffer with the by
   assert.equal(call.fn, 'offerTransfer');
   assert.equal(call.win, pageWindow);
   assert.ok(call.buffer instanceof ArrayBuffer);
-  assert.equal(call.buffer.byteLength, 5000);
+  assert.equal(call.buffer.byteLength, osSize(5000));
   assert.ok(new Uint8Array(call.buffer).every((b) => b === 3));
-  assert.deepEqual(call.meta, { name: 'snap', size: 5000, readonly: false });
+  assert.deepEqual(call.meta, { name: 'snap', size: osSize(5000), readonly: false });
   window.close();
   host.close();
 });
@@ -278,6 +283,7 @@ test('stand-ins: shared() maps the segment over a shared WebAssembly.Memory for 
     probe.unlink();
   } catch (error) {
     if (error.code === 'ERR_INVALID_ARG_VALUE') return t.skip("@shmkit/shm has no strategy 'shared' yet (branch mapping)");
+    if (error.code === 'ERR_SHM_STRATEGY_UNAVAILABLE') return t.skip(`no strategy 'shared' here: ${error.message}`);
     throw error;
   }
   const { ipcMain, host } = hostFor();

@@ -16,12 +16,45 @@ const { spawn } = require('node:child_process');
 const ROOT = path.join(__dirname, '..');
 const TAG = '@shmkit/shm';
 
-/** Newest mtime (ms) of what a build compiles: binding.gyp and src/. */
+/**
+ * The C++ files a build on `platform` compiles, as binding.gyp lists them: the common list and the
+ * lists of the conditions that hold there (`OS=='win'`, `OS!='win'`, `OS=='linux'`; other
+ * conditions are not about sources). Paths relative to `root`, with '/'.
+ */
+function platformSources(root, platform = process.platform) {
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').replace(/#.*$/gm, ''));
+  const target = (gyp.targets ?? [])[0] ?? {};
+  const os = platform === 'win32' ? 'win' : platform === 'darwin' ? 'mac' : platform;
+  const holds = (condition) => {
+    const m = /^OS(==|!=)'(\w+)'$/.exec(condition.trim());
+    return m !== null && (m[1] === '==') === (m[2] === os);
+  };
+  const sources = [...(target.sources ?? [])];
+  for (const [condition, settings] of target.conditions ?? []) {
+    if (typeof condition === 'string' && holds(condition) && settings) sources.push(...(settings.sources ?? []));
+  }
+  return sources;
+}
+
+/**
+ * Newest mtime (ms) of what a build here compiles: binding.gyp, this platform's sources and every
+ * header under src/ (a header edit must rebuild too; a source of another platform must not).
+ */
 function newestSource(root) {
   let newest = { file: 'binding.gyp', mtimeMs: fs.statSync(path.join(root, 'binding.gyp')).mtimeMs };
-  for (const name of fs.readdirSync(path.join(root, 'src'))) {
-    const mtimeMs = fs.statSync(path.join(root, 'src', name)).mtimeMs;
-    if (mtimeMs > newest.mtimeMs) newest = { file: `src/${name}`, mtimeMs };
+  const consider = (rel) => {
+    let mtimeMs;
+    try {
+      mtimeMs = fs.statSync(path.join(root, rel)).mtimeMs;
+    } catch {
+      return;
+    }
+    if (mtimeMs > newest.mtimeMs) newest = { file: rel, mtimeMs };
+  };
+  for (const rel of platformSources(root)) consider(rel);
+  for (const entry of fs.readdirSync(path.join(root, 'src'), { recursive: true })) {
+    const rel = `src/${String(entry).split(path.sep).join('/')}`;
+    if (rel.endsWith('.h')) consider(rel);
   }
   return newest;
 }
@@ -66,7 +99,7 @@ function progressWriter() {
 }
 
 function compile(root, reason, say) {
-  const sources = fs.readdirSync(path.join(root, 'src')).filter((f) => f.endsWith('.cc'));
+  const sources = platformSources(root);
   say(`${TAG}: compiling the native addon: ${reason} (needs python3, make and a C++17 compiler; 15-60 s)`);
   const started = Date.now();
   // npm gives scripts its bundled node-gyp; elsewhere node-gyp must be on PATH.
@@ -80,7 +113,7 @@ function compile(root, reason, say) {
     const lines = (pending + chunk).split('\n');
     pending = lines.pop();
     for (const line of lines) {
-      const match = /CXX\(target\) \S*?(src\/[^/\s]+)\.o\s*$/.exec(line);
+      const match = /CXX\(target\) \S*?(src\/[^\s]+)\.o\s*$/.exec(line);
       if (match) say(`${TAG}:   [${++done}/${sources.length}] ${match[1]}.cc`);
     }
   });
@@ -111,4 +144,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { decide };
+module.exports = { decide, platformSources };

@@ -5,16 +5,15 @@
 
 #include "addon.h"
 #include "errors.h"
-#include "futex.h"
 #include "mapping.h"
-#include "segment.h"
+#include "platform.h"
 #include "segment_async.h"
-#include "socket.h"
+#include "wait.h"
 
 namespace shmkit {
 namespace {
 
-// unlink(name): shm_unlink("/" + name).
+// unlink(name): UnlinkSegment (shm_unlink("/" + name); Windows: platform.h).
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
@@ -22,13 +21,12 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name.empty() || name.find('\0') != std::string::npos ||
-      name.find('/') != std::string::npos) {
+  if (!ValidName(name)) {
     ThrowArgType(env, "unlink: invalid name");
     return env.Undefined();
   }
   int err = UnlinkSegment(name);
-  if (err != 0) ThrowErrno(env, err, "shm_unlink", name);
+  if (err != 0) ThrowErrno(env, err, kUnlinkCall, name);
   return env.Undefined();
 }
 
@@ -76,8 +74,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function mapping = Mapping::Init(env);
   data->mapping_constructor = Napi::Persistent(mapping);
   exports.Set("Mapping", mapping);
-  InitFutex(env, exports);
-  InitSocket(env, exports);
+  InitWait(env, exports);
+  InitPlatform(env, exports);
   InitSegmentAsync(env, exports);
   exports.Set("unlink", Napi::Function::New<Unlink>(env, "unlink"));
   exports.Set("fence", Napi::Function::New<Fence>(env, "fence"));
@@ -86,11 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));
   exports.Set("maxNameLength",
               Napi::Number::New(env, static_cast<double>(MaxNameLength())));
-#if defined(_WIN32)
-  exports.Set("supported", Napi::Boolean::New(env, false));
-#else
   exports.Set("supported", Napi::Boolean::New(env, true));
-#endif
   return exports;
 }
 

@@ -14,15 +14,18 @@ namespace shmkit {
 struct AddonData {
   // Mapping's constructor, to tell a real Mapping from any other object.
   Napi::FunctionReference mapping_constructor;
-  // Asynchronous waits in flight (src/futex.cc owns the Waiter objects).
+  // Asynchronous waits in flight (src/posix/futex.cc owns the Waiter objects).
   std::unordered_map<uint32_t, void*> waiters;
   uint32_t last_waiter_id = 0;
-  // The io_uring backend of waitAsync (src/wait_uring.cc owns it), set up at
+  // The io_uring backend of waitAsync (src/posix/wait_uring.cc owns it), set up at
   // the first waitAsync; null when it could not be had (why: uring_why) or
   // once the environment is being torn down.
   void* uring = nullptr;
   bool uring_tried = false;
   std::string uring_why;
+  // Windows: the waiter tables and waiting thread of this environment
+  // (src/win32/wait.cc owns it).
+  void* wait_state = nullptr;
   // Tests set this to make waitAsync use a thread per wait, as where
   // io_uring is missing or disabled.
   bool simulate_no_uring = false;

@@ -1,12 +1,12 @@
 #include "errors.h"
 
-#include <cstring>
+#include "platform.h"
 
 namespace shmkit {
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall,
                        const std::string& path, const char* detail) {
-  Napi::Error error = Napi::Error::New(env, std::strerror(err));
+  Napi::Error error = Napi::Error::New(env, ErrorMessage(err));
   if (detail != nullptr) error.Set("detail", Napi::String::New(env, detail));
   error.Set("errno", Napi::Number::New(env, err));
   error.Set("syscall", Napi::String::New(env, syscall));

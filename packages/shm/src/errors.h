@@ -14,8 +14,9 @@
 
 namespace shmkit {
 
-// An Error with `errno` (positive, as the OS reports it), `syscall` and
-// `path` set. lib/binding.ts rewrites it into Node's system-error shape.
+// An Error with `errno` (positive: errno on POSIX, libuv's number on Windows,
+// platform.h), `syscall` and `path` set. lib/core/binding.ts rewrites it into
+// Node's system-error shape.
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall,
                        const std::string& path, const char* detail = nullptr);
 

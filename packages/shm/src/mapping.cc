@@ -1,6 +1,5 @@
 #include "mapping.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -8,13 +7,8 @@
 
 #include "addon.h"
 #include "errors.h"
-#include "futex.h"
-#include "segment.h"
-
-#if !defined(_WIN32)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
+#include "platform.h"
+#include "wait.h"
 
 namespace shmkit {
 
@@ -31,12 +25,10 @@ const char* StrategyName(Strategy s) {
   return "auto";
 }
 
-#if !defined(_WIN32)
-
 void ReleaseRegion(Region* region) {
   if (--region->refs > 0) return;
   if (region->owns_mapping && region->addr != nullptr) {
-    munmap(region->addr, region->length);
+    UnmapView(region->addr, region->length);
   }
   delete region;
 }
@@ -55,29 +47,6 @@ void FinalizeExternal(napi_env /*env*/, void* /*data*/, void* hint) {
 void FinalizeBufferObject(napi_env /*env*/, void* data, void* /*hint*/) {
   ReleaseRegion(static_cast<Region*>(data));
 }
-
-// Maps private anonymous memory over [addr, addr + length): the pages go back
-// to being ordinary process memory, no longer aliasing the segment.
-bool RestoreAnonymous(void* addr, size_t length) {
-  void* back = mmap(addr, length, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-  return back != MAP_FAILED;
-}
-
-void Populate(void* addr, size_t length, bool readonly) {
-#if defined(MADV_POPULATE_READ)
-  // A private (readonly) mapping: fault pages in for reading only, so no
-  // copy-on-write copies are made. Errors (old kernels) are ignored: populate
-  // is an optimisation.
-  if (readonly) madvise(addr, length, MADV_POPULATE_READ);
-#else
-  (void)addr;
-  (void)length;
-  (void)readonly;
-#endif
-}
-
-#endif  // !_WIN32
 
 }  // namespace
 
@@ -119,27 +88,45 @@ void* Mapping::Word(double byte_offset, size_t bytes) const {
   return addr;
 }
 
+const int32_t* Mapping::WaitTarget(const Napi::CallbackInfo& info,
+                                   Mapping** result) {
+  Napi::Env env = info.Env();
+  Mapping* mapping = Mapping::FromValue(env, info[0]);
+  if (mapping == nullptr) return nullptr;
+  if (!info[1].IsNumber()) {
+    ThrowArgType(env, "byteOffset must be a number");
+    return nullptr;
+  }
+  void* word = mapping->WaitWord(info[1].As<Napi::Number>().DoubleValue());
+  if (word == nullptr) {
+    if (mapping->IsClosed()) {
+      ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
+    } else {
+      Napi::RangeError error = Napi::RangeError::New(
+          env, "byteOffset must be a multiple of 4 inside the segment");
+      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+      error.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
+  *result = mapping;
+  return static_cast<const int32_t*>(word);
+}
+
 void* Mapping::WaitWord(double byte_offset) {
   void* word = Word(byte_offset, 4);
   if (word == nullptr || !readonly_) return word;
-#if !defined(_WIN32)
-  // A readonly mapping is private copy-on-write. The kernel resolves a futex
-  // address by first asking for write access, which on a private writable
-  // page makes a private copy: the word would stop following the segment and
-  // other processes could never wake the waiter. So readonly mappings wait
-  // and notify through a second, PROT_READ shared mapping of the segment.
+  // A readonly mapping is copy-on-write: a page a stray JS write has copied
+  // no longer follows the segment (and on Linux the futex would make that
+  // copy itself). So readonly mappings wait and notify through a second,
+  // read-only shared view of the segment (platform.h: MapShadow).
   if (shadow_ == nullptr) {
-    if (shadow_fd_ < 0) return nullptr;
-    void* addr = mmap(nullptr, region_->length, PROT_READ, MAP_SHARED,
-                      shadow_fd_, 0);
-    if (addr == MAP_FAILED) return nullptr;
-    shadow_ = addr;
+    if (handle_ == kNoHandle) return nullptr;
+    shadow_ = MapShadow(handle_, region_->length);
+    if (shadow_ == nullptr) return nullptr;
   }
   return static_cast<uint8_t*>(shadow_) +
          (static_cast<uint8_t*>(word) - static_cast<uint8_t*>(region_->addr));
-#else
-  return nullptr;
-#endif
 }
 
 // The facts of a refused populate as a plain object (numbers are exact up to
@@ -175,11 +162,6 @@ Napi::Object SpaceObject(Napi::Env env, const SpaceFacts& facts) {
 Mapping::Mapping(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<Mapping>(info) {
   Napi::Env env = info.Env();
-#if defined(_WIN32)
-  ThrowCode(env, "ERR_SHM_UNSUPPORTED_PLATFORM",
-            "shared memory is not supported on Windows yet");
-  return;
-#else
   if (info.Length() < 10 || !info[0].IsString() || !info[1].IsBoolean() ||
       !info[2].IsBoolean() || !info[3].IsNumber() || !info[4].IsNumber() ||
       !info[5].IsNumber() || !info[6].IsBoolean() || !info[7].IsFunction() ||
@@ -200,9 +182,7 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
   Napi::Function allocate = info[7].As<Napi::Function>();
   double max_view = info[8].As<Napi::Number>().DoubleValue();
   double memory_room = info[9].As<Napi::Number>().DoubleValue();
-  if (request.name.empty() ||
-      request.name.find('\0') != std::string::npos ||
-      request.name.find('/') != std::string::npos) {
+  if (!ValidName(request.name)) {
     ThrowArgType(env, "Mapping: invalid name");
     return;
   }
@@ -231,28 +211,26 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     }
     return;
   }
-  const int fd = opened.fd;
-  // Everything below ends with close(fd); a failure also unlinks a name this
-  // call created.
+  const NativeHandle handle = opened.handle;
+  // Everything below ends by closing the handle (or keeping it in handle_);
+  // a failure also unlinks a name this call created (on Windows closing the
+  // handle is what removes it).
   auto fail = [&]() {
-    close(fd);
+    CloseSegmentHandle(handle);
     if (request.create) UnlinkSegment(request.name);
   };
   if (opened.size > std::numeric_limits<size_t>::max()) {
     fail();
-    ThrowErrno(env, EFBIG, "mmap", request.name);
+    ThrowErrno(env, kEFBIG, "mmap", request.name);
     return;
   }
   const size_t length = static_cast<size_t>(opened.size);
+  prefault_ = opened.prefault;
 
-  int prot = PROT_READ | PROT_WRITE;
-  int flags = MAP_SHARED;
   Strategy wanted = static_cast<Strategy>(strategy_arg);
-  if (readonly_) {
-#if defined(__APPLE__)
-    // xnu refuses MAP_PRIVATE and PROT_WRITE on a read-only POSIX shm
-    // descriptor, so a stray JS write could only fault: expose no buffer.
-    prot = PROT_READ;
+  if (readonly_ && !kReadonlyViewsAreCopyOnWrite) {
+    // macOS: a readonly view is PROT_READ, so a stray JS write could only
+    // fault: expose no buffer.
     if (wanted == Strategy::kExternal || wanted == Strategy::kOverlay ||
         wanted == Strategy::kShared) {
       fail();
@@ -261,16 +239,18 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
       return;
     }
     wanted = Strategy::kCopy;
-#else
-    // A private copy-on-write mapping of an O_RDONLY descriptor: a stray write
-    // from JavaScript changes a private copy instead of raising SIGSEGV, and
-    // never reaches the segment (docs/decisions/0002-readonly.md).
-    flags = MAP_PRIVATE;
-#endif
   }
-#if defined(__linux__)
-  if (opened.prefault && !readonly_) flags |= MAP_POPULATE;
-#endif
+  if (!kCanMapOver &&
+      (wanted == Strategy::kOverlay || wanted == Strategy::kShared)) {
+    fail();
+    ThrowCode(env, "ERR_SHM_STRATEGY_UNAVAILABLE",
+              std::string("strategy '") + StrategyName(wanted) +
+                  "' is not available on Windows: it maps the segment over "
+                  "pages a buffer already owns, which Windows cannot do "
+                  "(docs/decisions/0014-windows.md); use 'auto', 'external' "
+                  "or 'copy'");
+    return;
+  }
 
   // Larger than any typed array this runtime can make (Node 20: 4 GiB): no
   // zero-copy strategy can hand out `buf`. Forced: a coded error, nothing
@@ -293,21 +273,21 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
   bool ok = false;
   const bool is_auto = wanted == Strategy::kAuto;
   if (wanted == Strategy::kShared) {
-    ok = MapShared(env, allocate, fd, length, prot, flags);
+    ok = MapShared(env, allocate, handle, length);
   }
   if (wanted == Strategy::kExternal || (is_auto && !data->external_refused)) {
     bool refused = false;
-    ok = MapExternal(env, fd, length, prot, flags, &refused);
+    ok = MapExternal(env, handle, length, &refused);
     if (!ok && refused) data->external_refused = true;
     if (!ok && is_auto) env.GetAndClearPendingException();
   }
-  if (!ok && (wanted == Strategy::kOverlay || is_auto)) {
-    ok = MapOverlay(env, allocate, fd, length, prot, flags);
+  if (!ok && kCanMapOver && (wanted == Strategy::kOverlay || is_auto)) {
+    ok = MapOverlay(env, allocate, handle, length);
     // Could not overlay (no memory for the buffer, MAP_FIXED refused): copy.
     if (!ok && is_auto) env.GetAndClearPendingException();
   }
   if (!ok && (wanted == Strategy::kCopy || is_auto)) {
-    ok = MapCopy(env, fd, length, prot, flags);
+    ok = MapCopy(env, handle, length);
   }
   if (!ok) {
     fail();
@@ -316,15 +296,15 @@ Mapping::Mapping(const Napi::CallbackInfo& info)
     }
     return;
   }
-  if (readonly_) {
-    // Kept for futex waits: see WaitWord().
-    shadow_fd_ = fd;
+  if (readonly_ || kHandleKeepsSegment) {
+    // Kept for waits (WaitWord) and, on Windows, because the segment's name
+    // lives only as long as some process holds a handle.
+    handle_ = handle;
   } else {
-    close(fd);
+    CloseSegmentHandle(handle);
   }
   size_ = length;
   if (opened.prefault) Populate(region_->addr, length, readonly_);
-#endif  // _WIN32
 }
 
 Mapping::~Mapping() {
@@ -334,10 +314,8 @@ Mapping::~Mapping() {
   Release(Env(), /*from_js=*/false);
 }
 
-#if !defined(_WIN32)
-
-bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
-                          int flags, bool* refused) {
+bool Mapping::MapExternal(Napi::Env env, NativeHandle handle, size_t length,
+                          bool* refused) {
   AddonData* data = env.GetInstanceData<AddonData>();
   if (data->simulate_external_refused) {
     *refused = true;
@@ -346,9 +324,10 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
               "(simulated)");
     return false;
   }
-  void* addr = mmap(nullptr, length, prot, flags, fd, 0);
-  if (addr == MAP_FAILED) {
-    ThrowErrno(env, errno, "mmap", name_);
+  SysError error;
+  void* addr = MapView(handle, length, readonly_, prefault_, &error);
+  if (addr == nullptr) {
+    ThrowErrno(env, error.err, error.syscall, name_);
     return false;
   }
   Region* region = new Region();
@@ -362,7 +341,7 @@ bool Mapping::MapExternal(Napi::Env env, int fd, size_t length, int prot,
     // The buffer's finalizer may already have run, may run later, or never:
     // unmap now and drop only this wrapper's share, so whichever happens the
     // Region is freed once and never reused.
-    munmap(addr, length);
+    UnmapView(addr, length);
     region->addr = nullptr;
     ReleaseRegion(region);
     if (status == napi_no_external_buffers_allowed) {
@@ -395,7 +374,7 @@ Napi::Value Mapping::CallAllocator(Napi::Env env, Napi::Function allocate,
                                    size_t* rounded) {
   const size_t page = PageSize();
   if (length > 9007199254740991.0 - 2.0 * page) {
-    ThrowErrno(env, EFBIG, "mmap", name_);
+    ThrowErrno(env, kEFBIG, "mmap", name_);
     return Napi::Value();
   }
   *rounded = (length + page - 1) / page * page;
@@ -408,11 +387,11 @@ Napi::Value Mapping::CallAllocator(Napi::Env env, Napi::Function allocate,
 }
 
 bool Mapping::MapOver(Napi::Env env, Napi::Object host, void* target,
-                      size_t rounded, int fd, size_t length, int prot,
-                      int flags, const char* what) {
-  void* addr = mmap(target, length, prot, flags | MAP_FIXED, fd, 0);
-  if (addr == MAP_FAILED) {
-    int err = errno;
+                      size_t rounded, NativeHandle handle, size_t length,
+                      const char* what) {
+  SysError error;
+  void* addr = MapViewAt(target, handle, length, readonly_, prefault_, &error);
+  if (addr == nullptr) {
     // A failed MAP_FIXED may leave the range unmapped or reserved: put
     // ordinary memory back before the host can return to its allocator. If
     // even that fails, never release the host.
@@ -420,7 +399,7 @@ bool Mapping::MapOver(Napi::Env env, Napi::Object host, void* target,
       Napi::Reference<Napi::Object> leak = Napi::Persistent(host);
       leak.SuppressDestruct();
     }
-    ThrowErrno(env, err, "mmap", name_, what);
+    ThrowErrno(env, error.err, error.syscall, name_, what);
     return false;
   }
   Region* region = new Region();
@@ -433,11 +412,11 @@ bool Mapping::MapOver(Napi::Env env, Napi::Object host, void* target,
   return true;
 }
 
-bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
-                         size_t length, int prot, int flags) {
+bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate,
+                         NativeHandle handle, size_t length) {
   const size_t page = PageSize();
   if (env.GetInstanceData<AddonData>()->simulate_overlay_failure) {
-    ThrowErrno(env, ENOMEM, "mmap", name_, "overlay (simulated)");
+    ThrowErrno(env, kENOMEM, "mmap", name_, "overlay (simulated)");
     return false;
   }
   size_t rounded = 0;
@@ -457,8 +436,8 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
     ThrowCode(env, "ERR_SHM_MAP_FAILED", "overlay allocator returned no buffer");
     return false;
   }
-  if (!MapOver(env, buffer, reinterpret_cast<void*>(aligned), rounded, fd,
-               length, prot, flags, "overlay")) {
+  if (!MapOver(env, buffer, reinterpret_cast<void*>(aligned), rounded, handle,
+               length, "overlay")) {
     return false;
   }
   buffer_ = Napi::Persistent(buffer);
@@ -467,8 +446,8 @@ bool Mapping::MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
   return true;
 }
 
-bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
-                        size_t length, int prot, int flags) {
+bool Mapping::MapShared(Napi::Env env, Napi::Function allocate,
+                        NativeHandle handle, size_t length) {
   size_t rounded = 0;
   // Node-API 9 has no SharedArrayBuffer accessors: the host comes as a
   // Uint8Array over the memory's SharedArrayBuffer.
@@ -491,7 +470,7 @@ bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
     return false;
   }
   Napi::Object view = result.As<Napi::Object>();
-  if (!MapOver(env, view, data, rounded, fd, length, prot, flags, "shared")) {
+  if (!MapOver(env, view, data, rounded, handle, length, "shared")) {
     return false;
   }
   shared_view_ = Napi::Persistent(view);
@@ -500,11 +479,11 @@ bool Mapping::MapShared(Napi::Env env, Napi::Function allocate, int fd,
   return true;
 }
 
-bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
-                      int flags) {
-  void* addr = mmap(nullptr, length, prot, flags, fd, 0);
-  if (addr == MAP_FAILED) {
-    ThrowErrno(env, errno, "mmap", name_);
+bool Mapping::MapCopy(Napi::Env env, NativeHandle handle, size_t length) {
+  SysError error;
+  void* addr = MapView(handle, length, readonly_, prefault_, &error);
+  if (addr == nullptr) {
+    ThrowErrno(env, error.err, error.syscall, name_);
     return false;
   }
   Region* region = new Region();
@@ -518,12 +497,13 @@ bool Mapping::MapCopy(Napi::Env env, int fd, size_t length, int prot,
 bool Mapping::Release(Napi::Env env, bool from_js, bool detach) {
   if (region_ == nullptr) return true;
   CancelWaitsOf(env, this);  // they see 'closed' within one slice
-  // A waiting thread may still sleep on the shadow: the futex then reports
-  // EFAULT, never a crash.
-  if (shadow_ != nullptr) munmap(shadow_, region_->length);
+  // Linux: a waiting thread may still sleep on the shadow: the futex then
+  // reports EFAULT, never a crash. Windows: CancelWaitsOf has taken every
+  // wait on this mapping off the waiting thread before it returned.
+  if (shadow_ != nullptr) UnmapView(shadow_, region_->length);
   shadow_ = nullptr;
-  if (shadow_fd_ >= 0) close(shadow_fd_);
-  shadow_fd_ = -1;
+  if (handle_ != kNoHandle) CloseSegmentHandle(handle_);
+  handle_ = kNoHandle;
   Region* region = region_;
   region_ = nullptr;
   bool clean = true;
@@ -577,6 +557,9 @@ bool Mapping::Release(Napi::Env env, bool from_js, bool detach) {
         // asynchronous operation still writing through a raw pointer lands in
         // harmless private memory. The placeholder is unmapped when the buffer
         // object and its backing store are gone (the last ReleaseRegion).
+        // (Windows cannot swap the pages: RestoreAnonymous is false there and
+        // the view stays until the finalizers, so such a write still reaches
+        // the segment; docs/decisions/0014-windows.md.)
         // Then detach, so every view reads as length 0.
         RestoreAnonymous(region->addr, region->length);
         napi_detach_arraybuffer(env, value);
@@ -595,29 +578,6 @@ bool Mapping::Release(Napi::Env env, bool from_js, bool detach) {
   return clean;
 }
 
-#else  // _WIN32
-
-bool Mapping::MapExternal(Napi::Env, int, size_t, int, int, bool*) {
-  return false;
-}
-bool Mapping::MapOverlay(Napi::Env, Napi::Function, int, size_t, int, int) {
-  return false;
-}
-bool Mapping::MapShared(Napi::Env, Napi::Function, int, size_t, int, int) {
-  return false;
-}
-Napi::Value Mapping::CallAllocator(Napi::Env, Napi::Function, size_t, bool,
-                                   size_t*) {
-  return Napi::Value();
-}
-bool Mapping::MapOver(Napi::Env, Napi::Object, void*, size_t, int, size_t,
-                      int, int, const char*) {
-  return false;
-}
-bool Mapping::MapCopy(Napi::Env, int, size_t, int, int) { return false; }
-bool Mapping::Release(Napi::Env, bool, bool) { return true; }
-
-#endif  // _WIN32
 
 Napi::Value Mapping::GetBuffer(const Napi::CallbackInfo& info) {
   if (region_ == nullptr) return info.Env().Undefined();

@@ -5,8 +5,9 @@
 //             Region below is shared by this wrapper, the buffer's backing
 //             store and the buffer object, so the range stays mapped while any
 //             of them is alive. close() swaps the segment's pages for
-//             anonymous memory at once and detaches the buffer; the address
-//             range itself is unmapped when the finalizers have run.
+//             anonymous memory at once (POSIX; Windows cannot) and detaches
+//             the buffer; the address range itself is unmapped when the
+//             finalizers have run.
 //   overlay   External buffers are refused (Electron's V8 memory cage). An
 //             ordinary ArrayBuffer one page larger than the segment (allocated
 //             by JavaScript, so a failed allocation is a catchable RangeError) is
@@ -23,12 +24,15 @@
 //             cannot be detached, so views of a closed segment read zeros.
 //   copy      Neither works: the segment is mapped but no buffer is exposed;
 //             read()/write() copy bytes in and out.
+// overlay and shared exist only where kCanMapOver (POSIX, platform.h).
 //
 // Ownership invariants:
-//   - The descriptor is closed as soon as the segment is mapped (a mapping
-//     keeps the object alive by itself, and descriptors are a scarce
+//   - POSIX: the descriptor is closed as soon as the segment is mapped (a
+//     mapping keeps the object alive by itself, and descriptors are a scarce
 //     resource), except for readonly mappings, which keep it to map a shared
-//     PROT_READ shadow for futex waits (WaitWord) and close it in close().
+//     read-only shadow for waits (WaitWord) and close it in close().
+//     Windows: the section handle is kept until close(), since the segment's
+//     name lives only while some process holds a handle.
 //   - close() is idempotent; the destructor runs the same release path without
 //     touching JavaScript values.
 //   - After close(), the buffer handed out (if any) is detached, so every view
@@ -44,7 +48,7 @@
 #include <cstdint>
 #include <string>
 
-#include "segment.h"
+#include "platform.h"
 
 namespace shmkit {
 
@@ -74,13 +78,20 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // The Mapping wrapped by `value`, or nullptr with a TypeError pending.
   static Mapping* FromValue(Napi::Env env, Napi::Value value);
 
+  // For wait/notify(mapping, byteOffset, …): the int32 word to wait on
+  // (WaitWord) and its Mapping in *mapping, or nullptr with ERR_SHM_CLOSED,
+  // ERR_OUT_OF_RANGE or a TypeError pending.
+  static const int32_t* WaitTarget(const Napi::CallbackInfo& info,
+                                   Mapping** mapping);
+
   // Address of `bytes` bytes at `byte_offset`, aligned to `bytes`, or nullptr
   // when closed, misaligned or out of range.
   void* Word(double byte_offset, size_t bytes) const;
-  // The address to futex-wait on / wake for the int32 at `byte_offset`
-  // (a shared PROT_READ shadow mapping for readonly segments), or nullptr.
+  // The address to wait on / wake for the int32 at `byte_offset` (a shared
+  // read-only shadow view for readonly segments), or nullptr.
   void* WaitWord(double byte_offset);
   bool IsClosed() const { return region_ == nullptr; }
+  const std::string& name() const { return name_; }
 
   explicit Mapping(const Napi::CallbackInfo& info);
   ~Mapping() override;
@@ -98,12 +109,12 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
 
   // Each returns true on success, or false with a JS exception pending and
   // nothing left mapped. `refused` reports napi_no_external_buffers_allowed.
-  bool MapExternal(Napi::Env env, int fd, size_t length, int prot, int flags,
+  bool MapExternal(Napi::Env env, NativeHandle handle, size_t length,
                    bool* refused);
-  bool MapOverlay(Napi::Env env, Napi::Function allocate, int fd,
-                  size_t length, int prot, int flags);
-  bool MapShared(Napi::Env env, Napi::Function allocate, int fd,
-                 size_t length, int prot, int flags);
+  bool MapOverlay(Napi::Env env, Napi::Function allocate, NativeHandle handle,
+                  size_t length);
+  bool MapShared(Napi::Env env, Napi::Function allocate, NativeHandle handle,
+                 size_t length);
   // Calls the allocator for a host of `length` bytes (page-rounded into
   // `rounded`); an empty value with an exception pending on failure.
   Napi::Value CallAllocator(Napi::Env env, Napi::Function allocate,
@@ -112,8 +123,8 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   // `host`) and records the region. On failure anonymous memory is put back
   // (or, if even that fails, `host` is kept alive forever) and it throws.
   bool MapOver(Napi::Env env, Napi::Object host, void* target, size_t rounded,
-               int fd, size_t length, int prot, int flags, const char* what);
-  bool MapCopy(Napi::Env env, int fd, size_t length, int prot, int flags);
+               NativeHandle handle, size_t length, const char* what);
+  bool MapCopy(Napi::Env env, NativeHandle handle, size_t length);
 
   // Releases everything. `from_js` is false in the destructor, where no
   // HandleScope exists and JavaScript values must not be touched. `detach` is
@@ -134,8 +145,11 @@ class Mapping : public Napi::ObjectWrap<Mapping> {
   size_t overlay_length_ = 0;     // page-rounded length of the overlay
   size_t size_ = 0;               // segment size, kept after close
   bool readonly_ = false;
-  int shadow_fd_ = -1;        // readonly only: kept to map shadow_
-  void* shadow_ = nullptr;    // readonly only: PROT_READ shared mapping
+  bool prefault_ = false;     // while mapping: ask for the pages now
+  // Readonly (to map shadow_) and on Windows (kHandleKeepsSegment): kept
+  // until close(). kNoHandle otherwise.
+  NativeHandle handle_ = kNoHandle;
+  void* shadow_ = nullptr;    // readonly only: read-only shared view
   std::string name_;
 };
 

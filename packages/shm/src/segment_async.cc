@@ -1,26 +1,16 @@
 #include "segment_async.h"
 
-#include <cerrno>
 #include <string>
 
 #include "errors.h"
 #include "mapping.h"
-#include "segment.h"
-
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
+#include "platform.h"
 
 namespace shmkit {
 namespace {
 
-bool ValidName(const std::string& name) {
-  return !name.empty() && name.find('\0') == std::string::npos &&
-         name.find('/') == std::string::npos;
-}
-
-// Runs OpenSegment (create + reserve) and closes the descriptor, off the JS thread.
+// Runs OpenSegment (create + reserve) and lets go of the handle
+// (KeepUnmapped: closed on POSIX, held on Windows), off the JS thread.
 class CreateWorker : public Napi::AsyncWorker {
  public:
   CreateWorker(Napi::Function callback, OpenRequest request)
@@ -29,19 +19,11 @@ class CreateWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-#if defined(_WIN32)
-    result_.err = ENOSYS;
-    result_.syscall = "shm_open";
-#else
     result_ = OpenSegment(request_);
     if (result_.err != 0) return;
-    struct stat st;
-    allocated_ = fstat(result_.fd, &st) == 0
-                     ? static_cast<uint64_t>(st.st_blocks) * 512
-                     : result_.size;
-    close(result_.fd);
-    result_.fd = -1;
-#endif
+    allocated_ = AllocatedBytes(result_.handle, result_.size);
+    KeepUnmapped(request_.name, result_.handle);
+    result_.handle = kNoHandle;
   }
 
   void OnOK() override {
@@ -83,7 +65,7 @@ class UnlinkWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     if (err_ != 0) {
-      Callback().Call({ErrnoError(env, err_, "shm_unlink", name_).Value()});
+      Callback().Call({ErrnoError(env, err_, kUnlinkCall, name_).Value()});
       return;
     }
     Callback().Call({env.Null()});

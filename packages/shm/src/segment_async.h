@@ -5,9 +5,12 @@
 //       room checks as a populate (ENOSPC / ENOMEM before anything is
 //       allocated), and closes it without mapping it; callback(error) or
 //       callback(null, { size, allocated }), `allocated` being what the
-//       filesystem charged (st_blocks: whole pages, or huge pages).
+//       filesystem charged (st_blocks: whole pages, or huge pages). On
+//       Windows the handle is held by this process instead (platform.h:
+//       KeepUnmapped), since closing it would destroy the segment.
 //   unlinkAsync(name, callback)
-//       shm_unlink("/" + name); callback(error | null).
+//       UnlinkSegment(name) (shm_unlink("/" + name); on Windows: release this
+//       process's hold); callback(error | null).
 //
 // They exist for processes that make segments for others (the bridge's host):
 // reserving 1 GiB on tmpfs is the kernel zeroing 1 GiB (0.1–0.3 s) and

@@ -1,8 +1,11 @@
-// What both waitAsync backends (src/futex.cc: a thread per wait;
-// src/wait_uring.cc: io_uring polled by the event loop) share: the results
-// they report and the meaning of a timeout.
+// What every wait backend (src/posix/futex.cc: a thread per wait;
+// src/posix/wait_uring.cc: io_uring polled by the event loop; src/win32/wait.cc:
+// a waiter table and a thread per environment) shares: the results they
+// report and the meaning of a timeout.
 #ifndef SHMKIT_WAIT_COMMON_H_
 #define SHMKIT_WAIT_COMMON_H_
+
+#include <napi.h>
 
 #include <chrono>
 #include <cstdint>
@@ -44,6 +47,21 @@ inline bool IsForever(double timeout_ms) { return !(timeout_ms <= kMaxTimeoutMs)
 inline Clock::time_point DeadlineAfter(double timeout_ms) {
   return Clock::now() + std::chrono::microseconds(
                             static_cast<int64_t>(timeout_ms * 1000));
+}
+
+// True while this environment may still run JavaScript. A worker being
+// terminated (or a process exiting) refuses calls into JS: a blocking wait
+// that sees this gives up instead of holding the thread forever. `noop` is
+// any function (NoopFunction).
+inline bool CanRunJs(napi_env env, napi_value noop) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return napi_call_function(env, undefined, noop, 0, nullptr, nullptr) ==
+         napi_ok;
+}
+
+inline Napi::Function NoopFunction(Napi::Env env) {
+  return Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
 }
 
 }  // namespace shmkit

@@ -3,7 +3,10 @@
 const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const { SharedMemory, pageSize } = require('@shmkit/shm');
-const { uniqueName, exists, checkNoLeaks } = require('./helpers');
+const { uniqueName, exists, checkNoLeaks, WINDOWS, notOnWindows, segSize, CALLS } = require('./helpers');
+
+/** overlay maps over a buffer's pages, which Windows cannot do (decision 0014). */
+const OVERLAY = notOnWindows('no overlay strategy there (docs/decisions/0014-windows.md)');
 
 checkNoLeaks();
 
@@ -24,7 +27,7 @@ describe('buf', () => {
     try {
       assert.ok(a.buf instanceof Uint8Array);
       assert.equal(a.buf, a.buf);
-      assert.equal(a.buf.length, pageSize + 3);
+      assert.equal(a.buf.length, segSize(pageSize + 3)); // Windows: whole pages
       assert.ok(a.buf.every((x) => x === 0), 'a new segment is zero-filled');
     } finally {
       done();
@@ -50,7 +53,7 @@ describe('view()', () => {
     try {
       const x = a.view(Int32Array);
       const y = b.view(Int32Array, 8, 2);
-      assert.equal(x.length, 16);
+      assert.equal(x.length, segSize(64) / 4);
       assert.equal(y.length, 2);
       Atomics.store(x, 2, 40);
       assert.equal(Atomics.add(y, 0, 2), 40);
@@ -76,7 +79,7 @@ describe('view()', () => {
       assert.equal(buffer.readUInt32BE(0), 0xdeadbeef);
       for (const Ctor of [Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Uint32Array, Float32Array]) {
         const v = a.view(Ctor);
-        assert.equal(v.byteLength, 64, Ctor.name);
+        assert.equal(v.byteLength, segSize(64), Ctor.name);
       }
     } finally {
       done();
@@ -98,13 +101,14 @@ describe('view()', () => {
 
   test('length defaults to whole elements that fit; bad offsets and lengths are range errors', () => {
     const { a, done } = pair(30);
+    const size = segSize(30); // 30 bytes; on Windows a whole page
     try {
-      assert.equal(a.view(Int32Array).length, 7);
-      assert.equal(a.view(Int32Array, 28).length, 0);
-      assert.equal(a.view(DataView, 3).byteLength, 27);
+      assert.equal(a.view(Int32Array).length, Math.floor(size / 4));
+      assert.equal(a.view(Int32Array, 28).length, Math.floor((size - 28) / 4));
+      assert.equal(a.view(DataView, 3).byteLength, size - 3);
       assert.throws(() => a.view(Int32Array, 2), { code: 'ERR_OUT_OF_RANGE' });
-      assert.throws(() => a.view(Int32Array, 32), { code: 'ERR_OUT_OF_RANGE' });
-      assert.throws(() => a.view(Int32Array, 0, 8), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => a.view(Int32Array, size + 2), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => a.view(Int32Array, 0, Math.floor(size / 4) + 1), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => a.view(Int32Array, -4), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => a.view(Int32Array, 1.5), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => a.view(Int32Array, '4'), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -137,11 +141,12 @@ describe('read() and write()', () => {
 
   test('out-of-range copies are refused and change nothing', () => {
     const { a, done } = pair(10);
+    const size = a.size; // 10; on Windows a whole page
     try {
       a.buf.fill(5);
-      assert.throws(() => a.write(new Uint8Array(11)), { code: 'ERR_OUT_OF_RANGE' });
-      assert.throws(() => a.write(new Uint8Array(2), 9), { code: 'ERR_OUT_OF_RANGE' });
-      assert.throws(() => a.read(new Uint8Array(1), 10), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => a.write(new Uint8Array(size + 1)), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => a.write(new Uint8Array(2), size - 1), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => a.read(new Uint8Array(1), size), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => a.read(new Uint8Array(1), -1), { code: 'ERR_OUT_OF_RANGE' });
       assert.throws(() => a.read([0]), { code: 'ERR_INVALID_ARG_TYPE' });
       assert.throws(() => a.write('abc'), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -166,7 +171,7 @@ describe('close() and unlink()', () => {
   });
 
   for (const strategy of ['external', 'overlay']) {
-    test(`close detaches every view it gave out (${strategy}): stale views read as length 0`, () => {
+    test(`close detaches every view it gave out (${strategy}): stale views read as length 0`, strategy === 'overlay' ? OVERLAY : {}, () => {
       const { a, b, done } = pair(4096, { strategy });
       try {
         const buf = a.buf;
@@ -191,11 +196,23 @@ describe('close() and unlink()', () => {
     const { a, b, done } = pair(32);
     try {
       a.unlink();
-      assert.ok(!exists(a.name));
       a.buf[3] = 33;
       assert.equal(b.buf[3], 33);
+      if (WINDOWS) {
+        // Nothing removes a name there: unlink() does nothing (CPython), never ENOENT, and the
+        // segment lives until the last close.
+        assert.ok(exists(a.name));
+        a.unlink();
+        a.close();
+        assert.equal(b.buf[3], 33);
+        b.close();
+        assert.ok(!exists(a.name), 'gone with the last close');
+        assert.throws(() => SharedMemory.attach(a.name), { code: 'ENOENT' });
+        return;
+      }
+      assert.ok(!exists(a.name));
       assert.throws(() => SharedMemory.attach(a.name), { code: 'ENOENT' });
-      assert.throws(() => a.unlink(), { code: 'ENOENT', syscall: 'shm_unlink', path: a.name });
+      assert.throws(() => a.unlink(), { code: 'ENOENT', syscall: CALLS.unlink, path: a.name });
     } finally {
       done();
     }
@@ -204,7 +221,9 @@ describe('close() and unlink()', () => {
   test('close first, then unlink; re-attaching afterwards is ENOENT', () => {
     const a = new SharedMemory({ name: uniqueName(), create: true, size: 32 });
     a.close();
-    assert.ok(exists(a.name), 'close never removes the name');
+    // Windows: the last close removes it (a name lives only while some process holds it).
+    if (WINDOWS) assert.ok(!exists(a.name), 'the last close removes it');
+    else assert.ok(exists(a.name), 'close never removes the name');
     a.unlink();
     assert.throws(() => SharedMemory.attach(a.name), { code: 'ENOENT' });
   });
@@ -224,7 +243,7 @@ describe('close() and unlink()', () => {
 
 describe('readonly', () => {
   for (const strategy of ['external', 'overlay', 'copy']) {
-    test(`a readonly attach sees writes and its own writes never reach the segment (${strategy})`, () => {
+    test(`a readonly attach sees writes and its own writes never reach the segment (${strategy})`, strategy === 'overlay' ? OVERLAY : {}, () => {
       const a = new SharedMemory({ name: uniqueName('ro'), create: true, size: pageSize * 2 });
       const r = SharedMemory.attach(a.name, { readonly: true, strategy });
       try {

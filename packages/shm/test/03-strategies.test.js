@@ -7,7 +7,19 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { SharedMemory, pageSize } = require('@shmkit/shm');
-const { uniqueName, exists, checkNoLeaks, run, PACKAGE } = require('./helpers');
+const { uniqueName, exists, checkNoLeaks, run, PACKAGE, WINDOWS, notOnWindows } = require('./helpers');
+
+/** overlay and shared map over a buffer's pages, which Windows cannot do (decision 0014). */
+const OVERLAY = notOnWindows('no overlay strategy there (docs/decisions/0014-windows.md)');
+const onlyWithOverlay = (strategy) => (strategy === 'overlay' ? OVERLAY : {});
+
+/** The segment's bytes, through buf or, for the copy strategy, read(). */
+function bytesOf(shm) {
+  if (shm.strategy !== 'copy') return shm.buf;
+  const out = new Uint8Array(shm.size);
+  shm.read(out);
+  return out;
+}
 
 checkNoLeaks();
 
@@ -36,15 +48,17 @@ const settle = async () => { for (let i = 0; i < 6; i++) { global.gc(); await ne
 
 describe('forced strategies', () => {
   for (const strategy of ['external', 'overlay', 'copy']) {
-    test(`${strategy}: the bytes are shared with an attachment of another strategy`, () => {
+    test(`${strategy}: the bytes are shared with an attachment of another strategy`, onlyWithOverlay(strategy), () => {
       const a = new SharedMemory({ name: uniqueName(strategy), create: true, size: pageSize * 3 + 1, strategy });
-      const b = SharedMemory.attach(a.name, { strategy: strategy === 'external' ? 'overlay' : 'external' });
+      // Windows has no overlay: external is paired with copy there.
+      const other = strategy === 'external' ? (WINDOWS ? 'copy' : 'overlay') : 'external';
+      const b = SharedMemory.attach(a.name, { strategy: other });
       try {
         assert.equal(a.strategy, strategy);
         const pattern = Uint8Array.from({ length: a.size }, (_, i) => (i * 7) & 0xff);
         a.write(pattern);
-        assert.deepEqual(b.buf, pattern);
-        b.buf.fill(3, 100, 200);
+        assert.deepEqual(bytesOf(b), pattern);
+        b.write(new Uint8Array(100).fill(3), 100);
         const back = new Uint8Array(a.size);
         a.read(back);
         assert.ok(back.subarray(100, 200).every((x) => x === 3));
@@ -73,7 +87,7 @@ describe('forced strategies', () => {
     }
   });
 
-  test('overlay views are page-aligned inside their ArrayBuffer, and Atomics work on them', () => {
+  test('overlay views are page-aligned inside their ArrayBuffer, and Atomics work on them', OVERLAY, () => {
     const a = new SharedMemory({ name: uniqueName(), create: true, size: 100, strategy: 'overlay' });
     try {
       const ints = a.view(Int32Array);
@@ -91,7 +105,38 @@ describe('forced strategies', () => {
 });
 
 describe('automatic fallback (external buffers refused, as in Electron)', () => {
-  test('auto falls back to overlay; forcing external is ERR_SHM_STRATEGY_UNAVAILABLE and creates nothing', async () => {
+  test('Windows: auto falls back to copy (no overlay there); forcing external or overlay is ERR_SHM_STRATEGY_UNAVAILABLE', { skip: !WINDOWS && 'Windows only (the overlay fallback is tested next)' }, async () => {
+    const name = uniqueName('cage-win');
+    const { out } = await child(`${PRELUDE}
+      binding.setTestingFlags({ refuseExternal: true });
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      const a = new SharedMemory({ name: ${JSON.stringify(name)}, create: true, size: 5000 });
+      a.write(Uint8Array.of(7), 4999);
+      const seen = new Uint8Array(1);
+      const b = SharedMemory.attach(a.name);
+      b.read(seen, 4999);
+      const codes = [];
+      for (const strategy of ['external', 'overlay']) {
+        try { SharedMemory.attach(a.name, { strategy }); } catch (e) { codes.push(e.code); }
+      }
+      setImmediate(() => {
+        const result = { a: a.strategy, b: b.strategy, seen: seen[0], codes, warnings };
+        a.close(); b.close();
+        console.log(JSON.stringify(result));
+      });
+    `);
+    assert.deepEqual(out, {
+      a: 'copy',
+      b: 'copy',
+      seen: 7,
+      codes: ['ERR_SHM_STRATEGY_UNAVAILABLE', 'ERR_SHM_STRATEGY_UNAVAILABLE'],
+      warnings: ['SHMKIT_COPY_FALLBACK'],
+    });
+    assert.ok(!exists(name));
+  });
+
+  test('auto falls back to overlay; forcing external is ERR_SHM_STRATEGY_UNAVAILABLE and creates nothing', OVERLAY, async () => {
     const name = uniqueName('cage');
     const refused = uniqueName('cage-ext');
     const { out } = await child(`${PRELUDE}
@@ -109,7 +154,7 @@ describe('automatic fallback (external buffers refused, as in Electron)', () => 
     assert.deepEqual(out, { a: 'overlay', b: 'overlay', seen: 7, code: 'ERR_SHM_STRATEGY_UNAVAILABLE', leftover: false });
   });
 
-  test('when the overlay fails too, auto falls back to copy with one SHMKIT_COPY_FALLBACK warning', async () => {
+  test('when the overlay fails too, auto falls back to copy with one SHMKIT_COPY_FALLBACK warning', OVERLAY, async () => {
     const name = uniqueName('copy');
     const { out } = await child(`${PRELUDE}
       binding.setTestingFlags({ refuseExternal: true, failOverlay: true });
@@ -141,7 +186,7 @@ describe('automatic fallback (external buffers refused, as in Electron)', () => 
   });
 });
 
-describe('overlay buffers cannot be taken away', () => {
+describe('overlay buffers cannot be taken away', OVERLAY, () => {
   /** Every way Node 20 can detach or move an ArrayBuffer, tried on a's buffer. */
   async function tryToTakeAway(a) {
     const buffer = a.buf.buffer;
@@ -264,7 +309,7 @@ describe('overlay buffers cannot be taken away', () => {
 
 describe('read() and write() with any view', () => {
   for (const strategy of ['external', 'overlay', 'copy']) {
-    test(`${strategy}: views over a SharedArrayBuffer and detached views are handled`, () => {
+    test(`${strategy}: views over a SharedArrayBuffer and detached views are handled`, onlyWithOverlay(strategy), () => {
       const a = new SharedMemory({ name: uniqueName('sab'), create: true, size: 64, strategy });
       try {
         const sab = new Uint8Array(new SharedArrayBuffer(16), 4, 8);
@@ -284,7 +329,7 @@ describe('read() and write() with any view', () => {
   }
 });
 
-describe('automatic fallback when no WebAssembly.Memory can host an overlay', () => {
+describe('automatic fallback when no WebAssembly.Memory can host an overlay', OVERLAY, () => {
   test('auto falls back to copy, never to a detachable plain-ArrayBuffer overlay; forcing overlay uses one', async () => {
     const name = uniqueName('nowasm');
     const { out } = await child(`${PRELUDE}
@@ -307,7 +352,7 @@ describe('automatic fallback when no WebAssembly.Memory can host an overlay', ()
 });
 
 describe('release without close()', () => {
-  test('overlay: a kept view keeps the mapping; dropping everything unmaps it (FinalizationRegistry)', async () => {
+  test('overlay: a kept view keeps the mapping; dropping everything unmaps it (FinalizationRegistry)', OVERLAY, async () => {
     const name = uniqueName('gc-overlay');
     const { out } = await child(`${PRELUDE}
       (async () => {
@@ -333,7 +378,7 @@ describe('release without close()', () => {
     assert.deepEqual(out, { whileKept: 2, keptOk: true, afterDrop: 1, intact: true });
   });
 
-  test('external: a buffer kept after the SharedMemory is dropped stays valid; dropping it unmaps', async () => {
+  test('external: a buffer kept after the SharedMemory is dropped stays valid; dropping it unmaps', notOnWindows('no /proc/self/maps to count the mappings'), async () => {
     const name = uniqueName('gc-external');
     const { out } = await child(`${PRELUDE}
       (async () => {
@@ -355,7 +400,7 @@ describe('release without close()', () => {
   });
 
   for (const strategy of ['external', 'overlay', 'copy']) {
-    test(`${strategy}: 300 open/close cycles leak no descriptor and no mapping`, () => {
+    test(`${strategy}: 300 open/close cycles leak no descriptor and no mapping`, notOnWindows('no /proc/self/fd and /proc/self/maps to count descriptors and mappings'), () => {
       const name = uniqueName(`fd-${strategy}`);
       const fds = () => fs.readdirSync('/proc/self/fd').length;
       const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('/dev/shm/')).length;
@@ -386,7 +431,7 @@ describe('release without close()', () => {
 
 describe('close() while an asynchronous operation writes into buf', () => {
   for (const strategy of ['external', 'overlay']) {
-    test(`${strategy}: randomFill into a derived view, close() and drop everything: no crash`, async () => {
+    test(`${strategy}: randomFill into a derived view, close() and drop everything: no crash`, onlyWithOverlay(strategy), async () => {
       const name = uniqueName(`inflight-${strategy}`);
       const { out } = await child(`${PRELUDE}
         const crypto = require('node:crypto');
@@ -416,7 +461,7 @@ describe('close() while an asynchronous operation writes into buf', () => {
 
 describe('worker threads', () => {
   for (const strategy of ['external', 'overlay']) {
-    test(`${strategy}: a worker that exits or is terminated without close() leaves the process healthy`, async () => {
+    test(`${strategy}: a worker that exits or is terminated without close() leaves the process healthy`, onlyWithOverlay(strategy), async () => {
       const { Worker } = require('node:worker_threads');
       const name = uniqueName(`worker-${strategy}`);
       const main = new SharedMemory({ name, create: true, size: 8192 });
@@ -455,7 +500,7 @@ describe('worker threads', () => {
   }
 });
 
-describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', () => {
+describe('segments over 4 GiB (sparse: ftruncate only, a few pages touched)', notOnWindows('no sparse segments: a section is charged in full to the commit limit at create, and overlay/shared do not exist there'), () => {
   const GiB = 2 ** 30;
   /** Creates `size` bytes with `strategy`, touches the first and last byte, closes: the outcome. */
   function outcome(size, strategy) {

@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const helpers = require('./helpers');
+if (require('./helpers').skipFileOnWindows('the crash-cleanup tracker', 'there is no tracker there, nor in CPython: a segment dies with the last handle, which the kernel closes when a process crashes (25-windows tests it; decision 0014)')) return;
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory } = require('@shmkit/shm');
 const net = require('node:net');

@@ -3,6 +3,10 @@
 // the process that started the manager is SIGKILLed, plus connecting to a
 // running manager from another process by its address. Real processes; waits
 // poll with generous deadlines; nothing asserts timing.
+// Windows (verified under Wine): the same promises in their Windows form: the
+// server holds every managed segment and lets go of it at release/shutdown (no
+// name can be unlinked there; a segment goes with its last handle), and the
+// address is a named pipe, which has no file mode and leaves nothing on disk.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -11,6 +15,7 @@ const helpers = require('./helpers');
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager, ShareableList } = require('@shmkit/shm');
 const tracker = require('../dist/lifecycle/tracker.js');
+const { win32 } = require('../dist/core/binding.js');
 
 helpers.checkNoLeaks();
 
@@ -19,6 +24,17 @@ const NOT_STARTED = 'ERR_SHM_MANAGER_NOT_STARTED';
 
 /** Every manager server pid seen by this file; all must be gone at the end. */
 const serverPids = new Set();
+/**
+ * Windows: a handle to each server's process, opened as soon as its pid is known. Windows (and Wine,
+ * at once) gives an ended process's pid to the next process, so a pid probe later can meet another
+ * process; the handle names that one process until it is closed.
+ */
+const watches = new Map();
+function serverSeen(pid) {
+  serverPids.add(pid);
+  if (helpers.WINDOWS && !watches.has(pid)) watches.set(pid, win32.watchProcess(pid, 0, 0));
+}
+const serverAlive = (pid) => (watches.has(pid) ? watches.get(pid).alive() : alive(pid));
 /** Every socket address seen; all must be removed at the end. */
 const addresses = new Set();
 
@@ -31,7 +47,7 @@ function assertGone(name) {
 async function started() {
   const m = new SharedMemoryManager();
   await m.start();
-  serverPids.add(m.pid);
+  serverSeen(m.pid);
   addresses.add(m.address);
   return m;
 }
@@ -60,7 +76,7 @@ test('every method before start() and after shutdown() fails with ERR_SHM_MANAGE
   await assert.rejects(m.release('x'), { code: NOT_STARTED });
   assert.equal(m.running, false);
   await m.start();
-  serverPids.add(m.pid);
+  serverSeen(m.pid);
   assert.equal(m.running, true);
   await assert.rejects(m.start(), { code: NOT_STARTED }, 'start() twice');
   await m.shutdown();
@@ -93,7 +109,7 @@ test('start/shutdown: managed segments survive the caller closing them and are u
   await m.shutdown(); // idempotent
   assertGone(a.name);
   assertGone(b.name);
-  await pollUntil(() => !alive(pid), 'the server to exit');
+  await pollUntil(() => !serverAlive(pid), 'the server to exit');
 });
 
 test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
@@ -111,7 +127,7 @@ test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
     );
     const [n, pid] = await body(SharedMemoryManager);
     helpers.remember(n);
-    serverPids.add(pid);
+    serverSeen(pid);
     assertGone(n);
   }
   // What `await using` does, spelled out.
@@ -125,6 +141,35 @@ test('Symbol.asyncDispose shuts the manager down (await using)', async () => {
   }
   assertGone(name);
   assert.equal(m.running, false);
+});
+
+test('a managed segment survives its creator closing it at once and exiting (Windows: the hold is handed to the server)', async () => {
+  const m = await started();
+  let name;
+  try {
+    const handle = startChild(
+      `
+      (async () => {
+        const c = await SharedMemoryManager.connect(V.address);
+        const s = c.SharedMemory(16);
+        s.buf[3] = 42;
+        s.close();                 // before the server could have answered
+        report({ name: s.name });
+        await c.shutdown();
+      })();
+      `,
+      { address: m.address },
+    );
+    name = helpers.remember((await handle.line()).name);
+    const result = await handle.closed;
+    assert.equal(result.code, 0, result.stderr);
+    const s = SharedMemory.attach(name);
+    assert.equal(s.buf[3], 42, 'alive, with its bytes, after every handle of its creator is gone');
+    s.close();
+  } finally {
+    await m.shutdown();
+  }
+  assertGone(name);
 });
 
 test('list() and release()', async () => {
@@ -222,35 +267,40 @@ test('SIGKILL of the process that started the manager: its segments are unlinked
   const handle = startChild(OWNER, { wait: true });
   const out = await handle.line();
   out.names.forEach((n) => helpers.remember(n));
-  serverPids.add(out.pid);
+  serverSeen(out.pid);
   addresses.add(out.address);
   for (const n of out.names) assert.ok(helpers.exists(n));
   handle.child.kill('SIGKILL');
   const result = await handle.closed;
   assert.equal(result.signal, 'SIGKILL');
   await pollUntil(() => out.names.every((n) => !helpers.exists(n)), 'the server to unlink the segments');
-  await pollUntil(() => !alive(out.pid), 'the server to exit');
-  await pollUntil(() => !fs.existsSync(out.address), 'the socket to be removed');
+  await pollUntil(() => !serverAlive(out.pid), 'the server to exit');
+  if (!helpers.WINDOWS) await pollUntil(() => !fs.existsSync(out.address), 'the socket to be removed');
 });
 
 test('an owner that exits without shutdown(): segments unlinked (like Python at interpreter exit)', async () => {
   const handle = startChild(OWNER, { wait: false });
   const out = await handle.line();
   out.names.forEach((n) => helpers.remember(n));
-  serverPids.add(out.pid);
+  serverSeen(out.pid);
   addresses.add(out.address);
   const result = await handle.closed;
   assert.equal(result.code, 0, result.stderr);
   await pollUntil(() => out.names.every((n) => !helpers.exists(n)), 'the server to unlink the segments');
-  await pollUntil(() => !alive(out.pid), 'the server to exit');
+  await pollUntil(() => !serverAlive(out.pid), 'the server to exit');
 });
 
 test('another process connects by address; what it creates is managed and unlinked at shutdown', async () => {
   const m = await started();
   const address = m.address;
-  const mode = fs.statSync(address).mode & 0o777;
-  assert.equal(mode, 0o600, 'socket is private');
-  assert.equal(fs.statSync(path.dirname(m.address)).mode & 0o777, 0o700);
+  if (helpers.WINDOWS) {
+    assert.match(address, /^\\\\\.\\pipe\\shmkit-manager-\d+-[0-9a-f]{16}$/, 'a named pipe');
+  } else {
+    const mode = fs.statSync(address).mode & 0o777;
+    assert.equal(mode, 0o600, 'socket is private');
+    assert.equal(fs.statSync(path.dirname(m.address)).mode & 0o777, 0o700);
+  }
+  const nowhere = helpers.WINDOWS ? `\\\\.\\pipe\\shmkit-nope-${process.pid}` : path.join(path.dirname(m.address), 'nope.sock');
   let names;
   try {
     const mine = m.SharedMemory(8);
@@ -289,7 +339,7 @@ test('another process connects by address; what it creates is managed and unlink
     assert.equal(s.buf[0], 77);
     s.close();
     assert.deepEqual((await m.list()).sort(), [mine.name, ...names].sort());
-    await assert.rejects(SharedMemoryManager.connect(path.join(path.dirname(m.address), 'nope.sock')), {
+    await assert.rejects(SharedMemoryManager.connect(nowhere), {
       code: 'ENOENT',
     });
   } finally {
@@ -313,10 +363,11 @@ test('a connected client sees the server go away: later calls fail with ERR_SHM_
 
 test('no manager server process or socket remains', async () => {
   assert.ok(serverPids.size >= 6);
-  await pollUntil(() => [...serverPids].every((pid) => !alive(pid)), 'every server to exit');
-  for (const address of addresses) assert.ok(!fs.existsSync(path.dirname(address)), `${address} removed`);
+  await pollUntil(() => [...serverPids].every((pid) => !serverAlive(pid)), 'every server to exit');
+  if (!helpers.WINDOWS) for (const address of addresses) assert.ok(!fs.existsSync(path.dirname(address)), `${address} removed`);
 });
 
 after(() => {
-  for (const pid of serverPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of serverPids) if (serverAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const watch of watches.values()) watch.close();
 });

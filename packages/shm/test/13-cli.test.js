@@ -4,6 +4,8 @@
 // registries; every CLI run and every creator gets a private TMPDIR, so the
 // tracker state files (and so `gc`) only ever see what this file made. Only
 // names this file made are asserted about; other segments may exist.
+// Windows (verified under Wine): ls by name and size, rm refused, gc with
+// nothing to collect; what needs the tracker or /dev/shm skips with its reason.
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -74,7 +76,7 @@ function startCreator(name, size) {
   return { child, closed, first };
 }
 
-test('ls --json lists a tracked segment with its size and its live creator; the table shows it too', async () => {
+test('ls --json lists a tracked segment with its size and its live creator; the table shows it too', helpers.notOnWindows('the owner column comes from the crash tracker, which Windows has no need of (the twin below lists by name and size)'), async () => {
   const name = helpers.uniqueName('cli-ls');
   const creator = startCreator(name, 12345);
   const { tracker } = await creator.first;
@@ -118,7 +120,7 @@ test('ls --json lists a tracked segment with its size and its live creator; the 
   assert.equal(await entry(name), undefined);
 });
 
-test('rm unlinks the named segments; a missing name fails the run but the others are still removed', async () => {
+test('rm unlinks the named segments; a missing name fails the run but the others are still removed', helpers.notOnWindows('no name can be removed there (the twin below: rm is refused)'), async () => {
   const a = helpers.uniqueName('cli-rm-a');
   const b = helpers.uniqueName('cli-rm-b');
   const missing = helpers.uniqueName('cli-rm-missing');
@@ -147,7 +149,7 @@ test('rm unlinks the named segments; a missing name fails the run but the others
   }
 });
 
-test('gc unlinks a tracked segment whose tracker and then creator were SIGKILLed (after --dry-run shows it)', async () => {
+test('gc unlinks a tracked segment whose tracker and then creator were SIGKILLed (after --dry-run shows it)', helpers.notOnWindows('no tracker there; the twin below: gc has nothing to collect'), async () => {
   const name = helpers.uniqueName('cli-gc');
   try {
     const creator = startCreator(name, 4096);
@@ -200,7 +202,7 @@ test('gc unlinks a tracked segment whose tracker and then creator were SIGKILLed
   }
 });
 
-test('gc leaves a segment whose creator is alive even if its tracker was killed', async () => {
+test('gc leaves a segment whose creator is alive even if its tracker was killed', helpers.notOnWindows('no tracker there'), async () => {
   const name = helpers.uniqueName('cli-gc-live');
   const creator = startCreator(name, 64);
   try {
@@ -248,7 +250,7 @@ test('the built CLI starts with a shebang and is the package bin', () => {
   assert.equal(pkg.bin.shmkit, 'bin/shmkit.js');
 });
 
-test('ls escapes control characters of names in the table (the JSON keeps them, escaped by JSON)', async () => {
+test('ls escapes control characters of names in the table (the JSON keeps them, escaped by JSON)', helpers.notOnWindows('it plants a name in /dev/shm'), async () => {
   // Any user can make such a name in /dev/shm; shmkit itself refuses them.
   const name = helpers.remember(`${helpers.uniqueName('cli-esc')}-\x1b]0;pwned\x07\x1b[2J\t\u00e9`);
   fs.writeFileSync(path.join('/dev/shm', name), 'x');
@@ -264,7 +266,7 @@ test('ls escapes control characters of names in the table (the JSON keeps them, 
   }
 });
 
-test('gc removes the socket or FIFO of a SIGKILLed tracker', async () => {
+test('gc removes the socket or FIFO of a SIGKILLed tracker', helpers.notOnWindows('no tracker there'), async () => {
   const name = helpers.uniqueName('cli-gc-channel');
   try {
     const creator = startCreator(name, 64);
@@ -299,7 +301,7 @@ function plantedTmpdir() {
   return { tmp, base, trackers };
 }
 
-test("gc refuses a state directory another user made (a planted state file cannot make it unlink a live segment)", async () => {
+test("gc refuses a state directory another user made (a planted state file cannot make it unlink a live segment)", helpers.notOnWindows('no tracker state there'), async () => {
   const name = helpers.uniqueName('cli-planted');
   const shm = SharedMemory.create(64, { name, track: false });
   try {
@@ -320,7 +322,7 @@ test("gc refuses a state directory another user made (a planted state file canno
   }
 });
 
-test('state files are untrusted input: malformed ones, bad names and symlinks are ignored', async () => {
+test('state files are untrusted input: malformed ones, bad names and symlinks are ignored', helpers.notOnWindows('no tracker state there'), async () => {
   const name = helpers.uniqueName('cli-badstate');
   const shm = SharedMemory.create(64, { name, track: false });
   const victim = path.join(TMPDIR, 'victim.json');
@@ -339,4 +341,46 @@ test('state files are untrusted input: malformed ones, bad names and symlinks ar
     helpers.cleanup(name);
     for (const f of ['999997.json', '999996.json', '999995.json']) fs.rmSync(path.join(STATE_DIR, f), { force: true });
   }
+});
+
+test('Windows: ls lists a segment another process holds, by name and size (no owner, no age); rm is refused with exit 2; gc has nothing to collect', { skip: !helpers.WINDOWS && 'Windows only (the Linux forms are the tests above)' }, async () => {
+  const name = helpers.uniqueName('cli-win');
+  const creator = helpers.startScript(
+    `const { SharedMemory } = require('@shmkit/shm');
+    SharedMemory.create(5000, { name: ${JSON.stringify(name)} });
+    process.stdout.write('{}\\n');
+    setInterval(() => {}, 1000);`,
+    { env: { ...process.env, NODE_PATH } },
+  );
+  try {
+    await creator.line();
+    const listed = await cli('ls', '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stderr, /Windows records no creator and no age/, 'it says what it cannot list');
+    const entry = JSON.parse(listed.stdout).find((s) => s.name === name);
+    assert.deepEqual(entry, {
+      name, size: 8192, mtime: null, ageSeconds: null,
+      tracked: false, ownerPid: null, ownerAlive: null, trackerPid: null, trackerAlive: null,
+    }, 'whole pages, nothing Windows does not record');
+    const human = await cli('ls');
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^NAME +SIZE\n/);
+    assert.match(human.stdout, new RegExp(`^${name} +8\\.0 KiB$`, 'm'));
+    assert.ok(!JSON.parse(listed.stdout).some((s) => s.name.startsWith('shmkit_wq_')), "shmkit's waiter tables are not segments");
+
+    const rm = await cli('rm', name);
+    assert.equal(rm.code, 2, 'unsupported there');
+    assert.match(rm.stderr, /no segment can be removed on Windows/);
+    assert.ok(helpers.exists(name), 'still there');
+    for (const args of [['gc'], ['gc', '--json'], ['gc', '--dry-run']]) {
+      const gc = await cli(...args);
+      assert.equal(gc.code, 0, gc.stderr);
+      if (args[1] === '--json') assert.deepEqual(JSON.parse(gc.stdout), { dryRun: false, segments: [], stateFiles: [], channels: [] });
+      else assert.match(gc.stdout, /nothing to collect/);
+    }
+  } finally {
+    creator.child.kill();
+    await creator.closed;
+  }
+  await pollUntil(() => !helpers.exists(name), 'the segment to go with its creator');
 });

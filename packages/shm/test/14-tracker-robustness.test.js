@@ -12,6 +12,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const helpers = require('./helpers');
+if (require('./helpers').skipFileOnWindows('the crash-cleanup tracker under stress', 'there is no tracker there (decision 0014)')) return;
 const { pidAlive: alive, pollUntil } = require('./helpers');
 const { SharedMemory, SharedMemoryManager } = require('@shmkit/shm');
 

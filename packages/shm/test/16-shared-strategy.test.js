@@ -10,6 +10,7 @@ const { fork } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
 const { SharedMemory, notify, pageSize } = require('@shmkit/shm');
 const { uniqueName, exists, checkNoLeaks, run, PACKAGE } = require('./helpers');
+if (require('./helpers').skipFileOnWindows("the 'shared' strategy", "no shared strategy there: it maps the segment over a WebAssembly.Memory's pages, which Windows cannot do (decision 0014)")) return;
 
 checkNoLeaks();
 

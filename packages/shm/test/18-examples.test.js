@@ -37,7 +37,8 @@ test('manager.mjs (ESM): a client process creates through the owner\'s manager; 
   assertCleanRun(result, 'manager.mjs');
   assert.equal(result.created.length, 2, 'one segment by the owner, one by the client');
   assert.match(result.stdout, /now says "hello back from \d+"/);
-  assert.match(result.stdout, /the manager manages: psm_[0-9a-f]{8}, psm_[0-9a-f]{8}\n/);
+  const generated = `${helpers.GENERATED}[0-9a-f]{8}`;
+  assert.match(result.stdout, new RegExp(`the manager manages: ${generated}, ${generated}\n`));
 });
 
 test('the demo does not wait when stdin is not a terminal, and prints a python3 line', async () => {
@@ -47,7 +48,7 @@ test('the demo does not wait when stdin is not a terminal, and prints a python3 
   assert.doesNotMatch(result.stdout, /press Enter/);
 });
 
-test('with --wait the demo keeps the segment until Enter, and its python3 line works (python3, and 3.13 when installed)', { timeout: 60_000 }, async () => {
+test('with --wait the demo keeps the segment until Enter, and its python3 line works (python3, and 3.13 when installed)', { timeout: 60_000, ...helpers.notOnWindows('it runs the python3 line with sh; no Windows CPython here') }, async () => {
   const demo = startRecorded([path.join(EXAMPLES, 'demo.js'), '--wait']);
   try {
     const command = await demo.line(/^python3 -c "/);

@@ -9,6 +9,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const helpers = require('./helpers');
+if (require('./helpers').skipFileOnWindows('the io_uring and thread backends of waitAsync', "Linux's wait backends; Windows has one, win32-events (07 and 25-windows)")) return;
 
 for (const file of ['07-wait-notify.test.js', '08-frame-ring.test.js']) {
   test(`${file} passes with SHMKIT_WAIT_BACKEND=thread`, async () => {

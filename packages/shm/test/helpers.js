@@ -30,12 +30,20 @@ function remember(name) {
   return name;
 }
 
+const WINDOWS = process.platform === 'win32';
+
+/**
+ * Whether a segment of that name exists: a file in /dev/shm, or on Windows a mapping some process
+ * holds (the addon's OpenFileMapping; nothing there can be listed by path).
+ */
 function exists(name) {
+  if (WINDOWS) return require(path.join(PACKAGE, 'dist', 'core', 'binding.js')).win32.segmentExists(name);
   return fs.existsSync(path.join('/dev/shm', name));
 }
 
-/** Unlinks a name if it still exists; for cleanup after a failing test. */
+/** Unlinks a name if it still exists; for cleanup after a failing test (Windows: nothing to do). */
 function cleanup(name) {
+  if (WINDOWS) return;
   try {
     fs.unlinkSync(path.join('/dev/shm', name));
   } catch (error) {
@@ -131,7 +139,9 @@ function runNode(source, options) {
 // The futex(2) syscall number, to find threads asleep in a futex through
 // /proc/<pid>/task/*/syscall (tests skip where it is unknown).
 const FUTEX_SYSCALL = { x64: 202, arm64: 98, ia32: 240, arm: 240 }[process.arch];
-const NO_PROBE = FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
+const NO_PROBE = WINDOWS
+  ? 'no /proc there to see a thread asleep on the word (Windows wake-ups across processes: 25-windows)'
+  : FUTEX_SYSCALL === undefined && `no futex syscall number known for ${process.arch}`;
 
 /**
  * Threads of process `pid` blocked in a shared FUTEX_WAIT on the int32 at
@@ -203,6 +213,8 @@ function versionOf(command) {
 
 /** A CPython >= 3.13 from pyenv, if one is installed. */
 function findPython313() {
+  // pyenv's layout is POSIX's: on Windows (under Wine) it would find Linux CPythons, not Windows ones.
+  if (WINDOWS) return null;
   const root = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv');
   let versions = [];
   try {
@@ -223,6 +235,16 @@ function findPython313() {
 
 /** True while `pid` runs (a zombie or a missing /proc entry counts as gone). */
 function pidAlive(pid) {
+  if (WINDOWS) {
+    // Never /proc there: under Wine, Z:\proc is Linux's, whose pids are not Windows' (libuv's
+    // kill(pid, 0) there opens the process and reads its exit code)
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return error.code === 'EPERM';
+    }
+  }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
@@ -273,7 +295,58 @@ async function inPrivateShm(source, { sizeMiB = 64 } = {}) {
   return result;
 }
 
+/** The names of the segments there are (/dev/shm; on Windows the sections of this session). */
+function listNames() {
+  if (WINDOWS) return require(path.join(PACKAGE, 'dist', 'core', 'binding.js')).win32.listSegments();
+  return fs.readdirSync('/dev/shm');
+}
+
+/** The system calls that open a segment, as errors name them. */
+const CALLS = WINDOWS
+  ? { create: 'CreateFileMappingW', attach: 'OpenFileMappingW', unlink: 'OpenFileMappingW' }
+  : { create: 'shm_open', attach: 'shm_open', unlink: 'shm_unlink' };
+
+/** The prefix of generated names: CPython's ('wnsm_' on Windows). */
+const GENERATED = WINDOWS ? 'wnsm_' : 'psm_';
+
+/** The size a segment of `n` bytes reports: whole pages on Windows (as CPython's there), else `n`. */
+function segSize(n) {
+  return WINDOWS ? Math.ceil(n / 4096) * 4096 : n;
+}
+
+/**
+ * The `errno` of a Node system error with this `code`, as Node numbers it on this platform
+ * (negative): the OS's errno on POSIX, libuv's number on Windows (ENOENT: -2 on Linux, -4058 there).
+ */
+function sysErrno(code) {
+  for (const [errno, [name]] of require('node:util').getSystemErrorMap()) if (name === code) return errno;
+  throw new Error(`no errno for ${code}`);
+}
+
+/**
+ * For a test file that cannot run on Windows: there it registers one skipped test with the reason
+ * and returns true (the file then returns at once); elsewhere false.
+ */
+function skipFileOnWindows(title, reason) {
+  if (!WINDOWS) return false;
+  require('node:test').test(title, { skip: `not on Windows: ${reason}` }, () => {});
+  return true;
+}
+
+/** For a test or suite that cannot run on Windows: `{ skip: reason }` there, `{}` elsewhere. */
+function notOnWindows(reason) {
+  return WINDOWS ? { skip: `not on Windows: ${reason}` } : {};
+}
+
 module.exports = {
+  WINDOWS,
+  notOnWindows,
+  skipFileOnWindows,
+  segSize,
+  sysErrno,
+  listNames,
+  CALLS,
+  GENERATED,
   NO_PRIVATE_TMPFS,
   inPrivateShm,
   RUN_PREFIX,

@@ -12,10 +12,18 @@
  * refused (ERR_SHM_UNSAFE_DIRECTORY, exit 1). Names in the table are escaped:
  * anyone can put terminal escape sequences in a /dev/shm name.
  * Exit codes: 0 ok, 1 an operation failed, 2 usage error or unsupported platform.
+ *
+ * Windows: `ls` lists the sections of this session's namespace (where bare
+ * names such as shmkit's and CPython's live) with their size in whole pages;
+ * Windows records no creator and no age for them (those columns are absent, null
+ * in JSON), and Global\ names are not listed. `rm` is refused (exit 2): no name
+ * can be removed there, a segment goes when the last process holding it closes
+ * it. `gc` has nothing to collect (exit 0): a crashed process's handles are
+ * closed by the kernel, and there is no tracker.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { unlinkSegment } from '../core/binding';
+import { unlinkSegment, win32 } from '../core/binding';
 import { ownerPidOf, pidAlive, readStates, stateDir, type TrackerState } from '../lifecycle/tracker-state';
 import { validateName } from '../core/validate';
 import { formatSize } from '../core/space';
@@ -39,8 +47,23 @@ Options:
   -h, --help         this help
   -V, --version      the version of @shmkit/shm
 
+Windows: ls lists the sections of this session's namespace by name and size
+(Windows records no creator or age); rm is refused, since a segment there goes
+when the last process holding it closes it; gc has nothing to collect.
+
 Exit status: 0 success, 1 an operation failed, 2 usage error or unsupported platform.
 `;
+
+const WINDOWS = process.platform === 'win32';
+const WINDOWS_LS_NOTE =
+  "shmkit: Windows: the sections of this session's namespace (bare names, as shmkit and CPython make them), " +
+  'by name and size in whole pages; Windows records no creator and no age for a section, and Global\\ names are not listed\n';
+const WINDOWS_RM =
+  'rm: no segment can be removed on Windows: a segment lives while any process holds it open and goes when ' +
+  "the last one closes it (a crashed process's handles are closed by the kernel)";
+const WINDOWS_GC =
+  "nothing to collect: on Windows a segment goes with the last handle to it (a crashed process's are closed by the kernel), " +
+  'and there is no tracker\n';
 
 class UsageError extends Error {}
 
@@ -83,7 +106,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function requireLinux(): void {
-  if (process.platform !== 'linux') {
+  if (process.platform !== 'linux' && !WINDOWS) {
     throw new UsageError(`listing segments needs ${SHM_DIR}, which only Linux has (this is ${process.platform})`);
   }
 }
@@ -91,8 +114,9 @@ function requireLinux(): void {
 interface Segment {
   name: string;
   size: number;
-  mtime: string;
-  ageSeconds: number;
+  /** null on Windows: not recorded there. */
+  mtime: string | null;
+  ageSeconds: number | null;
   tracked: boolean;
   ownerPid: number | null;
   ownerAlive: boolean | null;
@@ -141,8 +165,27 @@ function ownerOf(name: string, all: State[]): State | undefined {
   return best;
 }
 
+/** Windows: the sections of this session's namespace, with their sizes (nothing else is recorded). */
+function listWindowsSegments(): Segment[] {
+  const segments: Segment[] = [];
+  for (const name of win32.listSegments()) {
+    let size: number;
+    try {
+      size = win32.segmentSize(name);
+    } catch {
+      continue; // gone meanwhile, or not ours to open
+    }
+    segments.push({
+      name, size, mtime: null, ageSeconds: null,
+      tracked: false, ownerPid: null, ownerAlive: null, trackerPid: null, trackerAlive: null,
+    });
+  }
+  return segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 function listSegments(all: State[]): Segment[] {
   requireLinux();
+  if (WINDOWS) return listWindowsSegments();
   const now = Date.now();
   const segments: Segment[] = [];
   for (const entry of fs.readdirSync(SHM_DIR, { withFileTypes: true })) {
@@ -192,6 +235,14 @@ function out(text: string): void {
 
 function cmdLs(args: Args): number {
   requireLinux();
+  if (WINDOWS) {
+    const segments = listWindowsSegments();
+    process.stderr.write(WINDOWS_LS_NOTE);
+    if (args.json) out(JSON.stringify(segments, null, 2) + '\n');
+    else if (segments.length === 0) out('no segments in this session\'s namespace\n');
+    else out(table(['NAME', 'SIZE'], segments.map((s) => [displayName(s.name), formatSize(s.size)])));
+    return 0;
+  }
   let status = 0;
   let all: State[] = [];
   try {
@@ -216,7 +267,7 @@ function cmdLs(args: Args): number {
       segments.map((s) => [
         displayName(s.name),
         formatSize(s.size),
-        formatAge(s.ageSeconds),
+        formatAge(s.ageSeconds ?? 0),
         s.tracked ? `${s.ownerPid} (${s.ownerAlive ? 'alive' : 'dead'})` : '-',
       ]),
     ),
@@ -253,6 +304,7 @@ function staleChannels(dir: string): Array<{ file: string; pid: number }> {
 }
 
 function cmdRm(args: Args): number {
+  if (WINDOWS) throw new UsageError(WINDOWS_RM);
   let status = 0;
   const results: Array<{ name: string; removed: boolean; error: string | null }> = [];
   for (const name of args.names) {
@@ -274,6 +326,11 @@ function cmdRm(args: Args): number {
 
 function cmdGc(args: Args): number {
   requireLinux();
+  if (WINDOWS) {
+    if (args.json) out(JSON.stringify({ dryRun: args.dryRun, segments: [], stateFiles: [], channels: [] }, null, 2) + '\n');
+    else out(WINDOWS_GC);
+    return 0;
+  }
   let dir: string | undefined;
   try {
     dir = trackersDir();

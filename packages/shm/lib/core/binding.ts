@@ -4,9 +4,8 @@
  * errors into Node system errors.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { constants } from 'node:os';
 import * as path from 'node:path';
-import { shmError, systemError } from './errors';
+import { errnoOf, shmError, systemError } from './errors';
 import { memoryRoom, setProcRoot, spaceReport, type MemoryRoom, type RawSpace } from './space';
 
 /** Strategy numbers as the addon takes them (src/mapping.h). */
@@ -23,6 +22,13 @@ export type ResolvedStrategy = 'external' | 'overlay' | 'copy' | 'shared';
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 /** What the addon reports for an asynchronous wait (src/futex.cc). */
 export type AsyncWaitResult = WaitResult | 'closed' | 'cancelled' | 'fault';
+
+/** Windows: handles to a process (and one of its threads), opened once (src/win32/process.cc). */
+export interface ProcessWatch {
+  /** False once the process, or the thread if one was named, has ended. */
+  alive(): boolean;
+  close(): void;
+}
 
 /** A native mapping (src/mapping.h). */
 export interface NativeMapping {
@@ -72,7 +78,7 @@ interface RawBinding {
     callback: (result: AsyncWaitResult) => void,
   ): number;
   cancelWait(id: number): void;
-  waitBackend(): { name: 'io_uring' | 'thread'; reason?: string };
+  waitBackend(): { name: 'io_uring' | 'thread' | 'win32-events'; reason?: string };
   armedWaits(): Array<{ id: number; address: bigint }>;
   notify(mapping: NativeMapping, byteOffset: number, count: number): number;
   setTestingFlags(flags: {
@@ -90,6 +96,13 @@ interface RawBinding {
   socketClose?(fd: number): void;
   socketPeer?(fd: number): { uid: number; pid: number };
   socketAcceptPending?(fd: number): number[];
+  /** Windows only (src/win32/process.cc). */
+  segmentExists?(name: string): boolean;
+  listSegments?(): string[];
+  holdSegment?(name: string): void;
+  segmentSize?(name: string): number;
+  currentThreadId?(): number;
+  ProcessWatch?: new (pid: number, tid: number, startedAtMs: number) => ProcessWatch;
   readonly pageSize: number;
   readonly maxNameLength: number;
   readonly supported: boolean;
@@ -264,12 +277,12 @@ function allocateOverlay(byteLength: number, name: string, host: OverlayHost, al
   if (!allowPlain) {
     // 'auto' never picks the plain host: a BYOB read could detach it (see
     // docs/decisions/0001); the caller falls back to the copy strategy.
-    throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'no WebAssembly.Memory host');
+    throw systemError(errnoOf('ENOMEM'), 'mmap', name, 'cannot allocate memory', 'no WebAssembly.Memory host');
   }
   try {
     return new ArrayBuffer(byteLength + pageSize);
   } catch {
-    throw systemError(constants.errno.ENOMEM, 'mmap', name, 'cannot allocate memory', 'overlay buffer');
+    throw systemError(errnoOf('ENOMEM'), 'mmap', name, 'cannot allocate memory', 'overlay buffer');
   }
 }
 
@@ -361,12 +374,16 @@ function checkPlatform(): void {
   if (!raw.supported) {
     throw shmError(
       'ERR_SHM_UNSUPPORTED_PLATFORM',
-      `shmkit does not support ${process.platform} yet: POSIX shared memory (Linux, macOS) is required`,
+      `shmkit does not support ${process.platform}: POSIX shared memory or Windows named file mappings are required`,
     );
   }
 }
 
-/** shm_unlink('/' + name). Throws system errors (ENOENT for a missing name). */
+/**
+ * shm_unlink('/' + name). Throws system errors (ENOENT for a missing name). On Windows, where
+ * no name can be removed, it lets go of this process's hold on the name (createUnmapped) and is
+ * ENOENT only when no mapping of that name exists anywhere (src/platform.h).
+ */
 export function unlinkSegment(name: string): void {
   checkPlatform();
   try {
@@ -455,6 +472,30 @@ export const socket = {
   close: converted(raw.socketClose ?? unsupportedSocket),
   peer: converted(raw.socketPeer ?? unsupportedSocket),
   acceptPending: converted(raw.socketAcceptPending ?? unsupportedSocket),
+};
+
+function windowsOnly(what: string): never {
+  throw shmError('ERR_SHM_UNSUPPORTED_PLATFORM', `${what} exists only on Windows`);
+}
+
+/** What only the Windows addon has (src/win32/process.cc), for lib/ only. */
+export const win32 = {
+  /** Whether a mapping of that name is held by some process. */
+  segmentExists: (name: string): boolean => (raw.segmentExists ?? (() => windowsOnly('segmentExists')))(name),
+  /** The sections of this session's namespace (where bare names live), shmkit's waiter tables left out. */
+  listSegments: (): string[] =>
+    converted(raw.listSegments ?? (() => windowsOnly('listSegments')))().filter((name) => !name.startsWith('shmkit_wq_')),
+  /** This process holds the mapping until unlinkSegment(name) (or its end): the manager's server. */
+  holdSegment: (name: string): void => converted(raw.holdSegment ?? (() => windowsOnly('holdSegment')))(name),
+  /** The size of mapping `name` as a view of it reports (whole pages). */
+  segmentSize: (name: string): number => converted(raw.segmentSize ?? (() => windowsOnly('segmentSize')))(name),
+  /** GetCurrentThreadId(). */
+  currentThreadId: (): number => (raw.currentThreadId ?? (() => windowsOnly('currentThreadId')))(),
+  /** Opens handles to process `pid` (and thread `tid` unless 0) started at `startedAtMs` or before. */
+  watchProcess: (pid: number, tid: number, startedAtMs: number): ProcessWatch => {
+    if (raw.ProcessWatch === undefined) windowsOnly('ProcessWatch');
+    return new raw.ProcessWatch(pid, tid, startedAtMs);
+  },
 };
 
 /** A full memory barrier (std::atomic_thread_fence, seq_cst). */

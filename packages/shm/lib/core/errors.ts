@@ -7,7 +7,8 @@
  * - Bad arguments are TypeError/RangeError with Node's codes.
  * - shmkit's own states use `ERR_SHM_*` codes.
  */
-import { getSystemErrorName } from 'node:util';
+import { constants } from 'node:os';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 import type { SpaceReport } from './space';
 
 /** Every `code` shmkit itself defines (system errors use the OS's codes). */
@@ -97,8 +98,21 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
 }
 
 /**
+ * The positive error number of `code` in this platform's numbering, as the
+ * addon reports it: the OS's errno on POSIX; on Windows libuv's numbers, the
+ * ones util.getSystemErrorName knows there (os.constants.errno holds the C
+ * runtime's, which it does not).
+ */
+export function errnoOf(code: keyof typeof constants.errno): number {
+  if (process.platform !== 'win32') return constants.errno[code];
+  for (const [negative, [name]] of getSystemErrorMap()) if (name === code) return -negative;
+  return constants.errno[code];
+}
+
+/**
  * Builds a Node system error from the addon's raw error (`errno` positive as
- * the OS reports it, `syscall`, `path`).
+ * the addon reports it, `syscall`, `path`). On Windows the description is
+ * libuv's for the code (the addon's message is only a number there).
  */
 export function systemError(
   errno: number,
@@ -113,6 +127,7 @@ export function systemError(
   } catch {
     code = `E${errno}`;
   }
+  if (process.platform === 'win32') description = getSystemErrorMap().get(-errno)?.[1] ?? description;
   const text = description.charAt(0).toLowerCase() + description.slice(1);
   const extra = detail ? ` (${detail})` : '';
   const error = new Error(`${code}: ${text}${extra}, ${syscall} '${path}'`) as ShmSystemError;

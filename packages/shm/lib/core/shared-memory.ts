@@ -46,7 +46,9 @@ export type ViewConstructor<T extends ArrayBufferView> = {
   readonly BYTES_PER_ELEMENT?: number;
 };
 
-const GENERATED_PREFIX = 'psm_';
+/** CPython's prefixes for generated names: 'wnsm_' on Windows, 'psm_' elsewhere. */
+const GENERATED_PREFIX = process.platform === 'win32' ? 'wnsm_' : 'psm_';
+const WINDOWS = process.platform === 'win32';
 const GENERATED_ATTEMPTS = 100;
 
 /** Views handed out keep their SharedMemory alive through this key. */
@@ -175,6 +177,14 @@ function explained(error: unknown, name: string, create: boolean): unknown {
         `or create it with { create: true, size }`,
     );
   }
+  if (code === 'EEXIST' && create && WINDOWS) {
+    return withHint(
+      error,
+      `A segment named ${quoted(name)} exists already: some process holds it open (on Windows a segment ` +
+        `lives until every process has closed it); attach to it with SharedMemory.attach(${quoted(name)}), ` +
+        `or omit the name to get a generated one`,
+    );
+  }
   if (code === 'EEXIST' && create) {
     return withHint(
       error,
@@ -195,7 +205,7 @@ function fromCaller<T>(entry: Function, fn: () => T): T {
   }
 }
 
-/** `psm_` + 8 random hex digits, the format Python's SharedMemory generates. */
+/** `psm_` (Windows: `wnsm_`) + 8 random hex digits, the format Python's SharedMemory generates. */
 export function generateName(): string {
   return GENERATED_PREFIX + randomBytes(4).toString('hex');
 }
@@ -209,6 +219,8 @@ export function generateName(): string {
  * views read as length 0). Exactly one process calls `unlink()` to remove the
  * name; existing mappings keep working until they are closed. Close and unlink
  * may happen in either order. `using shm = …` closes at the end of the scope.
+ * On Windows the segment goes when the last process closes it, and `unlink()`
+ * does nothing (as in CPython).
  */
 export class SharedMemory implements Disposable {
   readonly #name: string;
@@ -372,7 +384,8 @@ export class SharedMemory implements Disposable {
 
   /**
    * Removes a segment's name without attaching to it (`shm_unlink`). ENOENT if
-   * it does not exist.
+   * it does not exist. On Windows (see `unlink()`): lets go of this process's
+   * hold if it has one, else does nothing; ENOENT when no process holds it.
    */
   static unlink(name: string): void {
     unlinkTracked(validateName(name, 'name'));
@@ -383,7 +396,10 @@ export class SharedMemory implements Disposable {
     return this.#name;
   }
 
-  /** The true size in bytes, from fstat (page-rounded on macOS). Still answers after close. */
+  /**
+   * The true size in bytes, from fstat (page-rounded on macOS; on Windows whole pages, as
+   * VirtualQuery reports a view, as CPython reports it). Still answers after close.
+   */
   get size(): number {
     return this.#size;
   }
@@ -487,9 +503,17 @@ export class SharedMemory implements Disposable {
   /**
    * Removes the segment's name (`shm_unlink`). Call it once across all
    * processes; a second call is ENOENT, as in Python. Mappings stay valid.
+   * On Windows no name can be removed: a segment lives while any process
+   * holds it and goes with the last close(), so this does nothing there (as
+   * CPython's), except let go of a hold this process took with
+   * createUnmapped; it never throws ENOENT there.
    */
   unlink(): void {
-    unlinkTracked(this.#name);
+    try {
+      unlinkTracked(this.#name);
+    } catch (error) {
+      if (!(WINDOWS && (error as ShmSystemError).code === 'ENOENT')) throw error;
+    }
   }
 
   [Symbol.dispose](): void {

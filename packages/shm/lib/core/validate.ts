@@ -5,9 +5,8 @@
  * range errors. Everything here runs before any system call, so bad input
  * never creates anything.
  */
-import { constants } from 'node:os';
 import { maxNameLength } from './binding';
-import { invalidArgType, invalidArgValue, outOfRange, systemError } from './errors';
+import { errnoOf, invalidArgType, invalidArgValue, outOfRange, systemError } from './errors';
 
 export type StrategyOption = 'auto' | 'external' | 'overlay' | 'copy' | 'shared';
 
@@ -113,8 +112,9 @@ export function validateInteger(name: string, value: unknown, min: number, max: 
 
 /**
  * Checks a segment name. Names must be 1..maxNameLength printable ASCII
- * characters without '/', and not '.' or '..'. Stricter than the OS on purpose:
- * such names behave the same on Linux, macOS and in Python.
+ * characters without '/' (nor, on Windows, '\\', which separates a name from its
+ * namespace there), and not '.' or '..'. Stricter than the OS on purpose:
+ * such names behave the same on Linux, macOS, Windows and in Python.
  */
 export function validateName(name: unknown, argName = 'options.name'): string {
   if (typeof name !== 'string') throw invalidArgType(argName, 'of type string', name);
@@ -123,14 +123,17 @@ export function validateName(name: unknown, argName = 'options.name'): string {
   if (name.includes('/')) {
     throw invalidArgValue(argName, name, "must not contain '/' (give the name without the leading slash)");
   }
+  if (process.platform === 'win32' && name.includes('\\')) {
+    throw invalidArgValue(argName, name, "must not contain '\\' on Windows (it separates a namespace from a name there)");
+  }
   if (!/^[\x20-\x7e]+$/.test(name)) {
     throw invalidArgValue(argName, name, 'must contain only printable ASCII characters');
   }
   if (name === '.' || name === '..') throw invalidArgValue(argName, name, "must not be '.' or '..'");
   if (name.length > maxNameLength) {
     throw systemError(
-      constants.errno.ENAMETOOLONG,
-      'shm_open',
+      errnoOf('ENAMETOOLONG'),
+      process.platform === 'win32' ? 'CreateFileMappingW' : 'shm_open',
       name,
       'file name too long',
       `at most ${maxNameLength} characters on ${process.platform}`,

@@ -80,7 +80,7 @@ export function fuseFile(execPath: string, platform: NodeJS.Platform = process.p
   // The outermost bundle: helpers (X.app/Contents/Frameworks/X Helper.app/…) share the app's framework.
   const match = /^(.*?\.app)\/Contents\//.exec(execPath);
   if (!match) return execPath;
-  return path.join(match[1]!, 'Contents', 'Frameworks', 'Electron Framework.framework', 'Electron Framework');
+  return path.posix.join(match[1]!, 'Contents', 'Frameworks', 'Electron Framework.framework', 'Electron Framework');
 }
 
 const refusals = new Map<string, string | undefined>();
@@ -134,10 +134,13 @@ export function spawnHelper(script: string, args: string[], stdio: StdioOptions,
   });
 }
 
-/** Kills the process group of a helper that did not greet (it runs detached: its group is its pid). */
+/**
+ * Kills the process group of a helper that did not greet (it runs detached: its group is its pid).
+ * Windows has no process groups to signal: the helper itself (TerminateProcess).
+ */
 export function killHelper(pid: number): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL');
   } catch {
     // gone already
   }

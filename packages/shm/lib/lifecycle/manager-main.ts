@@ -11,7 +11,17 @@
  *   directory, private-dir.ts), for other processes of the same user (checked
  *   with SO_PEERCRED) that connect to the manager by its address.
  *
- * Requests: {op:'register',name} (no reply), {id,op:'list'}, {id,op:'release',name},
+ * Windows: a segment lives while some process holds it, and no name can be
+ * unlinked; so the server holds every managed segment (holdSegment) from
+ * register until release or shutdown, when it lets go of it (unlinkSegment
+ * releases a hold): the segment then goes with the last handle anywhere. The
+ * socket is a named pipe (\\.\pipe\shmkit-manager-<pid>-<random>) with the
+ * default security of a pipe: full access for this user (and SYSTEM and
+ * administrators), read-only for others, who can then send nothing. A register
+ * there carries an id and is answered once the segment is held (the creator
+ * holds it until then, so its close() cannot end it first).
+ *
+ * Requests: {op:'register',name[,id]} (a reply only with an id), {id,op:'list'}, {id,op:'release',name},
  * and, from the owner only, {id,op:'shutdown'}. Replies: {id,ok:true,names?} or
  * {id,error:<code>}. Malformed lines are ignored.
  *
@@ -24,7 +34,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { socket as peerSocket, unlinkSegment } from '../core/binding';
+import * as crypto from 'node:crypto';
+import { socket as peerSocket, unlinkSegment, win32 } from '../core/binding';
 import { privateDir } from './private-dir';
 import { onJsonLines } from './json-lines';
 import { validateName } from '../core/validate';
@@ -54,9 +65,18 @@ function validName(name: unknown): name is string {
 function handle(request: Request, fromOwner: boolean): object | undefined {
   const id = request.id;
   switch (request.op) {
-    case 'register':
-      if (validName(request.name)) registry.add(request.name);
-      return undefined;
+    case 'register': {
+      if (!validName(request.name)) return id === undefined ? undefined : { id, error: 'EINVAL' };
+      if (WINDOWS && !registry.has(request.name)) {
+        try {
+          win32.holdSegment(request.name);
+        } catch (error) {
+          return id === undefined ? undefined : { id, error: (error as { code?: string }).code ?? 'EIO' };
+        }
+      }
+      registry.add(request.name);
+      return id === undefined ? undefined : { id, ok: true };
+    }
     case 'list':
       return { id, ok: true, names: [...registry] };
     case 'release': {
@@ -79,21 +99,30 @@ function handle(request: Request, fromOwner: boolean): object | undefined {
   }
 }
 
-// A fresh 0700 directory (mkdtemp) inside the verified private directory.
-let dir: string;
-try {
-  dir = fs.mkdtempSync(path.join(privateDir()!, 'manager-'));
-} catch (error) {
-  const e = error as Error & { code?: string };
-  writeOut({ ready: false, error: e.code ?? 'EIO', message: e.message });
-  process.exit(1);
+const WINDOWS = process.platform === 'win32';
+
+// POSIX: a fresh 0700 directory (mkdtemp) inside the verified private directory.
+// Windows: a named pipe (nothing on disk); see the file's comment.
+let dir: string | undefined;
+let address: string;
+if (WINDOWS) {
+  address = `\\\\.\\pipe\\shmkit-manager-${process.pid}-${crypto.randomBytes(8).toString('hex')}`;
+} else {
+  try {
+    dir = fs.mkdtempSync(path.join(privateDir()!, 'manager-'));
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    writeOut({ ready: false, error: e.code ?? 'EIO', message: e.message });
+    process.exit(1);
+  }
+  address = path.join(dir, 'manager.sock');
 }
-const address = path.join(dir, 'manager.sock');
 const sockets = new Set<net.Socket>();
 const myUid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
 
 /** Only this user is served (SO_PEERCRED): the directory is private, this is belt and braces. */
 function sameUser(socket: net.Socket): boolean {
+  if (WINDOWS) return true; // the pipe's security: others cannot write to it
   try {
     return peerSocket.peer((socket as unknown as { _handle: { fd: number } })._handle.fd).uid === myUid;
   } catch {
@@ -133,7 +162,7 @@ function writeOut(value: object): void {
 }
 
 server.listen(address, () => {
-  fs.chmodSync(address, 0o600);
+  if (!WINDOWS) fs.chmodSync(address, 0o600);
   writeOut({ ready: true, address });
 });
 
@@ -158,7 +187,7 @@ function exitAfterFinish(): void {
 }
 
 let finished = false;
-/** Unlinks every managed segment and removes the socket. */
+/** Unlinks every managed segment (Windows: lets go of it) and removes the socket. */
 function finish(): void {
   if (finished) return;
   finished = true;
@@ -172,6 +201,7 @@ function finish(): void {
   registry.clear();
   for (const socket of sockets) socket.destroy();
   server.close();
+  if (dir === undefined) return;
   try {
     fs.rmSync(dir, { recursive: true, force: true });
   } catch {

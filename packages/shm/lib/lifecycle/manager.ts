@@ -10,6 +10,13 @@
  *
  * Queries (`list()`, `release()`) go to the server and are asynchronous.
  *
+ * Windows: no name can be unlinked there and a segment lives while any
+ * process holds it, so the server holds every managed segment until release or
+ * shutdown and then lets go of it (it goes with the last handle anywhere).
+ * Until the server has answered that it holds a new segment, the creating
+ * process holds it too (so closing it at once cannot end it); the address is a
+ * named pipe. See manager-main.ts.
+ *
  * Other processes reach a running manager by its `address` (a Unix socket,
  * 0600, in a private directory, see private-dir.ts; only the same user is served) with
  * `await SharedMemoryManager.connect(address)`; segments they create are
@@ -24,6 +31,7 @@ import { invalidArgType, shmError } from '../core/errors';
 import { greeting, killHelper, RUN_AS_NODE_FIX, runAsNodeRefusal, spawnHelper } from './helper-process';
 import { onJsonLines } from './json-lines';
 import { SharedMemory } from '../core/shared-memory';
+import { unlinkSegment, win32 } from '../core/binding';
 import { ShareableList, type ShareableValue } from '../formats/shareable-list';
 
 /** The server's entry point, next to this file once compiled. */
@@ -208,7 +216,22 @@ export class SharedMemoryManager implements AsyncDisposable {
   }
 
   #register(name: string): void {
-    this.#send({ op: 'register', name });
+    if (process.platform !== 'win32') {
+      this.#send({ op: 'register', name });
+      return;
+    }
+    // Windows: hold the segment here until the server says it holds it (or fails to).
+    const out = this.#out;
+    if (!out || out.destroyed || out.writableEnded) throw notStarted('this call');
+    win32.holdSegment(name);
+    const letGo = (): void => {
+      try {
+        unlinkSegment(name); // releases this process's hold
+      } catch {
+        // gone already
+      }
+    };
+    this.#request({ op: 'register', name }).then(letGo, letGo);
   }
 
   /** Creates a segment of `size` bytes that the manager owns (unlinked at shutdown). */

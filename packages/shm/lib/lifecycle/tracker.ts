@@ -276,6 +276,12 @@ function send(lines: string): boolean {
   return connect() && write(lines);
 }
 
+/**
+ * Windows has no tracker (nor does CPython there): a segment lives while some process holds a
+ * handle to it, and the kernel closes a crashed process's handles, so nothing can leak.
+ */
+const NO_TRACKER = process.platform === 'win32';
+
 /** The inode `name` has now (0: none); undefined where segments are not files. */
 function inodeOf(name: string): number | undefined {
   if (process.platform !== 'linux') return undefined;
@@ -293,6 +299,7 @@ function inodeOf(name: string): number | undefined {
  * Returns a token for `afterCreate`.
  */
 export function beforeCreate(name: string): { intent: boolean } {
+  if (NO_TRACKER) return { intent: false };
   if (idleTimer !== undefined) {
     clearTimeout(idleTimer);
     idleTimer = undefined;
@@ -309,6 +316,7 @@ export function beforeCreate(name: string): { intent: boolean } {
 
 /** Called once the create of `name` has succeeded (`created`) or failed. */
 export function afterCreate(name: string, created: boolean, token: { intent: boolean }): void {
+  if (NO_TRACKER) return;
   if (created) {
     registered.add(name);
     if (!token.intent && connection !== undefined) send(`REGISTER ${name}\n`);

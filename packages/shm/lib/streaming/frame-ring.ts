@@ -10,7 +10,8 @@
  * frames it dropped. Readers sleep on a futex word until the writer publishes.
  */
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
-import { fence } from '../core/binding';
+import { isMainThread } from 'node:worker_threads';
+import { fence, win32, type ProcessWatch } from '../core/binding';
 import { atCaller, invalidArgType, invalidArgValue, outOfRange, shmError } from '../core/errors';
 import { SharedMemory, type SharedMemoryOptions } from '../core/shared-memory';
 import { validateInteger } from '../core/validate';
@@ -167,9 +168,12 @@ export interface FramesOptions {
 
 /**
  * Linux: the id of the calling thread (gettid), so a reader can tell that a
- * writer on a worker thread is gone while its process lives on. 0 elsewhere.
+ * writer on a worker thread is gone while its process lives on. Windows: the
+ * thread id of a worker (GetCurrentThreadId), 0 on the main thread (its end is
+ * the process's). 0 elsewhere.
  */
 function currentThreadId(): number {
+  if (process.platform === 'win32') return isMainThread ? 0 : win32.currentThreadId();
   if (process.platform !== 'linux') return 0;
   try {
     const tid = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
@@ -363,6 +367,8 @@ export class FrameRing implements Disposable {
   // on another process (or on kill(0, 0), which succeeds for ever).
   readonly #writerPid: number;
   readonly #writerTid: number;
+  /** Windows readers: handles to the writer's process and thread, opened at attach. */
+  #writerWatch: ProcessWatch | undefined;
   #acquired: number = -1;
   #received = 0;
   #dropped = 0;
@@ -379,6 +385,12 @@ export class FrameRing implements Disposable {
     this.#payloadOffset = g.payloadOffset;
     this.#writerPid = g.writerPid;
     this.#writerTid = g.writerTid;
+    if (!isWriter && process.platform === 'win32') {
+      // Windows never gives a process's id to another while a handle to it is open: from now on
+      // this handle is the writer, whatever happens to its pid (src/win32/process.cc).
+      const started = shm.view(DataView, 0, HEADER_BYTES).getFloat64(H_WRITER_START, true);
+      this.#writerWatch = win32.watchProcess(g.writerPid, g.writerTid, started);
+    }
     this.#header = shm.view(Int32Array, 0, HEADER_BYTES / 4);
     this.#header64 = shm.view(BigInt64Array, 0, HEADER_BYTES / 8);
     this.#slotWords = shm.view(Int32Array, HEADER_BYTES, (SLOT_HEADER_BYTES / 4) * this.slotCount);
@@ -503,6 +515,7 @@ export class FrameRing implements Disposable {
   get writerAlive(): boolean {
     if (this.shm.closed) return false;
     if (Atomics.load(this.#header, H_WRITER_STATE / 4) === WRITER_CLOSED) return false;
+    if (this.#writerWatch !== undefined) return this.#writerWatch.alive();
     const pid = this.#writerPid;
     try {
       process.kill(pid, 0);
@@ -647,6 +660,7 @@ export class FrameRing implements Disposable {
 
   /** Writer: marks the ring closed (readers' frames() end) and closes the segment. Readers: closes. */
   close(): void {
+    this.#writerWatch?.close();
     if (this.shm.closed) return;
     if (this.isWriter) {
       Atomics.store(this.#header, H_WRITER_STATE / 4, WRITER_CLOSED);

@@ -138,9 +138,11 @@ export interface WaitBackend {
    * event loop is woken directly by the kernel when a notify comes (Linux
    * 6.7+). 'thread': each wait sleeps on a thread of its own, which wakes the
    * event loop (older kernels, io_uring disabled by policy or a seccomp filter,
-   * `SHMKIT_WAIT_BACKEND=thread`).
+   * `SHMKIT_WAIT_BACKEND=thread`). 'win32-events' (Windows): a waiter table
+   * next to the segment and a named event per waiting thread, one thread per
+   * environment (docs/decisions/0014-windows.md).
    */
-  readonly name: 'io_uring' | 'thread';
+  readonly name: 'io_uring' | 'thread' | 'win32-events';
   /** Why io_uring is not used, when it is not. */
   readonly reason?: string;
 }

@@ -1,4 +1,29 @@
-#include "futex.h"
+// wait.h on POSIX: cross-process wait/notify on a 32-bit word (Linux futex,
+// the shared variant: no FUTEX_PRIVATE_FLAG, so the kernel keys waiters by the
+// segment's inode and offset and any process mapping it can wake them).
+//
+//   wait(mapping, byteOffset, expected, timeoutMs)        blocks the caller
+//   waitAsync(mapping, byteOffset, expected, timeoutMs, cb) → id
+//   cancelWait(id)
+//   notify(mapping, byteOffset, count)                    → number woken
+//
+// waitAsync submits each wait through the environment's io_uring where the
+// kernel allows it (posix/wait_uring.h: the event loop is woken directly). The
+// fallback, described here, runs each wait on its own thread (never the libuv
+// pool, whose four threads a few waiters would exhaust) and reports back
+// through a threadsafe function. Ownership: a Waiter is owned by its threadsafe
+// function; the function's finalizer joins the thread and deletes the Waiter,
+// so neither outlives the other. Waiting threads sleep in slices of at most
+// kSliceMs (so a change of the word without notify is still seen) on two
+// words at once (futex_waitv, Linux 5.16): the shared word and the waiter's
+// own private cancel flag. Cancellation (an AbortSignal, close() of the
+// segment, teardown of the environment) sets the flag and wakes that thread
+// alone, at once; it never wakes other processes' waiters. Where futex_waitv
+// is missing (older kernels, a seccomp filter) the thread sleeps on the shared
+// word only and sees the flag at the end of its slice.
+// The futex syscall validates the address itself: a word whose pages were
+// unmapped gives EFAULT, never a crash.
+#include "wait.h"
 
 #include <atomic>
 #include <cerrno>
@@ -15,9 +40,7 @@
 #include "wait_common.h"
 #include "wait_uring.h"
 
-#if !defined(_WIN32)
 #include <pthread.h>
-#endif
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -78,9 +101,7 @@ struct Waiter {
   int64_t slice_ms = kSliceMs;
   bool no_waitv = false;  // futex_waitv refused: sleep on the shared word only
   int32_t result = kOk;
-#if !defined(_WIN32)
   pthread_t thread;
-#endif
   bool started = false;  // `thread` exists and must be joined
   napi_threadsafe_function tsfn = nullptr;
   AddonData* data = nullptr;
@@ -204,21 +225,14 @@ void* WaiterThread(void* arg) {
 // used: with C++ exceptions off its failure is std::terminate, an abort.
 int StartWaiter(Waiter* w, bool simulate_failure) {
   if (simulate_failure) return EAGAIN;
-#if defined(_WIN32)
-  (void)w;
-  return ENOSYS;  // unreachable: waitAsync is refused before (Unsupported)
-#else
   int err = pthread_create(&w->thread, nullptr, WaiterThread, w);
   if (err == 0) w->started = true;
   return err;
-#endif
 }
 
 void JoinWaiter(Waiter* w) {
   if (!w->started) return;
-#if !defined(_WIN32)
   pthread_join(w->thread, nullptr);
-#endif
   w->started = false;
 }
 
@@ -248,28 +262,10 @@ void FinalizeWaiter(napi_env /*env*/, void* data, void* /*hint*/) {
 
 // Resolves (mapping, byteOffset) to the address of an open, aligned int32 word.
 const int32_t* WordOf(const Napi::CallbackInfo& info, const void** owner) {
-  Napi::Env env = info.Env();
-  Mapping* mapping = Mapping::FromValue(env, info[0]);
-  if (mapping == nullptr) return nullptr;
-  if (!info[1].IsNumber()) {
-    ThrowArgType(env, "byteOffset must be a number");
-    return nullptr;
-  }
-  double offset = info[1].As<Napi::Number>().DoubleValue();
-  void* word = mapping->WaitWord(offset);
-  if (word == nullptr) {
-    if (mapping->IsClosed()) {
-      ThrowCode(env, "ERR_SHM_CLOSED", "the shared memory is closed");
-    } else {
-      Napi::RangeError error = Napi::RangeError::New(
-          env, "byteOffset must be a multiple of 4 inside the segment");
-      error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
-      error.ThrowAsJavaScriptException();
-    }
-    return nullptr;
-  }
+  Mapping* mapping = nullptr;
+  const int32_t* word = Mapping::WaitTarget(info, &mapping);
   *owner = mapping;
-  return static_cast<const int32_t*>(word);
+  return word;
 }
 
 bool Unsupported(Napi::Env env) {
@@ -283,18 +279,6 @@ bool Unsupported(Napi::Env env) {
 #endif
 }
 
-// True while this environment may still run JavaScript. A worker being
-// terminated (or a process exiting) refuses calls into JS: a blocking wait
-// that sees this gives up instead of holding the thread forever.
-bool CanRunJs(Napi::Env env, napi_value noop) {
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_status status = napi_call_function(env, undefined, noop, 0, nullptr, nullptr);
-  return status == napi_ok;
-}
-
-void Noop(const Napi::CallbackInfo&) {}
-
 // wait(mapping, byteOffset, expected, timeoutMs) → 'ok' | 'not-equal' | 'timed-out'
 // Sleeps in slices, so that terminating a worker blocked here still works.
 Napi::Value Wait(const Napi::CallbackInfo& info) {
@@ -307,7 +291,7 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   double timeout_ms = info[3].As<Napi::Number>().DoubleValue();
   int32_t result = kTimedOut;
 #if defined(__linux__)
-  Napi::Function noop = Napi::Function::New<Noop>(env);
+  Napi::Function noop = NoopFunction(env);
   const bool forever = IsForever(timeout_ms);
   const Clock::time_point deadline =
       forever ? Clock::time_point::max() : DeadlineAfter(timeout_ms);
@@ -459,7 +443,7 @@ void CancelWaitsOf(Napi::Env env, const void* owner) {
   }
 }
 
-void InitFutex(Napi::Env env, Napi::Object exports) {
+void InitWait(Napi::Env env, Napi::Object exports) {
   exports.Set("wait", Napi::Function::New<Wait>(env, "wait"));
   exports.Set("waitAsync", Napi::Function::New<WaitAsync>(env, "waitAsync"));
   exports.Set("cancelWait", Napi::Function::New<CancelWait>(env, "cancelWait"));

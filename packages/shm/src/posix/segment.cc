@@ -1,29 +1,9 @@
-#include "segment.h"
+// POSIX shared memory: shm_open, ftruncate, fstat, shm_unlink (platform.h).
+#include "platform.h"
 
 #include <cerrno>
+#include <cstring>
 #include <limits>
-
-#if defined(_WIN32)
-
-namespace shmkit {
-
-// Windows has no POSIX shared memory. lib/ refuses the platform with
-// ERR_SHM_UNSUPPORTED_PLATFORM before calling in; these stubs only keep the
-// addon buildable there.
-std::string OsName(const std::string& name) { return "/" + name; }
-OpenResult OpenSegment(const OpenRequest&) {
-  OpenResult r;
-  r.err = ENOSYS;
-  r.syscall = "shm_open";
-  return r;
-}
-int UnlinkSegment(const std::string&) { return ENOSYS; }
-size_t MaxNameLength() { return 0; }
-size_t PageSize() { return 4096; }
-
-}  // namespace shmkit
-
-#else
 
 #include <fcntl.h>
 #include <limits.h>
@@ -44,16 +24,6 @@ int CloseRetainingErrno(int fd) {
   int rc = close(fd);
   errno = saved;
   return rc;
-}
-
-OpenResult Fail(int err, const char* syscall, const char* detail = nullptr,
-                const char* code = nullptr) {
-  OpenResult r;
-  r.err = err;
-  r.syscall = syscall;
-  r.detail = detail;
-  r.code = code;
-  return r;
 }
 
 #if defined(__linux__)
@@ -127,14 +97,14 @@ OpenResult OpenSegment(const OpenRequest& request) {
 
   if (request.create &&
       request.size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
-    return Fail(EFBIG, "ftruncate");
+    return OpenFailure(EFBIG, "ftruncate");
   }
 
   int fd;
   do {
     fd = shm_open(os_name.c_str(), oflag, static_cast<mode_t>(request.mode));
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return Fail(errno, "shm_open");
+  if (fd < 0) return OpenFailure(errno, "shm_open");
 
   // From here on, a failure must close fd and, if this call created the name,
   // unlink it: nothing this call made may outlive the error.
@@ -142,7 +112,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
                      const char* detail = nullptr) {
     CloseRetainingErrno(fd);
     if (request.create) shm_unlink(os_name.c_str());
-    return Fail(err, syscall, detail);
+    return OpenFailure(err, syscall, detail);
   };
 
   bool prefault = request.populate;
@@ -183,7 +153,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
 #if defined(__linux__)
   if (!S_ISREG(st.st_mode)) {
     CloseRetainingErrno(fd);  // only an attach gets here: nothing to unlink
-    return Fail(EINVAL, "fstat", KindOf(st.st_mode), "ERR_SHM_NOT_A_SEGMENT");
+    return OpenFailure(EINVAL, "fstat", KindOf(st.st_mode), "ERR_SHM_NOT_A_SEGMENT");
   }
 #endif
   if (st.st_size <= 0) {
@@ -204,7 +174,7 @@ OpenResult OpenSegment(const OpenRequest& request) {
 #endif
 
   OpenResult r;
-  r.fd = fd;
+  r.handle = fd;
   r.size = static_cast<uint64_t>(st.st_size);
   r.prefault = prefault;
   return r;
@@ -214,6 +184,22 @@ int UnlinkSegment(const std::string& name) {
   return shm_unlink(OsName(name).c_str()) == 0 ? 0 : errno;
 }
 
+void CloseSegmentHandle(NativeHandle handle) {
+  if (handle >= 0) CloseRetainingErrno(static_cast<int>(handle));
+}
+
+void KeepUnmapped(const std::string& /*name*/, NativeHandle handle) {
+  CloseSegmentHandle(handle);  // the name keeps the segment
+}
+
+uint64_t AllocatedBytes(NativeHandle handle, uint64_t size) {
+  struct stat st;
+  return fstat(static_cast<int>(handle), &st) == 0
+             ? static_cast<uint64_t>(st.st_blocks) * 512
+             : size;
+}
+
+std::string ErrorMessage(int err) { return std::strerror(err); }
+
 }  // namespace shmkit
 
-#endif  // _WIN32

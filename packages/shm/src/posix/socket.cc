@@ -1,13 +1,30 @@
-#include "socket.h"
-
+// Unix stream sockets for the crash-cleanup tracker (lib/lifecycle/tracker*.ts)
+// and the SharedMemoryManager's server: the few calls Node's net module cannot
+// make synchronously or does not expose.
+//
+//   socketListen(path, backlog)       → fd   bind + listen, close-on-exec
+//   socketConnect(path, sendTimeoutMs) → fd  blocking connect; the listener
+//                                            must be this effective uid
+//   socketSend(fd, text)                     every byte into the kernel or throw
+//   socketReceive(fd, waitMs) → string|null  what has arrived ('' none yet,
+//                                            null at end of stream)
+//   socketClose(fd)
+//   socketPeer(fd)      → { uid, pid }       the peer's credentials
+//   socketAcceptPending(fd) → fd[]           connections queued now, never blocks
+//
+// Ownership: a descriptor returned by socketConnect belongs to the environment
+// that made it (main thread or worker) until socketClose; when the environment
+// is torn down (a worker ends or is terminated) its descriptors are closed, so
+// the peer learns at once that this environment is gone. Descriptors from
+// socketListen and socketAcceptPending belong to the caller.
 #include <napi.h>
 
 #include <set>
 #include <string>
 
 #include "errors.h"
+#include "platform.h"
 
-#if !defined(_WIN32)
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +36,6 @@
 #if defined(__APPLE__)
 #include <sys/ucred.h>
 #endif
-#endif
 
 namespace shmkit {
 namespace {
@@ -30,8 +46,6 @@ constexpr int kSendBuffer = 1 << 20;
 struct SocketData {
   std::set<int> owned;
 };
-
-#if !defined(_WIN32)
 
 // Reads (path: string, number) arguments, fills `address` and makes an
 // AF_UNIX stream socket (close-on-exec). Returns the descriptor, or -1 with a
@@ -285,12 +299,10 @@ void CloseOwned(void* arg) {
   delete data;
 }
 
-#endif  // !_WIN32
-
 }  // namespace
 
-void InitSocket(Napi::Env env, Napi::Object exports) {
-#if !defined(_WIN32)
+// POSIX-only exports: the sockets above.
+void InitPlatform(Napi::Env env, Napi::Object exports) {
   SocketData* data = new SocketData();  // deleted by CloseOwned at teardown
   napi_add_env_cleanup_hook(env, CloseOwned, data);
   exports.Set("socketListen", Napi::Function::New(env, Listen, "socketListen"));
@@ -301,10 +313,6 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPeer", Napi::Function::New(env, Peer, "socketPeer"));
   exports.Set("socketAcceptPending",
               Napi::Function::New(env, AcceptPending, "socketAcceptPending"));
-#else
-  (void)env;
-  (void)exports;
-#endif
 }
 
 }  // namespace shmkit

@@ -2,7 +2,7 @@
 // on a ring per environment (main thread, worker, Electron context), and the
 // event loop polls the ring's descriptor. A notify from any process completes
 // the wait inside the kernel and makes the descriptor readable, which wakes
-// the loop directly: no thread in between (src/futex.cc keeps the thread per
+// the loop directly: no thread in between (src/posix/futex.cc keeps the thread per
 // wait as the fallback).
 //
 // Guarantees kept from the thread backend:
