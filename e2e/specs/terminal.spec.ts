@@ -24,7 +24,12 @@ async function runUntil(args: string[], ready: (out: string) => boolean, env: No
   child.stderr!.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    await expect.poll(() => ready(out) || child.exitCode !== null, { timeout: 90_000, message: 'the readout shows everything working' }).toBe(true);
+    try {
+      await expect.poll(() => ready(out) || child.exitCode !== null, { timeout: 90_000, message: 'the readout shows everything working' }).toBe(true);
+    } catch (error) {
+      // what it printed says which check never came
+      throw new Error(`${(error as Error).message}\n--- its output (last 3000 characters):\n${out.slice(-3000)}\n--- stderr:\n${err.slice(-2000)}`);
+    }
     expect(child.exitCode, `it exited early:\n${out}\n${err}`).toBeNull();
   } finally {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');

@@ -161,10 +161,15 @@ async function main(): Promise<number> {
     const s = spawnChild('scratch-window.js', [scratch.name, '3000']);
     scratch.pid = s.pid ?? 0;
     s.on('exit', () => {
-      // The owner is gone: the bridge has unlinked its segment (checked against /dev/shm).
-      setImmediate(() => {
-        scratch.unlinked = scratch.created && !host.segments().some((x) => x.name === scratch.name) && (scratch.osName === '' || !existsSync(`/dev/shm/${scratch.osName}`));
-      });
+      // The owner is gone: the bridge forgets its segment at once and unlinks it off the event loop
+      // (checked against /dev/shm, for up to 10 s: a loaded machine may take a moment).
+      let tries = 0;
+      const check = (): void => {
+        const gone = !host.segments().some((x) => x.name === scratch.name) && (scratch.osName === '' || !existsSync(`/dev/shm/${scratch.osName}`));
+        if (scratch.created && gone) scratch.unlinked = true;
+        else if (tries++ < 200 && !stopping) setTimeout(check, 50);
+      };
+      setImmediate(check);
     });
   }
 
