@@ -590,11 +590,7 @@ export class BridgeHost<P extends object> {
       }
       case 'create':
         if (request.copy === true) this.#checkBinary(peer);
-        return this.#createForPeer(peer, request.name, request.size, request.copy === true).then((result) => {
-          const record = this.#registry.get(request.name, peer);
-          if (record) this.#remember(peer, request.id, { kind: 'create', record });
-          return result;
-        });
+        return this.#createForPeer(peer, request.id, request.name, request.size, request.copy === true);
       case 'createFrameRing': {
         const writerPid = this.#transport.pidOf?.(peer);
         if (writerPid === undefined || !Number.isSafeInteger(writerPid) || writerPid < 1) {
@@ -605,11 +601,7 @@ export class BridgeHost<P extends object> {
           );
         }
         const ring = { slots: request.slots, slotBytes: request.slotBytes, writerPid };
-        return this.#createForPeer(peer, request.name, ringSize(request.slots, request.slotBytes), false, ring).then((result) => {
-          const record = this.#registry.get(request.name, peer);
-          if (record) this.#remember(peer, request.id, { kind: 'create', record });
-          return result;
-        });
+        return this.#createForPeer(peer, request.id, request.name, ringSize(request.slots, request.slotBytes), false, ring);
       }
       case 'cancel':
         return this.#cancel(peer, request.request);
@@ -668,9 +660,10 @@ export class BridgeHost<P extends object> {
    * reserving is the kernel zeroing pages (0.1-0.3 s a GiB), which must not stall a host that serves
    * every window. Nothing is mapped here. The peer's requests wait meanwhile (they are served in
    * order), so its state cannot change under this one; the app's can, and is checked again after.
+   * `ring`: format it as a FrameRing whose writer is process `ring.writerPid` (the peer). Request `id`
+   * is remembered, so that a `cancel` of it undoes the create.
    */
-  /** `ring`: format the new segment as a FrameRing whose writer is process `ring.writerPid` (the peer). */
-  async #createForPeer(peer: P, name: string, size: number, copy: boolean, ring?: { slots: number; slotBytes: number; writerPid: number }): Promise<AttachResult> {
+  async #createForPeer(peer: P, id: number, name: string, size: number, copy: boolean, ring?: { slots: number; slotBytes: number; writerPid: number }): Promise<AttachResult> {
     // A name the peer already sees is taken for it; anything it cannot see does not exist for it.
     if (this.#registry.resolve(peer, name)) throw codedError('ERR_SHM_BRIDGE_EXISTS', `a segment named ${name} exists`);
     const limits = this.#limits;
@@ -740,7 +733,9 @@ export class BridgeHost<P extends object> {
         });
       }
     }
-    return this.#attachResult(record, peer, false, copy);
+    const result = this.#attachResult(record, peer, false, copy);
+    this.#remember(peer, id, { kind: 'create', record }); // a `cancel` of request `id` undoes it
+    return result;
   }
 
   #pend(peer: P, bytes: number): void {
