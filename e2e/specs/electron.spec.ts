@@ -59,33 +59,32 @@ async function readFrame(page: Page): Promise<ReturnType<typeof pattern.verifyFr
   return pattern.verifyFrame(pixels, width, height);
 }
 
+/** The app in Electron with these app options (after the Chromium switches every launch needs). */
+function launchApp(appArgs: string[]): Promise<ElectronApplication> {
+  return _electron.launch({
+    executablePath: electron.path!,
+    // With executablePath set, Playwright adds no Chromium switch: without a GPU (every CI runner)
+    // WebGL2 needs SwiftShader allowed, as the page specs do.
+    args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), APP, ...appArgs],
+    env: { ...process.env, SHMKIT_E2E: '1' },
+  });
+}
+
+/** Quits the app and checks that none of its segments is left in /dev/shm. */
+async function quitLeavingNothing(app: ElectronApplication | undefined): Promise<void> {
+  const osNames = app ? (await segments(app).catch(() => [])).map((s) => s.osName) : [];
+  await app?.close();
+  for (const name of osNames) expect(fs.existsSync(`/dev/shm/${name}`), `${name} left after quit`).toBe(false);
+}
+
 test.describe('the Electron app', () => {
   test.skip(skipReason !== null, `Electron specs skipped: ${skipReason}`);
   let app: ElectronApplication;
 
   test.beforeAll(async () => {
-    app = await _electron.launch({
-      executablePath: electron.path!,
-      // With executablePath set, Playwright adds no Chromium switch: without a GPU (every CI runner)
-      // WebGL2 needs SwiftShader allowed, as the page specs do.
-      args: [
-        '--use-angle=swiftshader',
-        '--enable-unsafe-swiftshader',
-        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-        APP,
-        '--preset',
-        'small',
-        '--dataset-mib',
-        String(DATASET_MIB),
-      ],
-      env: { ...process.env, SHMKIT_E2E: '1' },
-    });
+    app = await launchApp(['--preset', 'small', '--dataset-mib', String(DATASET_MIB)]);
   });
-  test.afterAll(async () => {
-    const osNames = app ? (await segments(app).catch(() => [])).map((s) => s.osName) : [];
-    await app?.close();
-    for (const name of osNames) expect(fs.existsSync(`/dev/shm/${name}`), `${name} left after quit`).toBe(false);
-  });
+  test.afterAll(() => quitLeavingNothing(app));
 
   test('the first window opens; frames arrive and decode to increasing frame numbers with valid checksums', async () => {
     expect(await app.firstWindow()).toBeTruthy();
@@ -184,17 +183,9 @@ test.describe('the Electron app, --source python', () => {
   let app: ElectronApplication;
 
   test.beforeAll(async () => {
-    app = await _electron.launch({
-      executablePath: electron.path!,
-      args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), APP, '--preset', 'small', '--dataset-mib', '4', '--source', 'python'],
-      env: { ...process.env, SHMKIT_E2E: '1' },
-    });
+    app = await launchApp(['--preset', 'small', '--dataset-mib', '4', '--source', 'python']);
   });
-  test.afterAll(async () => {
-    const osNames = app ? (await segments(app).catch(() => [])).map((s) => s.osName) : [];
-    await app?.close();
-    for (const name of osNames) expect(fs.existsSync(`/dev/shm/${name}`), `${name} left after quit`).toBe(false);
-  });
+  test.afterAll(() => quitLeavingNothing(app));
 
   test('a Python peer renders the video; both video pages draw its frames whole; its death ends their stream and unlinks the ring', async () => {
     const video = await windowByPage(app, '/pages/video.html', true);
