@@ -97,7 +97,8 @@ run_suite() { # $1 = node.exe, $2 = label, $3 = package directory
     if [ "$rc" -ne 0 ]; then
       status=1
       echo "!! $label $(basename "$file"): exit $rc ($p passed, $f failed)"
-      grep -E '^not ok|^# Subtest' "$out" | grep -B1 '^not ok' | head -20 || true
+      # each failed test with its message (the TAP block after 'not ok': error, then its lines)
+      grep -E --no-group-separator -A 8 '^not ok' "$out" | grep -E '^not ok|^  (error|code|location): |^    [^ ]' | head -40 || true
     fi
   done
   echo "== $label: $passed passed, $failed failed"

@@ -327,6 +327,10 @@ class FrameRing:
                 return
             if frame is None and check_liveness and not self.writer_alive:
                 frame = self._next()
+                # writer_alive is also False once the writer closed: a close that came after
+                # `closed` was read above is a clean end, never a writer gone
+                if frame is None and self.writer_closed:
+                    return
                 if frame is None:
                     raise RingWriterGone(f"the writer of {self.name} (pid {self._writer_pid}) is gone")
             if frame is not None:

@@ -110,6 +110,28 @@ class FrameRingTest(unittest.TestCase):
         it2 = FrameRing.attach(w.name).frames(include_latest=False)
         self.assertEqual(list(it2), [], "a closed ring ends at once")
 
+    def test_a_close_between_reading_the_state_and_the_liveness_check_is_a_clean_end(self):
+        # The interleaving, made deterministic: frames() reads writer_closed (still open), finds no
+        # new frame and checks liveness on entry; the writer closed in between, so writer_alive is
+        # False. That is a close, never RingWriterGone.
+        w = self.ring(2, 64)
+        w.write(b"\x01")
+        r = FrameRing.attach(w.name)
+        self.addCleanup(r.close)
+        it = r.frames(include_latest=False, timeout=15)
+        w.close()
+        reads = []
+
+        class FirstReadBeforeTheClose(FrameRing):
+            @property
+            def writer_closed(self):
+                reads.append(1)
+                return len(reads) > 1 and FrameRing.writer_closed.fget(self)
+
+        r.__class__ = FirstReadBeforeTheClose
+        self.assertEqual(list(it), [])
+        self.assertGreaterEqual(len(reads), 2, "the state was read again after the liveness check")
+
     def test_misuse_is_ring_state(self):
         w = self.ring()
         r = FrameRing.attach(w.name)

@@ -1507,6 +1507,23 @@ describe('a hostile header', () => {
       stand_in.kill('SIGKILL');
     }
   });
+  test('a close that lands between frames() reading the writer state and its liveness check ends the stream, not as a writer gone', async () => {
+    // The interleaving, made deterministic: frames() reads writerClosed (the writer still open),
+    // finds no new frame, and checks liveness on entry; the writer has closed in between, so
+    // writerAlive is false. That is a close (a clean end), never ERR_SHM_RING_WRITER_GONE.
+    // (CI under Wine once ended a FrameRing stream with an error at its writer's close.)
+    await withRing({ slots: 2, slotBytes: 64 }, async (writer, attach) => {
+      writer.write(new Uint8Array(8));
+      const reader = attach();
+      const it = reader.frames({ includeLatest: false, signal: AbortSignal.timeout(DEADLINE_MS) });
+      writer.close();
+      let reads = 0;
+      // the first read of the writer's state happens before the close: it says open
+      Object.defineProperty(reader, 'writerClosed', { configurable: true, get: () => reads++ > 0 });
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+      assert.ok(reads >= 2, `the state was read again after the liveness check (${reads} reads)`);
+    });
+  });
 });
 
 // Issue 8, item 10: every view shmkit hands out keeps its mapping alive, as

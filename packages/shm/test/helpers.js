@@ -108,7 +108,13 @@ function startScript(source, { env = process.env, detached = false, stdio = ['ig
     while ((newline = handle.stdout.indexOf('\n')) !== -1) {
       const text = handle.stdout.slice(0, newline);
       handle.stdout = handle.stdout.slice(newline + 1);
-      if (text.trim()) handle.lines.push(JSON.parse(text));
+      if (!text.trim()) continue;
+      try {
+        handle.lines.push(JSON.parse(text));
+      } catch {
+        // not thrown here (it would fail the file, not the test): the test's next line() rejects
+        handle.lines.push(new Error(`the child printed a line that is not JSON: ${JSON.stringify(text.slice(0, 500))}`));
+      }
     }
     while (handle.lines.length && handle.waiters.length) handle.waiters.shift()(handle.lines.shift());
   });
@@ -123,8 +129,9 @@ function startScript(source, { env = process.env, detached = false, stdio = ['ig
   });
   handle.line = () =>
     new Promise((resolve, reject) => {
-      if (handle.lines.length) return resolve(handle.lines.shift());
-      handle.waiters.push(resolve);
+      const take = (line) => (line instanceof Error ? reject(line) : resolve(line));
+      if (handle.lines.length) return take(handle.lines.shift());
+      handle.waiters.push(take);
       handle.closed.then((r) => reject(new Error(`child ended (code ${r.code}, signal ${r.signal})\n${r.stderr}`)));
     });
   return handle;

@@ -639,6 +639,9 @@ export class FrameRing implements Disposable {
       if (frame === null && checkLiveness && !this.writerAlive) {
         // A frame published before the writer died is visible by now.
         frame = this.#next();
+        // writerAlive is also false once the writer has closed: a close that came after `closed`
+        // was read above ends the stream as any close does, never as a writer gone
+        if (frame === null && this.writerClosed) return;
         if (frame === null) {
           throw shmError('ERR_SHM_RING_WRITER_GONE', `the writer of ${this.name} (pid ${this.writerPid}) is gone`);
         }
