@@ -52,7 +52,7 @@ function renderer(bytes) {
  * The check's JIT warm-up, the same in both children, before any frame: small frames, so that V8
  * optimizes the whole function. A first call on 8 MiB compiles only its loop (on-stack replacement),
  * and Node 22's V8 then deoptimizes at the loop's exit on every later call: its check ran 5× slower
- * (10 ms against 2 ms, measured) and the ratios no longer compared transports.
+ * (10 ms against 1.5 ms, measured) and the ratios no longer compared transports.
  */
 function warmCheck() {
   const small = new Uint8Array(64);

@@ -34,8 +34,9 @@ function runCheck(script, args) {
 }
 
 /**
- * Asserts the check's ratio spread overlaps the documented one: each spread is its per-round p10–p90
- * widened to include its pooled ratio (the headline's statistic).
+ * Whether the check's ratio spread overlaps the documented one: null if it does, else the message
+ * that says by how much they differ. Each spread is its per-round p10–p90 widened to include its
+ * pooled ratio (the headline's statistic).
  */
 function disagreement(what, check, documented, documentedPooled) {
   const lo = Math.min(check.p10, check.pooled);
